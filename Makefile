@@ -1,0 +1,49 @@
+# rich-init: build, test, bench, install.
+# `make` builds static, stripped binaries into build/.
+
+TARGET      ?= x86_64-unknown-linux-gnu
+CARGO       ?= cargo
+STATIC      := -C target-feature=+crt-static
+RELEASE_DIR := target/$(TARGET)/release
+PREFIX      ?= /usr/local
+DESTDIR     ?=
+PACKAGES    := $(shell sed -e 's/\#.*//' .ci/debian-packages)
+
+.PHONY: all deps build test unit integration lint bench install clean
+
+all: build
+
+# Installs the Debian packages the tests and benchmarks use (needs root).
+deps:
+	apt-get update
+	apt-get install -y --no-install-recommends $(PACKAGES)
+
+build:
+	RUSTFLAGS="$(STATIC)" $(CARGO) build --release --locked --target $(TARGET) --bin rich-init
+	mkdir -p build
+	cp $(RELEASE_DIR)/rich-init build/rich-init
+	@file build/rich-init | grep -q 'static' || { echo "build/rich-init is not statically linked" >&2; exit 1; }
+
+# Unit tests, then the integration tests against the static release binary.
+test: build
+	RICH_INIT_BIN=$(CURDIR)/build/rich-init $(CARGO) test --locked -- --test-threads=2
+
+unit:
+	$(CARGO) test --locked --lib
+
+integration: build
+	RICH_INIT_BIN=$(CURDIR)/build/rich-init $(CARGO) test --locked --test integration -- --test-threads=2
+
+lint:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --locked --all-targets -- -D warnings
+
+bench: build
+	RICH_INIT_BIN=$(CURDIR)/build/rich-init $(CARGO) bench --locked --bench peers
+
+install: build
+	install -D -m 0755 build/rich-init $(DESTDIR)$(PREFIX)/bin/rich-init
+
+clean:
+	rm -rf build
+	$(CARGO) clean

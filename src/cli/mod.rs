@@ -1,0 +1,165 @@
+//! Argument parsing per personality. Each parser is pure: argv + environment in,
+//! [`Parsed`] out. Nothing here touches the process.
+
+pub mod dumb_init;
+pub mod getopt;
+pub mod rich;
+pub mod tini;
+
+use std::ffi::OsString;
+
+/// Which program we are pretending to be, chosen from argv[0] like busybox does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Personality {
+    Rich,
+    DumbInit,
+    Tini,
+}
+
+impl Personality {
+    /// `dumb-init` → dumb-init; `tini`, `tini-static`, `docker-init` → tini; anything else → rich-init.
+    pub fn from_argv0(argv0: &str) -> Personality {
+        let base = argv0.rsplit('/').next().unwrap_or(argv0);
+        match base {
+            "dumb-init" => Personality::DumbInit,
+            "tini" | "tini-static" | "docker-init" => Personality::Tini,
+            _ => Personality::Rich,
+        }
+    }
+}
+
+/// Where the child is placed relative to us.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Isolation {
+    /// `setsid()` and take the terminal with TIOCSCTTY (dumb-init).
+    Session,
+    /// `setpgid(0, 0)` and `tcsetpgrp()` on the terminal (tini).
+    Group,
+    /// Stay in our session and process group.
+    None,
+}
+
+/// Who receives a forwarded signal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ForwardTo {
+    Child,
+    /// The child's process group (the child is its leader).
+    Group,
+}
+
+/// Whether to become a child subreaper when we are not pid 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subreaper {
+    /// Always register (rich-init): reaping must work wherever we run.
+    Auto,
+    /// Register only when asked (tini `-s`).
+    Requested,
+    /// Do not register (dumb-init, tini without `-s`).
+    Off,
+}
+
+/// Everything single-child mode needs, whichever CLI produced it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub personality: Personality,
+    /// argv[0] as we were invoked (messages of the compatible personalities quote it).
+    pub argv0: String,
+    pub command: Vec<OsString>,
+    pub isolation: Isolation,
+    pub forward_to: ForwardTo,
+    /// `rewrite[s] = r`: deliver r instead of s; 0 drops s. Index 0 unused.
+    pub rewrite: [i32; 65],
+    /// dumb-init job control: after forwarding SIGTSTP/SIGTTIN/SIGTTOU, stop ourselves.
+    pub tty_job_control: bool,
+    /// tini: SIGTTIN and SIGTTOU are neither forwarded nor acted on.
+    pub ignore_ttin_ttou: bool,
+    pub subreaper: Subreaper,
+    pub parent_death_signal: Option<i32>,
+    /// Exit codes of the CMD that we turn into 0 (tini `-e`).
+    pub remap_to_zero: Vec<u8>,
+    /// 0 = errors only, 1 = warnings, 2 = info, 3 = debug, 4 = trace.
+    pub verbosity: u8,
+    /// Log each reaped zombie at warning level (tini `-w`).
+    pub warn_on_reap: bool,
+    /// When the CMD exits, send it (through the rewrite table) SIGTERM's replacement to its
+    /// group, so that its helpers go too (dumb-init).
+    pub term_on_exit: bool,
+}
+
+impl Settings {
+    /// The identity table: every signal is forwarded as itself.
+    pub fn identity_rewrite() -> [i32; 65] {
+        let mut table = [0; 65];
+        for (i, slot) in table.iter_mut().enumerate() {
+            *slot = i32::try_from(i).unwrap_or(0);
+        }
+        table
+    }
+}
+
+/// The result of parsing a command line.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Parsed {
+    Run(Box<Settings>),
+    /// Print these and exit with this code (help, version, usage errors).
+    Exit {
+        code: i32,
+        stdout: String,
+        stderr: String,
+    },
+}
+
+impl Parsed {
+    pub fn stderr(code: i32, text: impl Into<String>) -> Parsed {
+        Parsed::Exit {
+            code,
+            stdout: String::new(),
+            stderr: text.into(),
+        }
+    }
+    pub fn stdout(code: i32, text: impl Into<String>) -> Parsed {
+        Parsed::Exit {
+            code,
+            stdout: text.into(),
+            stderr: String::new(),
+        }
+    }
+}
+
+/// Parse argv for the personality that argv[0] names.
+/// `pid` is only quoted in messages (tini puts it in every line).
+pub fn parse(args: Vec<OsString>, env: &dyn Fn(&str) -> Option<String>, pid: i32) -> Parsed {
+    let argv0 = args
+        .first()
+        .map(|a| a.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    match Personality::from_argv0(&argv0) {
+        Personality::Rich => rich::parse(args, env),
+        Personality::DumbInit => dumb_init::parse(args, env),
+        Personality::Tini => tini::parse(args, env, pid),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn personality_from_argv0() {
+        let cases = [
+            ("rich-init", Personality::Rich),
+            ("/sbin/rich-init", Personality::Rich),
+            ("/.rich-init/init", Personality::Rich),
+            ("dumb-init", Personality::DumbInit),
+            ("/usr/bin/dumb-init", Personality::DumbInit),
+            ("tini", Personality::Tini),
+            ("/usr/bin/tini-static", Personality::Tini),
+            ("/usr/bin/docker-init", Personality::Tini),
+            ("", Personality::Rich),
+            ("dumb-init2", Personality::Rich),
+        ];
+        for (argv0, want) in cases {
+            assert_eq!(Personality::from_argv0(argv0), want, "{argv0}");
+        }
+    }
+}

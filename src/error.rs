@@ -1,0 +1,23 @@
+//! Errors that stop the init before or while it starts CMD. Each one renders as one
+//! line that says what failed and what to do.
+
+use crate::sys::Errno;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot block signals: {0}")]
+    BlockSignals(Errno),
+    #[error("cannot open a signalfd: {0} (is this kernel older than 2.6.27?)")]
+    SignalFd(Errno),
+    #[error("cannot fork to start CMD: {0}; raise the pids limit (pids.max) or free memory")]
+    Fork(Errno),
+    #[error("argument {index} of CMD contains a NUL byte; remove it")]
+    NulInArgument { index: usize },
+}
+
+impl Error {
+    /// The exit code for this error: 1, as dumb-init and tini use for their own failures.
+    pub fn exit_code(&self) -> i32 {
+        1
+    }
+}

@@ -1,0 +1,9 @@
+//! rich-init: a static pid 1 for rich containers.
+
+pub mod cli;
+pub mod error;
+pub mod init;
+pub mod logging;
+pub mod procs;
+pub mod signame;
+pub mod sys;

@@ -1,0 +1,320 @@
+//! Init's own log. Each event is a [`Msg`]; each personality words and prefixes it as
+//! its original does (`[rich-init WARN] …`, `[dumb-init] …`, `[WARN  tini (7)] …`).
+//! A line is written with one write(2), so lines never interleave mid-line.
+
+use crate::cli::Personality;
+use crate::error::Error;
+use crate::signame;
+use crate::sys::spawn::ChildEvent;
+use crate::sys::{self, Errno};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    Error = 0,
+    Warn = 1,
+    Info = 2,
+    Debug = 3,
+    Trace = 4,
+}
+
+/// Something worth saying.
+#[derive(Debug, Clone, Copy)]
+pub enum Msg<'a> {
+    /// Not pid 1 and not a subreaper (with the prctl error when we tried).
+    NotReaper(Option<Errno>),
+    Subreaper,
+    ParentDeathSignalFailed(Errno),
+    Startup(&'a Error),
+    TtyDetached {
+        leader: bool,
+    },
+    TtyDetachFailed(Errno),
+    Spawned {
+        cmd: &'a str,
+        pid: i32,
+    },
+    Child {
+        cmd: &'a str,
+        event: ChildEvent,
+    },
+    Received(i32),
+    Forwarded {
+        sig: i32,
+        target: i32,
+    },
+    Dropped(i32),
+    HandoffIgnored(i32),
+    Suspending,
+    Reaped {
+        pid: i32,
+        status: i32,
+        warn: bool,
+    },
+    CmdExited {
+        status: i32,
+        code: i32,
+    },
+    SignalReadFailed(Errno),
+}
+
+#[derive(Debug, Clone)]
+pub struct Logger {
+    personality: Personality,
+    verbosity: u8,
+}
+
+impl Logger {
+    pub fn new(personality: Personality, verbosity: u8) -> Logger {
+        Logger {
+            personality,
+            verbosity,
+        }
+    }
+
+    pub fn emit(&self, msg: Msg) {
+        let Some((level, text)) = render(self.personality, msg) else {
+            return;
+        };
+        if level as u8 > self.verbosity && level != Level::Error {
+            return;
+        }
+        let (fd, line) = self.frame(level, &text);
+        sys::write_all_raw(fd, line.as_bytes());
+    }
+
+    /// The prefix and stream for a line at `level`.
+    fn frame(&self, level: Level, text: &str) -> (i32, String) {
+        match self.personality {
+            Personality::Rich => {
+                let name = ["ERROR", "WARN", "INFO", "DEBUG", "TRACE"][level as usize];
+                (2, format!("[rich-init {name}] {text}\n"))
+            }
+            Personality::DumbInit => (2, format!("[dumb-init] {text}\n")),
+            Personality::Tini => {
+                let name = ["FATAL", "WARN ", "INFO ", "DEBUG", "TRACE"][level as usize];
+                let fd = if level <= Level::Warn { 2 } else { 1 };
+                (fd, format!("[{name} tini ({})] {text}\n", sys::getpid()))
+            }
+        }
+    }
+}
+
+fn errno_text(e: Errno) -> &'static str {
+    e.desc()
+}
+
+/// Word `msg` for `personality`; `None` when that program says nothing about it.
+pub fn render(personality: Personality, msg: Msg) -> Option<(Level, String)> {
+    use Level::*;
+    use Personality::*;
+    let r = |level: Level, text: String| Some((level, text));
+    match (personality, msg) {
+        (Rich, Msg::NotReaper(e)) => r(
+            Warn,
+            format!(
+                "not pid 1 and cannot become a child subreaper ({}): orphans of CMD will not be reaped; \
+                 run as pid 1 or on Linux >= 3.4",
+                e.map(errno_text).unwrap_or("not requested")
+            ),
+        ),
+        (Tini, Msg::NotReaper(_)) => r(
+            Warn,
+            "Tini is not running as PID 1 and isn't registered as a child subreaper.\n\
+             Zombie processes will not be re-parented to Tini, so zombie reaping won't work.\n\
+             To fix the problem, use the -s option or set the environment variable TINI_SUBREAPER to \
+             register Tini as a child subreaper, or run Tini as PID 1."
+                .into(),
+        ),
+        (DumbInit, Msg::NotReaper(_)) => None,
+        (Rich, Msg::Subreaper) => r(Debug, "registered as a child subreaper".into()),
+        (Tini, Msg::Subreaper) => r(Trace, "Registered as child subreaper".into()),
+        (DumbInit, Msg::Subreaper) => None,
+        (Tini, Msg::ParentDeathSignalFailed(e)) => r(Error, format!("Failed to set up parent death signal: {}", errno_text(e))),
+        (_, Msg::ParentDeathSignalFailed(e)) => r(Error, format!("cannot set the parent death signal: {}", errno_text(e))),
+        (DumbInit, Msg::Startup(crate::error::Error::Fork(_))) => r(Error, "Unable to fork. Exiting.".into()),
+        (Tini, Msg::Startup(crate::error::Error::Fork(e))) => r(Error, format!("fork failed: {}", errno_text(*e))),
+        (_, Msg::Startup(e)) => r(Error, e.to_string()),
+        (DumbInit, Msg::TtyDetached { leader: true }) => {
+            r(Debug, "Detached from controlling tty, ignoring the first SIGHUP and SIGCONT we receive.".into())
+        }
+        (DumbInit, Msg::TtyDetached { leader: false }) => {
+            r(Debug, "Detached from controlling tty, but was not session leader.".into())
+        }
+        (Rich, Msg::TtyDetached { leader }) => r(Debug, format!("gave the terminal to CMD's session (session leader: {leader})")),
+        (DumbInit, Msg::TtyDetachFailed(e)) => r(
+            Debug,
+            format!("Unable to detach from controlling tty (errno={} {}).", e as i32, errno_text(e)),
+        ),
+        (Rich, Msg::TtyDetachFailed(e)) => r(Debug, format!("no controlling terminal to hand over ({})", errno_text(e))),
+        (Tini, Msg::TtyDetached { .. } | Msg::TtyDetachFailed(_)) => None,
+        (DumbInit, Msg::Spawned { pid, .. }) => r(Debug, format!("Child spawned with PID {pid}.")),
+        (Tini, Msg::Spawned { cmd, pid }) => r(Info, format!("Spawned child process '{cmd}' with pid '{pid}'")),
+        (Rich, Msg::Spawned { cmd, pid }) => r(Info, format!("started {cmd} as pid {pid}")),
+        (p, Msg::Child { cmd, event }) => render_child(p, cmd, event),
+        (DumbInit, Msg::Received(sig)) => r(Debug, format!("Received signal {sig}.")),
+        (Tini, Msg::Received(sig)) if sig == libc::SIGCHLD => r(Debug, "Received SIGCHLD".into()),
+        (Tini, Msg::Received(sig)) => r(Debug, format!("Passing signal: '{}'", signame::name(sig))),
+        (Rich, Msg::Received(sig)) => r(Debug, format!("received {}", signame::name(sig))),
+        (DumbInit, Msg::Forwarded { sig, .. }) => r(Debug, format!("Forwarded signal {sig} to children.")),
+        (Rich, Msg::Forwarded { sig, target }) if target < 0 => {
+            r(Debug, format!("forwarded {} to process group {}", signame::name(sig), -target))
+        }
+        (Rich, Msg::Forwarded { sig, target }) => r(Debug, format!("forwarded {} to pid {target}", signame::name(sig))),
+        (Tini, Msg::Forwarded { .. }) => None,
+        (DumbInit, Msg::Dropped(sig)) => r(Debug, format!("Not forwarding signal {sig} to children (ignored).")),
+        (Rich, Msg::Dropped(sig)) => r(Debug, format!("not forwarding {} (rewritten to 0)", signame::name(sig))),
+        (Tini, Msg::Dropped(_)) => None,
+        (DumbInit, Msg::HandoffIgnored(sig)) => r(Debug, format!("Ignoring tty hand-off signal {sig}.")),
+        (Rich, Msg::HandoffIgnored(sig)) => r(Debug, format!("ignored {} from the terminal hand-off", signame::name(sig))),
+        (Tini, Msg::HandoffIgnored(_)) => None,
+        (DumbInit, Msg::Suspending) => r(Debug, "Suspending self due to TTY signal.".into()),
+        (Rich, Msg::Suspending) => r(Debug, "stopping ourselves after CMD's job-control stop".into()),
+        (Tini, Msg::Suspending) => None,
+        (DumbInit, Msg::Reaped { pid, status, .. }) => r(
+            Debug,
+            format!("A child with PID {pid} exited with exit status {}.", crate::sys::reap::exit_code(status)),
+        ),
+        (Tini, Msg::Reaped { pid, warn, .. }) => {
+            r(if warn { Warn } else { Debug }, format!("Reaped child with pid: '{pid}'"))
+        }
+        (Rich, Msg::Reaped { pid, status, warn }) => r(
+            if warn { Warn } else { Debug },
+            format!("reaped orphan pid {pid} (exit status {})", crate::sys::reap::exit_code(status)),
+        ),
+        (DumbInit, Msg::CmdExited { code, .. }) => r(Debug, format!("Child exited with status {code}. Goodbye.")),
+        (Tini, Msg::CmdExited { status, .. }) if libc::WIFSIGNALED(status) => r(
+            Info,
+            format!("Main child exited with signal (with signal '{}')", signame::name(libc::WTERMSIG(status))),
+        ),
+        (Tini, Msg::CmdExited { code, .. }) => r(Info, format!("Main child exited normally (with status '{code}')")),
+        (Rich, Msg::CmdExited { status, code }) if libc::WIFSIGNALED(status) => r(
+            Info,
+            format!("CMD was killed by {}; exiting with {code}", signame::name(libc::WTERMSIG(status))),
+        ),
+        (Rich, Msg::CmdExited { code, .. }) => r(Info, format!("CMD exited with status {code}")),
+        (_, Msg::SignalReadFailed(e)) => r(Warn, format!("reading the signalfd failed ({}); using sigwaitinfo", errno_text(e))),
+    }
+}
+
+fn render_child(personality: Personality, cmd: &str, event: ChildEvent) -> Option<(Level, String)> {
+    use ChildEvent::*;
+    use Personality::*;
+    let text = match (personality, event) {
+        (DumbInit, ExecFailed(e)) => format!("{cmd}: {}", errno_text(e)),
+        (Tini, ExecFailed(e)) => format!("exec {cmd} failed: {}", errno_text(e)),
+        (Rich, ExecFailed(Errno::ENOENT)) => {
+            format!("cannot run {cmd:?}: command not found (check the name and PATH, or give a full path)")
+        }
+        (Rich, ExecFailed(Errno::EACCES)) => {
+            format!("cannot run {cmd:?}: permission denied (is it a directory, or not executable? try chmod +x)")
+        }
+        (Rich, ExecFailed(e)) => format!("cannot run {cmd:?}: {}", errno_text(e)),
+        (DumbInit, SetsidFailed(e)) => format!("Unable to setsid: {}. Exiting.", errno_text(e)),
+        (_, SetsidFailed(e)) => {
+            format!("cannot start a new session for {cmd:?}: {}", errno_text(e))
+        }
+        (DumbInit, SetsidDone) => return Some((Level::Debug, "setsid complete.".into())),
+        (_, SetsidDone) => return None,
+        (DumbInit, TtyAttachFailed(e)) => {
+            let text = format!(
+                "Unable to attach to controlling tty (errno={} {}).",
+                e as i32,
+                errno_text(e)
+            );
+            return Some((Level::Debug, text));
+        }
+        (_, TtyAttachFailed(e)) => {
+            return Some((
+                Level::Debug,
+                format!("CMD has no controlling terminal ({})", errno_text(e)),
+            ))
+        }
+        (Tini, SetpgidFailed(e)) => format!("setpgid failed: {}", errno_text(e)),
+        (_, SetpgidFailed(e)) => format!(
+            "cannot put {cmd:?} in its own process group: {}",
+            errno_text(e)
+        ),
+        (Tini, ForegroundFailed(e)) if !event.is_fatal() => {
+            return Some((
+                Level::Debug,
+                format!("tcsetpgrp failed: {} (ok to proceed)", errno_text(e)),
+            ))
+        }
+        (_, ForegroundFailed(e)) if !event.is_fatal() => {
+            return Some((
+                Level::Debug,
+                format!("no terminal to give to CMD ({})", errno_text(e)),
+            ))
+        }
+        (Tini, ForegroundFailed(e)) => format!("tcsetpgrp on fd 0 failed: {}", errno_text(e)),
+        (_, ForegroundFailed(e)) => {
+            format!("cannot give the terminal to {cmd:?}: {}", errno_text(e))
+        }
+    };
+    Some((Level::Error, text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(p: Personality, msg: Msg) -> Option<String> {
+        render(p, msg).map(|(_, t)| t)
+    }
+
+    #[test]
+    fn exec_failures_as_each_original_says_them() {
+        let missing = Msg::Child {
+            cmd: "nonexist",
+            event: ChildEvent::ExecFailed(Errno::ENOENT),
+        };
+        assert_eq!(
+            text(Personality::DumbInit, missing).as_deref(),
+            Some("nonexist: No such file or directory")
+        );
+        assert_eq!(
+            text(Personality::Tini, missing).as_deref(),
+            Some("exec nonexist failed: No such file or directory")
+        );
+        let rich = text(Personality::Rich, missing).unwrap_or_default();
+        assert!(
+            rich.contains("\"nonexist\"") && rich.contains("not found"),
+            "{rich}"
+        );
+        let denied = Msg::Child {
+            cmd: "/etc/passwd",
+            event: ChildEvent::ExecFailed(Errno::EACCES),
+        };
+        assert_eq!(
+            text(Personality::DumbInit, denied).as_deref(),
+            Some("/etc/passwd: Permission denied")
+        );
+    }
+
+    #[test]
+    fn levels() {
+        let reaped = Msg::Reaped {
+            pid: 5,
+            status: 0,
+            warn: false,
+        };
+        assert_eq!(
+            render(Personality::Rich, reaped).map(|r| r.0),
+            Some(Level::Debug)
+        );
+        let reaped = Msg::Reaped {
+            pid: 5,
+            status: 0,
+            warn: true,
+        };
+        assert_eq!(
+            render(Personality::Tini, reaped).map(|r| r.0),
+            Some(Level::Warn)
+        );
+        assert!(render(Personality::DumbInit, Msg::NotReaper(None)).is_none());
+        assert_eq!(
+            render(Personality::Tini, Msg::NotReaper(None)).map(|r| r.0),
+            Some(Level::Warn)
+        );
+    }
+}

@@ -1,0 +1,28 @@
+//! rich-init's entry point: personality from argv[0] → arguments → run → exit code.
+//!
+//! `no_main`: Rust's usual start-up sets SIGPIPE to SIG_IGN, and an ignored signal
+//! stays ignored across exec, so CMD would inherit it. Starting from C `main` leaves
+//! every disposition as our parent gave it, as tini and dumb-init do.
+#![no_main]
+
+use rich_init::cli::{self, Parsed};
+use rich_init::{init, sys};
+
+#[no_mangle]
+pub extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) -> libc::c_int {
+    // glibc hands argv to std through .init_array, so args_os works without lang_start.
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let env = |key: &str| std::env::var(key).ok();
+    match cli::parse(args, &env, sys::getpid()) {
+        Parsed::Exit {
+            code,
+            stdout,
+            stderr,
+        } => {
+            sys::write_all_raw(1, stdout.as_bytes());
+            sys::write_all_raw(2, stderr.as_bytes());
+            code
+        }
+        Parsed::Run(settings) => init::run(&settings),
+    }
+}

@@ -1,0 +1,40 @@
+//! Who owns each pid we started. Registered right after fork, before anything can be
+//! reaped; every exit is delivered to its owner, and pids we never started are orphans
+//! re-parented to us.
+
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Owner {
+    Cmd,
+}
+
+#[derive(Debug, Default)]
+pub struct Procs {
+    owners: HashMap<i32, Owner>,
+}
+
+impl Procs {
+    pub fn register(&mut self, pid: i32, owner: Owner) {
+        self.owners.insert(pid, owner);
+    }
+
+    /// Forget `pid` and say who owned it; `None` for an orphan.
+    pub fn exited(&mut self, pid: i32) -> Option<Owner> {
+        self.owners.remove(&pid)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn owners_and_orphans() {
+        let mut p = Procs::default();
+        p.register(10, Owner::Cmd);
+        assert_eq!(p.exited(11), None);
+        assert_eq!(p.exited(10), Some(Owner::Cmd));
+        assert_eq!(p.exited(10), None);
+    }
+}

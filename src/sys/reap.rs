@@ -1,0 +1,69 @@
+//! Collect every exited child: `waitpid(-1, WNOHANG)` until there is none left.
+
+use super::Errno;
+
+/// One child that has exited, with its raw wait status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Exit {
+    pub pid: i32,
+    pub status: i32,
+}
+
+impl Exit {
+    /// The shell convention: the exit status, or 128+N when signal N killed it.
+    pub fn code(&self) -> i32 {
+        exit_code(self.status)
+    }
+}
+
+/// Map a raw wait status to the shell's exit code.
+pub fn exit_code(status: i32) -> i32 {
+    if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else if libc::WIFSIGNALED(status) {
+        128 + libc::WTERMSIG(status)
+    } else {
+        // Stopped/continued statuses are not requested (no WUNTRACED/WCONTINUED).
+        status & 0xff
+    }
+}
+
+/// Reap every child that has exited, appending to `out`. Returns when no more are
+/// waiting (0) or there are no children at all (ECHILD).
+pub fn drain(out: &mut Vec<Exit>) {
+    loop {
+        let mut status = 0;
+        // SAFETY: `status` is a valid int to write to.
+        let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
+        if pid > 0 {
+            out.push(Exit { pid, status });
+            continue;
+        }
+        if pid < 0 && Errno::last() == Errno::EINTR {
+            continue;
+        }
+        return;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes() {
+        // Raw statuses as the kernel encodes them: exit code in bits 8-15, signal in 0-6.
+        let cases = [
+            (0, 0),
+            (3 << 8, 3),
+            (255 << 8, 255),
+            (15, 143),
+            (9, 137),
+            (9 | 0x80, 137),
+            (64, 192),
+        ];
+        for (status, want) in cases {
+            assert_eq!(exit_code(status), want, "status {status:#x}");
+        }
+    }
+}
