@@ -1,1 +1,10 @@
+//! Integration tests: the real rich-init binary against real processes, its Debian peers
+//! (dumb-init, tini) and real runc containers. Run with `make test`.
 
+mod harness;
+mod runner;
+
+mod differential;
+mod exits;
+
+mod compat_cli;
