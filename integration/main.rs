@@ -8,3 +8,5 @@ mod differential;
 mod exits;
 
 mod compat_cli;
+mod signal_rig;
+mod signals;

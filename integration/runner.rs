@@ -243,6 +243,23 @@ impl Running {
             .unwrap_or_else(|e| panic!("cannot send {sig} to {} ({}): {e}", self.pid, self.label));
     }
 
+    /// Panic, with the output so far, if the process has already exited: for handshakes
+    /// that can never complete.
+    pub fn assert_running(&mut self, waiting_for: &str) {
+        let Some(child) = self.child.as_mut() else {
+            return;
+        };
+        if let Ok(Some(status)) = child.try_wait() {
+            std::thread::sleep(Duration::from_millis(50)); // let the readers catch up
+            panic!(
+                "{} exited ({status}) while we waited for {waiting_for}\nstdout:\n{}\nstderr:\n{}",
+                self.label,
+                self.stdout_so_far(),
+                self.stderr_so_far()
+            );
+        }
+    }
+
     /// Output captured so far.
     pub fn stdout_so_far(&self) -> String {
         self.stdout.as_ref().map(Capture::text).unwrap_or_default()
