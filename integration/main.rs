@@ -8,5 +8,6 @@ mod differential;
 mod exits;
 
 mod compat_cli;
+mod reaping;
 mod signal_rig;
 mod signals;
