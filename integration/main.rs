@@ -8,6 +8,8 @@ mod differential;
 mod exits;
 
 mod compat_cli;
+mod pty_rig;
 mod reaping;
 mod signal_rig;
 mod signals;
+mod tty;
