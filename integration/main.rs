@@ -10,6 +10,10 @@ mod exits;
 mod compat_cli;
 mod pty_rig;
 mod reaping;
+mod rootfs;
+mod runc;
 mod signal_rig;
 mod signals;
 mod tty;
+
+mod in_runc;

@@ -70,6 +70,17 @@ impl Run {
                     label = format!("[pidns pid 1] {label}");
                 }
                 c.arg(program);
+                // If the test process dies without cleaning up, unshare dies with it and
+                // (--kill-child) takes the whole namespace along.
+                // SAFETY: prctl is async-signal-safe.
+                unsafe {
+                    c.pre_exec(
+                        || match libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) {
+                            0 => Ok(()),
+                            _ => Err(std::io::Error::last_os_error()),
+                        },
+                    );
+                }
                 c
             }
         };
