@@ -16,4 +16,5 @@ mod signal_rig;
 mod signals;
 mod tty;
 
+mod compat_verbose;
 mod in_runc;

@@ -1,0 +1,143 @@
+//! Verbose output (`dumb-init -v`, `tini -v/-vv/-vvv`) next to the Debian peers. Pids
+//! are masked; where the init's and CMD's processes both print (setsid, tcsetpgrp), the
+//! order between them is a race, so those runs compare the lines as a sorted list.
+//! Every mismatch is collected, then reported at once.
+
+use crate::differential::Pair;
+use crate::harness::normalise;
+
+/// Replace the digits after `PID `, `pid '`, `pid: '` and `tini (` with `N`.
+fn mask_pids(text: &str) -> String {
+    const MARKS: &[&str] = &["PID ", "pid '", "pid: '", "tini ("];
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some((at, mark)) = MARKS
+        .iter()
+        .filter_map(|m| rest.find(m).map(|at| (at, *m)))
+        .min_by_key(|(at, _)| *at)
+    {
+        let (head, tail) = rest.split_at(at + mark.len());
+        out.push_str(head);
+        let digits = tail.bytes().take_while(u8::is_ascii_digit).count();
+        if digits > 0 {
+            out.push('N');
+        }
+        rest = &tail[digits..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Order {
+    /// Only the init prints: compare line by line.
+    Exact,
+    /// Two processes print: compare the sorted lines.
+    Sorted,
+}
+
+/// Run `args` under the peer and ours; describe any difference (empty when the same).
+fn compare(pair: &Pair, args: &[&str], env: &[(&str, &str)], order: Order) -> Vec<String> {
+    let (peer, ours) = pair.run(args, env);
+    let view = |text: &str, program: &std::path::Path| {
+        let mut lines: Vec<String> = mask_pids(&normalise(text, program))
+            .lines()
+            .map(str::to_string)
+            .collect();
+        if order == Order::Sorted {
+            lines.sort();
+        }
+        lines
+    };
+    let mut diffs = Vec::new();
+    if (ours.code(), ours.signal()) != (peer.code(), peer.signal()) {
+        diffs.push(format!(
+            "{} {args:?}: exit status: peer {} ours {}",
+            pair.name, peer.status, ours.status
+        ));
+    }
+    for (stream, p, o) in [
+        ("stdout", &peer.stdout, &ours.stdout),
+        ("stderr", &peer.stderr, &ours.stderr),
+    ] {
+        let (p, o) = (view(p, &pair.peer), view(o, &pair.ours));
+        if p != o {
+            let missing: Vec<&String> = p.iter().filter(|l| !o.contains(l)).collect();
+            let extra: Vec<&String> = o.iter().filter(|l| !p.contains(l)).collect();
+            diffs.push(format!(
+                "{} {args:?} {env:?} {stream}:\n  peer: {p:#?}\n  ours: {o:#?}\n  only the peer: {missing:?}\n  only ours: {extra:?}",
+                pair.name
+            ));
+        }
+    }
+    diffs
+}
+
+fn assert_no_diffs(diffs: Vec<String>) {
+    assert!(
+        diffs.is_empty(),
+        "{} verbose run(s) differ from the peer:\n\n{}",
+        diffs.len(),
+        diffs.join("\n\n")
+    );
+}
+
+/// CMD asks the init to forward SIGUSR1 to it, and exits 4 when it arrives.
+const USR1_ROUND_TRIP: &str = "trap 'exit 4' USR1; kill -USR1 $PPID; while :; do sleep 0.01; done";
+
+#[test]
+fn dumb_init_verbose_output_like_the_peer() {
+    let p = Pair::new("dumb-init");
+    let mut diffs = Vec::new();
+    for script in ["exit 3", "kill $$", USR1_ROUND_TRIP] {
+        for (args, order) in [
+            (&["-c", "-v"][..], Order::Exact),
+            (&["-c", "-v", "-r", "10:12", "-r", "15:0"], Order::Exact),
+            (&["-v"], Order::Sorted),
+        ] {
+            let argv: Vec<&str> = args.iter().copied().chain(["sh", "-c", script]).collect();
+            diffs.extend(compare(&p, &argv, &[], order));
+        }
+    }
+    diffs.extend(compare(
+        &p,
+        &["-c", "sh", "-c", "exit 3"],
+        &[("DUMB_INIT_DEBUG", "1")],
+        Order::Exact,
+    ));
+    assert_no_diffs(diffs);
+}
+
+#[test]
+fn tini_verbose_output_like_the_peer() {
+    let p = Pair::new("tini");
+    let mut diffs = Vec::new();
+    for script in ["exit 3", "kill $$", USR1_ROUND_TRIP] {
+        // At -vvv tini's trace lines about its reaping loop depend on timing while CMD
+        // runs for a while (the USR1 round trip); compare those up to -vv only.
+        let levels: &[&str] = if script == USR1_ROUND_TRIP {
+            &["-v", "-vv"]
+        } else {
+            &["-v", "-vv", "-vvv"]
+        };
+        for level in levels {
+            let argv = ["-s", level, "--", "sh", "-c", script];
+            diffs.extend(compare(&p, &argv, &[], Order::Sorted));
+        }
+    }
+    diffs.extend(compare(
+        &p,
+        &["-s", "true"],
+        &[("TINI_VERBOSITY", "3")],
+        Order::Sorted,
+    ));
+    assert_no_diffs(diffs);
+}
+
+#[test]
+fn mask_pids_masks_only_pids() {
+    assert_eq!(
+        mask_pids("[INFO  tini (12)] Spawned child process 'sh' with pid '345'\n[dumb-init] A child with PID 6 exited with exit status 3.\nReaped child with pid: '78'"),
+        "[INFO  tini (N)] Spawned child process 'sh' with pid 'N'\n[dumb-init] A child with PID N exited with exit status 3.\nReaped child with pid: 'N'"
+    );
+}
