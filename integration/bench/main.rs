@@ -1,1 +1,145 @@
-fn main() {}
+//! `make bench`: rich-init side by side with tini-static, tini, dumb-init and catatonit,
+//! every figure from this one run, printed as one Markdown table on stdout (progress goes
+//! to stderr). It reports; it does not judge: targets get a verdict in the table, and the
+//! exit code is non-zero only when a measurement could not run at all.
+//!
+//! The same executable is also the helper process some measures run as the init's CMD
+//! (`peers __helper MODE ...`, see helpers.rs).
+
+mod child;
+mod helpers;
+mod orphans;
+mod peers;
+mod procstat;
+mod reap;
+mod report;
+mod signal;
+mod startup;
+mod stats;
+mod sys;
+mod table;
+
+use std::time::{Duration, Instant};
+
+/// How much of each measure to run.
+#[derive(Debug, Clone, Copy)]
+pub struct Plan {
+    pub quick: bool,
+    pub startup_rounds: usize,
+    pub orphans: usize,
+    pub fork_runs: usize,
+    pub light_runs: usize,
+    pub signal_sends: usize,
+    pub idle: Duration,
+}
+
+impl Plan {
+    fn full() -> Plan {
+        Plan {
+            quick: false,
+            startup_rounds: 2000,
+            orphans: 10_000,
+            fork_runs: 5,
+            light_runs: 9,
+            signal_sends: 1000,
+            idle: Duration::from_secs(10),
+        }
+    }
+
+    fn quick() -> Plan {
+        Plan {
+            quick: true,
+            startup_rounds: 100,
+            orphans: 10_000,
+            fork_runs: 1,
+            light_runs: 1,
+            signal_sends: 100,
+            idle: Duration::from_secs(2),
+        }
+    }
+}
+
+const USAGE: &str = "usage: cargo bench --bench peers [-- --quick]
+  (run by `make bench`; needs RICH_INIT_BIN and root, for the pid namespaces)
+  --quick   reduced iterations, a smoke test (also: BENCH_QUICK=1)";
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some(helpers::HELPER) {
+        std::process::exit(helpers::run(&args[1..]));
+    }
+    let mut plan = match std::env::var("BENCH_QUICK").as_deref() {
+        Ok("1") => Plan::quick(),
+        _ => Plan::full(),
+    };
+    for arg in &args {
+        match arg.as_str() {
+            // cargo bench passes --bench to every bench target.
+            "--bench" => {}
+            "--quick" => plan = Plan::quick(),
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                return;
+            }
+            other => {
+                eprintln!("bench: unknown argument {other:?}\n{USAGE}");
+                std::process::exit(2);
+            }
+        }
+    }
+    if let Err(e) = run(plan) {
+        eprintln!("bench: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn progress(what: &str) {
+    eprintln!("bench: {what}");
+}
+
+fn run(plan: Plan) -> Result<(), String> {
+    let begun = Instant::now();
+    let inits = peers::discover()?;
+    if !nix::unistd::Uid::effective().is_root() {
+        return Err("the reaping measure needs root (pid namespaces): run as root".into());
+    }
+    let header = report::header(&inits, &plan);
+
+    progress(&format!("startup: {} rounds", plan.startup_rounds));
+    let startup = startup::measure(&inits, plan.startup_rounds)?;
+    let mut reaps = Vec::new();
+    for (kind, runs) in [
+        (orphans::Kind::Fork, plan.fork_runs),
+        (orphans::Kind::Light, plan.light_runs),
+    ] {
+        progress(&format!(
+            "reaping: {} {} orphans x {runs} runs",
+            plan.orphans,
+            kind.name()
+        ));
+        reaps.push(reap::measure(&inits, plan.orphans, kind, runs)?);
+    }
+    progress(&format!("signal latency: {} sends", plan.signal_sends));
+    let latency = signal::measure(&inits, plan.signal_sends)?;
+    progress(&format!("idle wake-ups: {} s", plan.idle.as_secs()));
+    let wakeups = procstat::idle_wakeups(&inits, plan.idle)?;
+    progress("memory");
+    let memory = procstat::memory(&inits)?;
+    let sizes = procstat::sizes(&inits)?;
+
+    let results = report::Results {
+        startup,
+        reaps,
+        latency,
+        wakeups,
+        memory,
+        sizes,
+    };
+    let rows = report::rows(&plan, &results);
+    print!("{header}");
+    println!();
+    print!("{}", table::render(&inits, &rows));
+    println!();
+    print!("{}", report::notes(&inits, &results, begun.elapsed()));
+    Ok(())
+}

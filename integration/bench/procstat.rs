@@ -1,0 +1,168 @@
+//! Measures read from /proc about a running init: wake-ups while idle and memory, plus
+//! the size of each binary's file.
+
+use crate::child;
+use crate::peers::{os, Init, Mode};
+use crate::sys;
+use nix::sys::signal::Signal;
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+/// Time we give an init to start its CMD before we look at it.
+const SETTLE: Duration = Duration::from_millis(500);
+
+/// A `Field:   123 kB` value from a /proc file of `pid`.
+fn proc_field(pid: u32, file: &str, field: &str) -> Result<u64, String> {
+    let path = format!("/proc/{pid}/{file}");
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {path}: {e}"))?;
+    text.lines()
+        .find_map(|l| {
+            let (key, value) = l.split_once(':')?;
+            (key.trim() == field).then(|| value.split_whitespace().next()?.parse().ok())?
+        })
+        .ok_or_else(|| format!("no {field} in {path}"))
+}
+
+/// Voluntary plus involuntary context switches of `pid`'s main thread so far.
+fn context_switches(pid: u32) -> Result<u64, String> {
+    Ok(proc_field(pid, "status", "voluntary_ctxt_switches")?
+        + proc_field(pid, "status", "nonvoluntary_ctxt_switches")?)
+}
+
+/// Start `X -- sleep SECS` for every init at once, as child subreapers.
+fn start_sleepers(inits: &[Init], secs: u64, what: &str) -> Result<Vec<Child>, String> {
+    let cmd = [os("sleep"), os(secs.to_string())];
+    let mut running = Vec::new();
+    for init in inits {
+        let mut command = init.command(Mode::Subreaper, &cmd);
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        match child::spawn(&mut command, &format!("{} {what}", init.name)) {
+            Ok(c) => running.push(c),
+            Err(e) => {
+                stop_all(inits, running, Signal::SIGKILL);
+                return Err(e);
+            }
+        }
+    }
+    Ok(running)
+}
+
+/// Check each init is still running, as it must be while we read its figures.
+fn still_running(inits: &[Init], running: &mut [Child], what: &str) -> Result<(), String> {
+    for (init, c) in inits.iter().zip(running.iter_mut()) {
+        if let Ok(Some(status)) = c.try_wait() {
+            return Err(format!(
+                "{} exited early ({status}) during {what}",
+                init.name
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn stop_all(inits: &[Init], running: Vec<Child>, sig: Signal) -> Vec<Result<(), String>> {
+    for (init, c) in inits.iter().zip(&running) {
+        let _ = child::signal(c, sig, init.name);
+    }
+    inits
+        .iter()
+        .zip(running)
+        .map(|(init, c)| child::finish(c, Duration::from_secs(5), init.name).map(|_| ()))
+        .collect()
+}
+
+/// Context switches of each init over `idle` while its CMD sleeps; all inits at once.
+pub fn idle_wakeups(inits: &[Init], idle: Duration) -> Result<Vec<f64>, String> {
+    let what = "idle";
+    let sleep_secs = (SETTLE + idle).as_secs() + 2;
+    let mut running = start_sleepers(inits, sleep_secs, what)?;
+    let result = sample_idle(inits, &mut running, idle);
+    let stopped = stop_all(inits, running, Signal::SIGTERM);
+    let wakeups = result?;
+    stopped.into_iter().collect::<Result<Vec<()>, String>>()?;
+    Ok(wakeups)
+}
+
+fn sample_idle(inits: &[Init], running: &mut [Child], idle: Duration) -> Result<Vec<f64>, String> {
+    let what = "idle";
+    std::thread::sleep(SETTLE);
+    still_running(inits, running, what)?;
+    let before = running
+        .iter()
+        .map(|c| context_switches(c.id()))
+        .collect::<Result<Vec<_>, _>>()?;
+    std::thread::sleep(idle);
+    let after = running
+        .iter()
+        .map(|c| context_switches(c.id()))
+        .collect::<Result<Vec<_>, _>>()?;
+    still_running(inits, running, what)?;
+    Ok(before
+        .iter()
+        .zip(after)
+        .map(|(b, a)| a.saturating_sub(*b) as f64)
+        .collect())
+}
+
+/// Memory of each init (not its CMD) while `X -- sleep 1` runs, in kB.
+pub struct Memory {
+    pub hwm: Vec<f64>,
+    pub rss: Vec<f64>,
+    pub private_dirty: Vec<f64>,
+    pub anonymous: Vec<f64>,
+}
+
+pub fn memory(inits: &[Init]) -> Result<Memory, String> {
+    // Freshly written binaries (ours, just built) would otherwise count as dirty cache.
+    sys::sync();
+    let what = "memory";
+    let mut running = start_sleepers(inits, 1, what)?;
+    let result = sample_memory(inits, &mut running);
+    // `sleep 1` ends by itself; wait for that rather than signal anything.
+    let finished: Result<Vec<_>, String> = inits
+        .iter()
+        .zip(running)
+        .map(|(init, c)| child::finish(c, Duration::from_secs(10), init.name))
+        .collect();
+    let m = result?;
+    finished?;
+    Ok(m)
+}
+
+fn sample_memory(inits: &[Init], running: &mut [Child]) -> Result<Memory, String> {
+    let what = "memory";
+    std::thread::sleep(SETTLE);
+    still_running(inits, running, what)?;
+    let mut m = Memory {
+        hwm: Vec::new(),
+        rss: Vec::new(),
+        private_dirty: Vec::new(),
+        anonymous: Vec::new(),
+    };
+    for c in running.iter() {
+        let pid = c.id();
+        m.hwm.push(proc_field(pid, "status", "VmHWM")? as f64);
+        m.rss.push(proc_field(pid, "status", "VmRSS")? as f64);
+        m.private_dirty
+            .push(proc_field(pid, "smaps_rollup", "Private_Dirty")? as f64);
+        m.anonymous
+            .push(proc_field(pid, "smaps_rollup", "Anonymous")? as f64);
+    }
+    still_running(inits, running, what)?;
+    Ok(m)
+}
+
+/// Bytes of each binary's file, and whether it is dynamically linked.
+pub fn sizes(inits: &[Init]) -> Result<Vec<(f64, bool)>, String> {
+    inits
+        .iter()
+        .map(|i| {
+            let meta = std::fs::metadata(&i.path)
+                .map_err(|e| format!("cannot stat {}: {e}", i.path.display()))?;
+            Ok((meta.len() as f64, i.is_dynamic()?))
+        })
+        .collect()
+}
