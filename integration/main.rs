@@ -18,3 +18,4 @@ mod tty;
 
 mod compat_verbose;
 mod in_runc;
+mod lifecycle;

@@ -1,0 +1,149 @@
+//! The init's start and end: what CMD's exit does to the helpers it left in its process
+//! group (dumb-init sends them SIGTERM, tini does not), and the parent-death signal.
+
+use crate::differential::Pair;
+use crate::harness::{bin, read_or_empty, wait_for, PidNs, Run, TempDir};
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use std::path::Path;
+
+/// SIGKILLs a pid on drop (a helper that may outlive the init we ran).
+struct KillOnDrop(i32);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = kill(Pid::from_raw(self.0), Signal::SIGKILL);
+    }
+}
+
+/// CMD starts a helper in its own process group that records SIGTERM (and exits) or
+/// SIGWINCH, waits until the helper is ready, and exits 5.
+const LEAVE_A_HELPER: &str = r#"sh -c '
+    trap "echo TERM >> \"$D/got\"; exit 0" TERM
+    trap "echo WINCH >> \"$D/got\"" WINCH
+    echo $$ > "$D/pid.tmp"; mv "$D/pid.tmp" "$D/pid"
+    while :; do sleep 0.01; done' >/dev/null 2>&1 &
+while [ ! -e "$D/pid" ]; do sleep 0.01; done
+exit 5"#;
+
+/// Run `init` with CMD = LEAVE_A_HELPER; after the init has exited, fence the helper with
+/// SIGWINCH: a SIGTERM sent by the init arrived first and ends it before the fence is
+/// recorded (pending signals run lowest number first). Returns (exit status, what the
+/// helper recorded).
+fn helper_after_exit(init: &Path, args: &[&str]) -> (Option<i32>, String) {
+    let dir = TempDir::new("leftover");
+    // Not in a process group of its own: the runner would SIGKILL what is left in that
+    // group when the init exits, and with `-c` the helper is in the init's group.
+    let out = Run::new(init)
+        .args(args)
+        .args(["--", "sh", "-c", LEAVE_A_HELPER])
+        .env("D", dir.path())
+        .without_own_group()
+        .output();
+    let pid_text = read_or_empty(&dir.join("pid"));
+    let pid: i32 = pid_text
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("the helper did not start\n{out}"));
+    let _guard = KillOnDrop(pid);
+    let got = dir.join("got");
+    // The helper may still be running its TERM trap; only fence it if it is still there.
+    if kill(Pid::from_raw(pid), Signal::SIGWINCH).is_ok() {
+        wait_for(&format!("the helper of {args:?} to record a signal"), || {
+            let text = read_or_empty(&got);
+            (!text.is_empty()).then_some(())
+        });
+    }
+    (out.code(), read_or_empty(&got))
+}
+
+#[test]
+fn cmd_exit_terminates_its_group_like_dumb_init() {
+    for (args, want) in [(&[][..], "TERM\n"), (&["-c"], "WINCH\n")] {
+        let pair = Pair::new("dumb-init");
+        let peer = helper_after_exit(&pair.peer, args);
+        let ours = helper_after_exit(&pair.ours, args);
+        assert_eq!(
+            ours, peer,
+            "dumb-init {args:?}: ours (left) differ from the peer (right)"
+        );
+        assert_eq!(
+            peer,
+            (Some(5), want.to_string()),
+            "dumb-init {args:?}: the peer"
+        );
+    }
+}
+
+#[test]
+fn cmd_exit_leaves_its_group_alone_like_tini() {
+    for args in [&["-s"][..], &["-s", "-g"]] {
+        let pair = Pair::new("tini");
+        let peer = helper_after_exit(&pair.peer, args);
+        let ours = helper_after_exit(&pair.ours, args);
+        assert_eq!(
+            ours, peer,
+            "tini {args:?}: ours (left) differ from the peer (right)"
+        );
+        assert_eq!(
+            peer,
+            (Some(5), "WINCH\n".to_string()),
+            "tini {args:?}: the peer"
+        );
+    }
+}
+
+#[test]
+fn rich_init_terminates_cmds_group_unless_told_not_to() {
+    let cases: &[(&[&str], &str)] = &[
+        (&[], "TERM\n"),
+        (&["--no-term-on-exit"], "WINCH\n"),
+        (&["--isolation", "group"], "TERM\n"),
+        (&["--forward-to", "child"], "WINCH\n"),
+    ];
+    for (args, want) in cases {
+        let got = helper_after_exit(&bin(), args);
+        assert_eq!(got, (Some(5), want.to_string()), "rich-init {args:?}");
+    }
+}
+
+/// In a pid namespace, a parent starts `init ARGS -- sh -c ...` in the background, waits
+/// until CMD runs (the parent-death signal is set before CMD starts), and exits; a
+/// watcher then waits (boundedly) for the init to disappear and prints `init-gone`.
+fn parent_dies(init: &Path, args: &[&str]) -> String {
+    let dir = TempDir::new("pdeath");
+    let init_line = std::iter::once(init.display().to_string())
+        .chain(args.iter().map(|a| a.to_string()))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let script = format!(
+        r#"gone() {{ [ ! -e /proc/$1/stat ] || {{ read -r _ _ s _ < /proc/$1/stat; [ "$s" = Z ]; }}; }}
+sh -c '{init_line} -- sh -c ": > \"$D/ready\"; exec sleep 1000" &
+    echo $! > "$D/init"
+    while [ ! -e "$D/ready" ]; do sleep 0.01; done'
+init=$(cat "$D/init")
+i=0
+while ! gone "$init" && [ $i -lt 1000 ]; do sleep 0.01; i=$((i + 1)); done
+if gone "$init"; then echo init-gone; else echo init-alive; fi"#
+    );
+    let out = Run::in_ns(PidNs::Wrapped, "/bin/sh")
+        .args(["-c", &script])
+        .env("D", dir.path())
+        .output();
+    assert_eq!(out.code(), Some(0), "{out}");
+    out.stdout
+}
+
+#[test]
+fn parent_death_signal_kills_the_init() {
+    let pair = Pair::new("tini");
+    let peer = parent_dies(&pair.peer, &["-s", "-p", "SIGKILL"]);
+    let ours = parent_dies(&pair.ours, &["-s", "-p", "SIGKILL"]);
+    assert_eq!(
+        ours, peer,
+        "tini -p SIGKILL: ours (left) differ from the peer (right)"
+    );
+    assert_eq!(peer, "init-gone\n");
+    let rich = parent_dies(&bin(), &["--parent-death-signal", "KILL"]);
+    assert_eq!(rich, "init-gone\n", "rich-init --parent-death-signal KILL");
+}
