@@ -2,10 +2,12 @@
 //! them all at once, and time until the init has reaped every one. Prints
 //! `reap_ns=N left=K`.
 //!
-//! An intermediate child makes the orphans, each blocked reading `release`, sends their
-//! pids back and exits, so they are re-parented to the init. Closing the only write end
-//! of `release` gives all of them EOF at once; they exit, and we poll kill(pid, 0) until
-//! each answers ESRCH (a zombie still answers).
+//! An intermediate child makes the orphans, each asleep on a futex gate, sends their pids
+//! back and exits, so they are re-parented to the init. Opening the gate (one
+//! FUTEX_WAKE) releases all of them at once; they exit, and we poll kill(pid, 0) until
+//! each answers ESRCH (a zombie still answers). A futex rather than EOF on a shared pipe:
+//! every reader of one pipe takes the pipe's mutex in turn, which would make the orphans
+//! queue up to exit one by one, and time that convoy rather than the init.
 //!
 //! Two kinds of orphan:
 //! - `fork`: ordinary processes, each with its own copy of the address space. Their exit
@@ -19,7 +21,7 @@ use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::{fork, pipe, ForkResult};
 use std::fs::File;
 use std::io::{Read, Write};
-use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 /// How long we wait for the init to reap everything before counting what is left.
@@ -51,17 +53,15 @@ impl Kind {
 }
 
 pub fn run(count: usize, kind: Kind) -> Result<(), String> {
-    let (release_r, release_w) = pipe().map_err(|e| format!("pipe: {e}"))?;
+    let gate = Gate::new().ok_or("cannot map the release gate")?;
     let (pids_r, pids_w) = pipe().map_err(|e| format!("pipe: {e}"))?;
     // SAFETY: this helper is single-threaded; the child only forks, reads and writes.
     match unsafe { fork() }.map_err(|e| format!("fork of the intermediate: {e}"))? {
         ForkResult::Child => {
-            drop(release_w);
             drop(pids_r);
-            intermediate(count, kind, File::from(release_r), File::from(pids_w))
+            intermediate(count, kind, gate, File::from(pids_w))
         }
         ForkResult::Parent { child } => {
-            drop(release_r);
             drop(pids_w);
             let pids = read_pids(File::from(pids_r))?;
             match waitpid(child, None) {
@@ -71,10 +71,10 @@ pub fn run(count: usize, kind: Kind) -> Result<(), String> {
             if pids.len() != count {
                 return Err(format!("made {} orphans of {count}", pids.len()));
             }
-            // Give the last orphans time to reach their blocking read.
+            // Give the last orphans time to fall asleep (a late one finds the gate open).
             std::thread::sleep(Duration::from_millis(50));
             let t0 = sys::monotonic_ns();
-            drop(release_w);
+            gate.open();
             let (t1, left) = wait_all_gone(&pids, t0);
             println!("reap_ns={} left={left}", t1 - t0);
             Ok(())
@@ -83,7 +83,7 @@ pub fn run(count: usize, kind: Kind) -> Result<(), String> {
 }
 
 /// The intermediate: make the orphans, report their pids, end with a 0 record, exit.
-fn intermediate(count: usize, kind: Kind, release: File, mut pids: File) -> ! {
+fn intermediate(count: usize, kind: Kind, gate: Gate, mut pids: File) -> ! {
     let stacks = match kind {
         Kind::Light => match Stacks::new(count) {
             Some(s) => Some(s),
@@ -93,10 +93,13 @@ fn intermediate(count: usize, kind: Kind, release: File, mut pids: File) -> ! {
     };
     for i in 0..count {
         let pid = match &stacks {
-            Some(stacks) => stacks.clone_light(i, &release),
-            // SAFETY: single-threaded; the child only reads a pipe and `_exit`s.
+            Some(stacks) => stacks.clone_light(i, gate),
+            // SAFETY: single-threaded; the child only waits on the gate and `_exit`s.
             None => match unsafe { fork() } {
-                Ok(ForkResult::Child) => forked_orphan(&release),
+                Ok(ForkResult::Child) => {
+                    gate.wait();
+                    sys::exit_now(0)
+                }
                 Ok(ForkResult::Parent { child }) => child.as_raw(),
                 Err(_) => -1,
             },
@@ -110,13 +113,58 @@ fn intermediate(count: usize, kind: Kind, release: File, mut pids: File) -> ! {
     sys::exit_now(code)
 }
 
-fn forked_orphan(mut release: &File) -> ! {
-    let mut byte = [0u8; 1];
-    loop {
-        match release.read(&mut byte) {
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            _ => sys::exit_now(0),
+/// A 32-bit word in shared memory that the orphans sleep on (FUTEX_WAIT, a shared
+/// futex, so it works across fork too) until it turns 1.
+#[derive(Clone, Copy)]
+struct Gate {
+    word: *const AtomicU32,
+}
+
+impl Gate {
+    fn new() -> Option<Gate> {
+        // SAFETY: a fresh shared anonymous page (zero-filled); it is never unmapped, so
+        // `word` stays valid in every process that inherits it.
+        let page = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                4096,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        (page != libc::MAP_FAILED).then_some(Gate {
+            word: page.cast::<AtomicU32>(),
+        })
+    }
+
+    fn word(&self) -> &AtomicU32 {
+        // SAFETY: page-aligned, mapped for the life of the process (see `new`).
+        unsafe { &*self.word }
+    }
+
+    /// Sleep until the gate is open. Raw syscalls only: light orphans run it too.
+    fn wait(self) {
+        while self.word().load(Ordering::Acquire) == 0 {
+            // SAFETY: FUTEX_WAIT on a valid u32; it returns at once if the word is not 0.
+            unsafe {
+                libc::syscall(
+                    libc::SYS_futex,
+                    self.word,
+                    libc::FUTEX_WAIT,
+                    0u32,
+                    std::ptr::null::<libc::timespec>(),
+                )
+            };
         }
+    }
+
+    /// Open the gate and wake every sleeper with one call.
+    fn open(self) {
+        self.word().store(1, Ordering::Release);
+        // SAFETY: FUTEX_WAKE on a valid u32.
+        unsafe { libc::syscall(libc::SYS_futex, self.word, libc::FUTEX_WAKE, i32::MAX) };
     }
 }
 
@@ -141,34 +189,26 @@ impl Stacks {
         (base != libc::MAP_FAILED).then_some(Stacks { base })
     }
 
-    /// Start light orphan `i`, blocked reading `release`; its pid, or -1.
-    fn clone_light(&self, i: usize, release: &File) -> i32 {
+    /// Start light orphan `i`, asleep on `gate`; its pid, or -1.
+    fn clone_light(&self, i: usize, gate: Gate) -> i32 {
         // The stack grows down: hand clone the top of slot i.
         let top = self.base.wrapping_byte_add((i + 1) * LIGHT_STACK);
-        let fd = release.as_raw_fd() as usize as *mut libc::c_void;
+        let arg = gate.word.cast_mut().cast::<libc::c_void>();
         let flags = libc::CLONE_VM | libc::CLONE_FS | libc::CLONE_FILES | libc::SIGCHLD;
         // SAFETY: `light_orphan` runs on its own slot of the mapping, which is never
         // unmapped (the process that maps it exits without unmapping), and makes only
-        // raw syscalls: it touches no memory it shares with us.
-        unsafe { libc::clone(light_orphan, top, flags, fd) }
+        // raw syscalls on its own stack and the gate word.
+        unsafe { libc::clone(light_orphan, top, flags, arg) }
     }
 }
 
-/// A light orphan: read the release pipe (its fd number is the argument) until EOF or an
-/// error other than EINTR, then exit this process only.
-extern "C" fn light_orphan(fd: *mut libc::c_void) -> libc::c_int {
-    let fd = fd as usize as libc::c_long;
-    let mut byte = 0u8;
-    loop {
-        // SAFETY: raw read(2) into a byte on this orphan's own stack.
-        let n = unsafe { libc::syscall(libc::SYS_read, fd, &mut byte as *mut u8, 1usize) };
-        // syscall() returns -1 with errno set; EINTR cannot happen with no handlers, but
-        // be exact and only retry on it.
-        if n < 0 && nix::errno::Errno::last() == nix::errno::Errno::EINTR {
-            continue;
-        }
-        break;
+/// A light orphan: sleep on the gate (the argument is its word), then exit(2) directly,
+/// skipping libc's exit path (atexit handlers, stdio) in memory shared with the others.
+extern "C" fn light_orphan(word: *mut libc::c_void) -> libc::c_int {
+    Gate {
+        word: word.cast_const().cast::<AtomicU32>(),
     }
+    .wait();
     // SAFETY: exit(2) ends this process; it never returns.
     unsafe { libc::syscall(libc::SYS_exit, 0) };
     0
