@@ -5,6 +5,7 @@
 use crate::cli::Personality;
 use crate::error::Error;
 use crate::signame;
+use crate::sys::reap::Drained;
 use crate::sys::spawn::ChildEvent;
 use crate::sys::{self, Errno};
 
@@ -45,11 +46,26 @@ pub enum Msg<'a> {
     Dropped(i32),
     HandoffIgnored(i32),
     Suspending,
+    /// A child was reaped: CMD (`main`) or an orphan; `warn` asks for warning level.
     Reaped {
         pid: i32,
         status: i32,
+        main: bool,
         warn: bool,
     },
+    /// tini -w: the extra warning for a reaped orphan.
+    ZombieReaped(i32),
+    /// How a round of reaping ended.
+    Drained(Drained),
+    /// CMD has exited and we are about to exit.
+    Exiting,
+    /// A signal is being rewritten before forwarding.
+    Translating {
+        from: i32,
+        to: i32,
+    },
+    /// A debug-level remark from argument parsing.
+    Note(&'a str),
     CmdExited {
         status: i32,
         code: i32,
@@ -99,8 +115,8 @@ impl Logger {
     }
 }
 
-fn errno_text(e: Errno) -> &'static str {
-    e.desc()
+fn errno_text(e: Errno) -> String {
+    sys::strerror(e)
 }
 
 /// Word `msg` for `personality`; `None` when that program says nothing about it.
@@ -114,7 +130,7 @@ pub fn render(personality: Personality, msg: Msg) -> Option<(Level, String)> {
             format!(
                 "not pid 1 and cannot become a child subreaper ({}): orphans of CMD will not be reaped; \
                  run as pid 1 or on Linux >= 3.4",
-                e.map(errno_text).unwrap_or("not requested")
+                e.map(errno_text).unwrap_or_else(|| "not requested".into())
             ),
         ),
         (Tini, Msg::NotReaper(_)) => r(
@@ -153,7 +169,7 @@ pub fn render(personality: Personality, msg: Msg) -> Option<(Level, String)> {
         (p, Msg::Child { cmd, event }) => render_child(p, cmd, event),
         (DumbInit, Msg::Received(sig)) => r(Debug, format!("Received signal {sig}.")),
         (Tini, Msg::Received(sig)) if sig == libc::SIGCHLD => r(Debug, "Received SIGCHLD".into()),
-        (Tini, Msg::Received(sig)) => r(Debug, format!("Passing signal: '{}'", signame::name(sig))),
+        (Tini, Msg::Received(sig)) => r(Debug, format!("Passing signal: '{}'", sys::strsignal(sig))),
         (Rich, Msg::Received(sig)) => r(Debug, format!("received {}", signame::name(sig))),
         (DumbInit, Msg::Forwarded { sig, .. }) => r(Debug, format!("Forwarded signal {sig} to children.")),
         (Rich, Msg::Forwarded { sig, target }) if target < 0 => {
@@ -161,7 +177,7 @@ pub fn render(personality: Personality, msg: Msg) -> Option<(Level, String)> {
         }
         (Rich, Msg::Forwarded { sig, target }) => r(Debug, format!("forwarded {} to pid {target}", signame::name(sig))),
         (Tini, Msg::Forwarded { .. }) => None,
-        (DumbInit, Msg::Dropped(sig)) => r(Debug, format!("Not forwarding signal {sig} to children (ignored).")),
+        (DumbInit, Msg::Dropped(_)) => r(Debug, "Not forwarding signal 0 to children (ignored).".into()),
         (Rich, Msg::Dropped(sig)) => r(Debug, format!("not forwarding {} (rewritten to 0)", signame::name(sig))),
         (Tini, Msg::Dropped(_)) => None,
         (DumbInit, Msg::HandoffIgnored(sig)) => r(Debug, format!("Ignoring tty hand-off signal {sig}.")),
@@ -170,21 +186,35 @@ pub fn render(personality: Personality, msg: Msg) -> Option<(Level, String)> {
         (DumbInit, Msg::Suspending) => r(Debug, "Suspending self due to TTY signal.".into()),
         (Rich, Msg::Suspending) => r(Debug, "stopping ourselves after CMD's job-control stop".into()),
         (Tini, Msg::Suspending) => None,
+        (DumbInit, Msg::Reaped { pid, status, .. }) if libc::WIFSIGNALED(status) => r(
+            Debug,
+            format!("A child with PID {pid} was terminated by signal {}.", libc::WTERMSIG(status)),
+        ),
         (DumbInit, Msg::Reaped { pid, status, .. }) => r(
             Debug,
             format!("A child with PID {pid} exited with exit status {}.", crate::sys::reap::exit_code(status)),
         ),
-        (Tini, Msg::Reaped { pid, warn, .. }) => {
-            r(if warn { Warn } else { Debug }, format!("Reaped child with pid: '{pid}'"))
-        }
-        (Rich, Msg::Reaped { pid, status, warn }) => r(
+        (Tini, Msg::Reaped { pid, .. }) => r(Debug, format!("Reaped child with pid: '{pid}'")),
+        (Rich, Msg::Reaped { main: true, .. }) => None,
+        (Rich, Msg::Reaped { pid, status, warn, .. }) => r(
             if warn { Warn } else { Debug },
             format!("reaped orphan pid {pid} (exit status {})", crate::sys::reap::exit_code(status)),
         ),
+        (Tini, Msg::ZombieReaped(pid)) => r(Warn, format!("Reaped zombie process with pid={pid}")),
+        (_, Msg::ZombieReaped(_)) => None,
+        (Tini, Msg::Drained(Drained::NoChildren)) => r(Trace, "No child to wait".into()),
+        (Tini, Msg::Drained(Drained::NoneReady)) => r(Trace, "No child to reap".into()),
+        (_, Msg::Drained(Drained::Failed(e))) => r(Warn, format!("waitpid failed: {}", errno_text(e))),
+        (_, Msg::Drained(_)) => None,
+        (Tini, Msg::Exiting) => r(Trace, "Exiting: child has exited".into()),
+        (_, Msg::Exiting) => None,
+        (DumbInit, Msg::Translating { from, to }) => r(Debug, format!("Translating signal {from} to {to}.")),
+        (_, Msg::Translating { .. }) => None,
+        (_, Msg::Note(text)) => r(Debug, text.to_string()),
         (DumbInit, Msg::CmdExited { code, .. }) => r(Debug, format!("Child exited with status {code}. Goodbye.")),
         (Tini, Msg::CmdExited { status, .. }) if libc::WIFSIGNALED(status) => r(
             Info,
-            format!("Main child exited with signal (with signal '{}')", signame::name(libc::WTERMSIG(status))),
+            format!("Main child exited with signal (with signal '{}')", sys::strsignal(libc::WTERMSIG(status))),
         ),
         (Tini, Msg::CmdExited { code, .. }) => r(Info, format!("Main child exited normally (with status '{code}')")),
         (Rich, Msg::CmdExited { status, code }) if libc::WIFSIGNALED(status) => r(
@@ -234,12 +264,9 @@ fn render_child(personality: Personality, cmd: &str, event: ChildEvent) -> Optio
             "cannot put {cmd:?} in its own process group: {}",
             errno_text(e)
         ),
-        (Tini, ForegroundFailed(e)) if !event.is_fatal() => {
-            return Some((
-                Level::Debug,
-                format!("tcsetpgrp failed: {} (ok to proceed)", errno_text(e)),
-            ))
-        }
+        // tini prints this to its stdout just before exec; through a pipe the buffered
+        // line is lost with the exec, so nothing is seen.
+        (Tini, ForegroundFailed(_)) if !event.is_fatal() => return None,
         (_, ForegroundFailed(e)) if !event.is_fatal() => {
             return Some((
                 Level::Debug,
@@ -293,28 +320,56 @@ mod tests {
 
     #[test]
     fn levels() {
-        let reaped = Msg::Reaped {
+        let orphan = |warn| Msg::Reaped {
             pid: 5,
             status: 0,
-            warn: false,
+            main: false,
+            warn,
         };
         assert_eq!(
-            render(Personality::Rich, reaped).map(|r| r.0),
+            render(Personality::Rich, orphan(false)).map(|r| r.0),
             Some(Level::Debug)
         );
-        let reaped = Msg::Reaped {
-            pid: 5,
-            status: 0,
-            warn: true,
-        };
         assert_eq!(
-            render(Personality::Tini, reaped).map(|r| r.0),
+            render(Personality::Rich, orphan(true)).map(|r| r.0),
+            Some(Level::Warn)
+        );
+        assert_eq!(
+            render(Personality::Tini, orphan(true)).map(|r| r.0),
+            Some(Level::Debug)
+        );
+        assert_eq!(
+            render(Personality::Tini, Msg::ZombieReaped(5)).map(|r| r.0),
             Some(Level::Warn)
         );
         assert!(render(Personality::DumbInit, Msg::NotReaper(None)).is_none());
         assert_eq!(
             render(Personality::Tini, Msg::NotReaper(None)).map(|r| r.0),
             Some(Level::Warn)
+        );
+    }
+
+    #[test]
+    fn dumb_init_reap_wording() {
+        let exited = Msg::Reaped {
+            pid: 7,
+            status: 3 << 8,
+            main: true,
+            warn: false,
+        };
+        assert_eq!(
+            text(Personality::DumbInit, exited).as_deref(),
+            Some("A child with PID 7 exited with exit status 3.")
+        );
+        let killed = Msg::Reaped {
+            pid: 7,
+            status: 15,
+            main: true,
+            warn: false,
+        };
+        assert_eq!(
+            text(Personality::DumbInit, killed).as_deref(),
+            Some("A child with PID 7 was terminated by signal 15.")
         );
     }
 }

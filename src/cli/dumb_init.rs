@@ -111,11 +111,14 @@ pub fn parse(args: Vec<OsString>, env: &dyn Fn(&str) -> Option<String>) -> Parse
             format!("Usage: {argv0} [option] program [args]\nTry {argv0} --help for full usage.\n"),
         );
     }
+    let mut notes = Vec::new();
     if env("DUMB_INIT_DEBUG").as_deref() == Some("1") {
         debug = true;
+        notes.push("Running in debug mode.".to_string());
     }
     if env("DUMB_INIT_SETSID").as_deref() == Some("0") {
         use_setsid = false;
+        notes.push("Not running in setsid mode.".to_string());
     }
     if use_setsid {
         for sig in [libc::SIGTSTP, libc::SIGTTOU, libc::SIGTTIN] {
@@ -156,6 +159,7 @@ pub fn parse(args: Vec<OsString>, env: &dyn Fn(&str) -> Option<String>) -> Parse
         verbosity: if debug { 3 } else { 0 },
         warn_on_reap: false,
         term_on_exit: true,
+        notes,
     }))
 }
 

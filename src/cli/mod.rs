@@ -84,6 +84,8 @@ pub struct Settings {
     /// When the CMD exits, send it (through the rewrite table) SIGTERM's replacement to its
     /// group, so that its helpers go too (dumb-init).
     pub term_on_exit: bool,
+    /// Debug-level remarks from parsing, logged at start (dumb-init's "Running in debug mode.").
+    pub notes: Vec<String>,
 }
 
 impl Settings {

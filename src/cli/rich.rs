@@ -308,6 +308,7 @@ fn build(
         verbosity: if quiet { 0 } else { 1 + verbose },
         warn_on_reap,
         term_on_exit,
+        notes: Vec::new(),
     })
 }
 

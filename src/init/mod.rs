@@ -18,6 +18,9 @@ use std::os::unix::ffi::OsStrExt;
 /// Run CMD under our supervision; returns our exit code.
 pub fn run(settings: &Settings) -> i32 {
     let log = Logger::new(settings.personality, settings.verbosity);
+    for note in &settings.notes {
+        log.emit(Msg::Note(note));
+    }
     match start(settings, &log) {
         Ok(code) => code,
         Err(e) => {
@@ -139,17 +142,24 @@ fn supervise(
             match forward::route(rules, &mut handoff, r.signo, r.pid == me) {
                 Route::Reap => {
                     exits.clear();
-                    reap::drain(&mut exits);
+                    let end = reap::drain(&mut exits);
                     for e in &exits {
-                        match procs.exited(e.pid) {
-                            Some(Owner::Cmd) => cmd_status = Some(e.status),
-                            None => log.emit(Msg::Reaped {
-                                pid: e.pid,
-                                status: e.status,
-                                warn: warn_on_reap,
-                            }),
+                        let main = procs.exited(e.pid) == Some(Owner::Cmd);
+                        if main {
+                            cmd_status = Some(e.status);
+                        }
+                        let warn = warn_on_reap && !main;
+                        log.emit(Msg::Reaped {
+                            pid: e.pid,
+                            status: e.status,
+                            main,
+                            warn,
+                        });
+                        if warn {
+                            log.emit(Msg::ZombieReaped(e.pid));
                         }
                     }
+                    log.emit(Msg::Drained(end));
                 }
                 Route::HandoffIgnored => log.emit(Msg::HandoffIgnored(r.signo)),
                 Route::Skip => {}
@@ -171,15 +181,20 @@ fn supervise(
 
 /// Send `sig` (the translation of `original`) to the child or its group.
 fn deliver(rules: &Rules, log: &Logger, child: i32, original: i32, sig: i32) {
+    if sig != original {
+        log.emit(Msg::Translating {
+            from: original,
+            to: sig,
+        });
+    }
     if sig == 0 {
         log.emit(Msg::Dropped(original));
         return;
     }
     let target = rules.target(child);
-    // ESRCH: the child or its group is already gone; nothing to forward to.
-    if signals::kill(target, sig).is_ok() {
-        log.emit(Msg::Forwarded { sig, target });
-    }
+    // ESRCH (the child or its group is already gone) leaves nothing to forward to.
+    let _ = signals::kill(target, sig);
+    log.emit(Msg::Forwarded { sig, target });
 }
 
 /// CMD has exited: clean up after it as the personality does and compute our code.
@@ -191,6 +206,7 @@ fn finish(settings: &Settings, log: &Logger, child: i32, status: i32) -> i32 {
     }
     let code = reap::exit_code(status);
     log.emit(Msg::CmdExited { status, code });
+    log.emit(Msg::Exiting);
     if settings.remap_to_zero.iter().any(|c| i32::from(*c) == code) {
         0
     } else {

@@ -35,3 +35,43 @@ pub fn write_all_raw(fd: i32, mut bytes: &[u8]) {
         }
     }
 }
+
+/// glibc's text for an errno, as strerror(3) words it ("Inappropriate ioctl for device"),
+/// so that messages match what the C originals print.
+pub fn strerror(e: Errno) -> String {
+    let mut buf = [0u8; 128];
+    // SAFETY: the XSI strerror_r writes at most buf.len() bytes, NUL-terminated.
+    let rc = unsafe { libc::strerror_r(e as i32, buf.as_mut_ptr().cast(), buf.len()) };
+    let len = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
+    match (rc, buf.get(..len)) {
+        (0, Some(text)) if !text.is_empty() => String::from_utf8_lossy(text).into_owned(),
+        _ => e.desc().to_string(),
+    }
+}
+
+/// glibc's description of a signal, as strsignal(3) words it ("User defined signal 1").
+pub fn strsignal(sig: i32) -> String {
+    // SAFETY: strsignal returns a pointer to a NUL-terminated string that stays valid
+    // until the next strsignal call; we copy it at once and are single-threaded.
+    let ptr = unsafe { libc::strsignal(sig) };
+    if ptr.is_null() {
+        return format!("Unknown signal {sig}");
+    }
+    // SAFETY: checked non-null above; glibc returns a NUL-terminated string.
+    unsafe { std::ffi::CStr::from_ptr(ptr) }
+        .to_string_lossy()
+        .into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn glibc_wording() {
+        assert_eq!(strerror(Errno::ENOTTY), "Inappropriate ioctl for device");
+        assert_eq!(strerror(Errno::ENOENT), "No such file or directory");
+        assert_eq!(strsignal(libc::SIGUSR1), "User defined signal 1");
+        assert_eq!(strsignal(libc::SIGTERM), "Terminated");
+    }
+}

@@ -28,9 +28,19 @@ pub fn exit_code(status: i32) -> i32 {
     }
 }
 
-/// Reap every child that has exited, appending to `out`. Returns when no more are
-/// waiting (0) or there are no children at all (ECHILD).
-pub fn drain(out: &mut Vec<Exit>) {
+/// Why [`drain`] stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Drained {
+    /// Children remain, none has exited (waitpid returned 0).
+    NoneReady,
+    /// We have no children at all (ECHILD).
+    NoChildren,
+    /// waitpid failed otherwise.
+    Failed(Errno),
+}
+
+/// Reap every child that has exited, appending to `out`, until none is waiting.
+pub fn drain(out: &mut Vec<Exit>) -> Drained {
     loop {
         let mut status = 0;
         // SAFETY: `status` is a valid int to write to.
@@ -39,10 +49,14 @@ pub fn drain(out: &mut Vec<Exit>) {
             out.push(Exit { pid, status });
             continue;
         }
-        if pid < 0 && Errno::last() == Errno::EINTR {
-            continue;
+        if pid == 0 {
+            return Drained::NoneReady;
         }
-        return;
+        match Errno::last() {
+            Errno::EINTR => continue,
+            Errno::ECHILD => return Drained::NoChildren,
+            e => return Drained::Failed(e),
+        }
     }
 }
 
