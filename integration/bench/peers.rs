@@ -96,9 +96,11 @@ fn has_interpreter(elf: &[u8]) -> Option<bool> {
 /// Ours first, then the peers in a fixed order. Fails with what to install when a binary
 /// is missing.
 pub fn discover() -> Result<Vec<Init>, String> {
-    let ours = std::env::var_os("RICH_INIT_BIN").ok_or(
-        "RICH_INIT_BIN is not set: run `make bench`, which builds build/rich-init and sets it",
-    )?;
+    let ours = std::env::var_os("RICH_INIT_BIN")
+        .filter(|v| !v.is_empty())
+        .ok_or(
+            "RICH_INIT_BIN is not set: run `make bench`, which builds build/rich-init and sets it",
+        )?;
     let ours = PathBuf::from(ours);
     check_executable(&ours, "run `make build` first")?;
     let mut inits = vec![Init {

@@ -218,7 +218,8 @@ pub fn notes(inits: &[Init], r: &Results, took: Duration) -> String {
          the orphans with it, releases them at once, and polls kill(pid, 0) until every pid is gone. \
          Forked orphans each tear down an address space when they exit, kernel work that dominates \
          that figure; light orphans (clone with CLONE_VM, still separate processes) leave mostly \
-         the init's reaping. Both are noisy: on few CPUs, 10,000 runnable processes contend with the init."
+         the init's reaping. Both are noisy: on few CPUs, 10,000 runnable processes contend with \
+         the init, so a reap verdict means little unless the ratio lies well outside the spread below."
     );
     for reap in &r.reaps {
         let _ = writeln!(
