@@ -12,9 +12,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// The hard limit for one process run; a failsafe, never something to assert on.
-pub const HARD_TIMEOUT: Duration = Duration::from_secs(60);
+pub const HARD_TIMEOUT: Duration = Duration::from_secs(90);
 /// The limit for a bounded wait on a handshake inside a test.
-pub const HANDSHAKE_LIMIT: Duration = Duration::from_secs(20);
+pub const HANDSHAKE_LIMIT: Duration = Duration::from_secs(30);
 
 /// The rich-init binary under test: `RICH_INIT_BIN` (set by `make test`), else cargo's build.
 pub fn bin() -> PathBuf {

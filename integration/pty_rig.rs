@@ -4,15 +4,14 @@
 //! - `Job`: a shell-like session leader owns the pty and runs the init as its foreground
 //!   job in a process group of its own, as when a user types `dumb-init CMD` in a terminal.
 //!
-//! CMD is a shell that records each SIGWINCH it gets, then blocks reading a FIFO until
-//! told to quit. The test drives the terminal through the master side.
+//! CMD is a shell that records each SIGWINCH it gets and stays until told to quit. The test drives the terminal through the master side.
 
 use crate::harness::{only_child, stat, wait_for, Run, Running, Stat, TempDir};
+use crate::signal_rig::KEEPER;
 use nix::fcntl::{fcntl, FcntlArg, FdFlag};
 use std::ffi::OsString;
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::process::CommandExt;
 use std::sync::{Arc, Mutex};
 
@@ -22,13 +21,23 @@ pub enum Seat {
     Job,
 }
 
-const CMD: &str = r#"trap 'echo winch >> "$RIG/winch"' WINCH
-exec 3<>"$RIG/fifo"
+/// Sent directly to CMD to make it exit 0.
+const QUIT: i32 = 62;
+
+/// CMD waits on a keeper (see signal_rig), and kills it on its way out.
+fn cmd_script() -> String {
+    format!(
+        r#"mark="$RIG/keeper"
+{KEEPER}
+trap 'echo winch >> "$RIG/winch"' WINCH
+trap 'kill -KILL $keeper; exit 0' 62
 : > "$RIG/ready"
 while :; do
-    read line <&3 && [ "$line" = quit ] && exit 0
+    wait $keeper
 done
-"#;
+"#
+    )
+}
 
 pub struct PtyRig {
     running: Running,
@@ -107,14 +116,13 @@ fn seat_child(seat: Seat) -> std::io::Result<()> {
 impl PtyRig {
     pub fn start(init: &[OsString], seat: Seat) -> PtyRig {
         let dir = TempDir::new("pty");
-        dir.fifo("fifo");
         let pty = nix::pty::openpty(None, None).expect("openpty");
         cloexec(&pty.master);
         cloexec(&pty.slave);
         let (program, rest) = init.split_first().expect("an init command line");
         let mut run = Run::new(program)
             .args(rest)
-            .args(["--", "sh", "-c", CMD])
+            .args(["--", "sh", "-c", &cmd_script()])
             .env("RIG", dir.path())
             .stdio(&pty.slave)
             .without_own_group();
@@ -212,14 +220,8 @@ impl PtyRig {
 
     /// Tell CMD to exit 0 and return the exit status of what we started.
     pub fn finish(self) -> Option<i32> {
-        let fifo = self.dir.join("fifo");
-        if let Ok(mut f) = std::fs::OpenOptions::new()
-            .write(true)
-            .custom_flags(libc::O_NONBLOCK)
-            .open(&fifo)
-        {
-            let _ = f.write_all(b"quit\n");
-        }
+        // SAFETY: kill(2) with a plain pid and signal number.
+        unsafe { libc::kill(self.cmd, QUIT) };
         self.running.wait().code()
     }
 }

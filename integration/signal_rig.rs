@@ -1,7 +1,7 @@
 //! A rig that checks signal forwarding from the receiving end. The init's CMD is a shell
 //! (the "child") that traps signals and appends each one's number to a file; it starts a
-//! "grandchild" in its own process group that does the same. Both stay alive, blocked in
-//! `read` on a FIFO, until told to quit. Everything runs in a fresh pid namespace (the init
+//! "grandchild" in the child's process group that does the same. Both stay alive until told
+//! to quit. Everything runs in a fresh pid namespace (the init
 //! is not pid 1 there), so nothing outlives the test.
 //!
 //! Each signal is sent to the init and followed by fences instead of sleeps. Standard
@@ -16,8 +16,6 @@ use crate::harness::{all_stats, wait_for, PidNs, Run, Running, TempDir};
 use nix::sys::signal::kill;
 use nix::unistd::Pid;
 use std::ffi::OsString;
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 /// Signal numbers, as the receivers record them.
@@ -36,15 +34,43 @@ pub const RT: i32 = 40;
 const FENCE: i32 = 64;
 const DIRECT: i32 = 63;
 
-const RECEIVER: &str = r#"# receiver LOG FIFO: append the number of every trapped signal to LOG.
+/// Sent directly to a receiver to make it exit 0.
+const QUIT: i32 = 62;
+
+/// Shell code that starts `keeper`: a child that ignores every catchable signal and sleeps.
+/// A shell that waits for it with `wait` runs each trap as soon as its signal arrives:
+/// dash's `wait` blocks signals while it checks for pending traps (sigsuspend), whereas a
+/// signal that lands just before a blocking `read` leaves its trap pending until the next
+/// one. Run it before setting any trap: it waits for the keeper with `sleep` (the sleeps'
+/// SIGCHLDs must not be recorded), until `$mark` exists.
+pub const KEEPER: &str = r#"(
+    i=1
+    while [ $i -le 64 ]; do
+        case $i in 9|19|32|33) ;; *) trap '' $i ;; esac
+        i=$((i + 1))
+    done
+    : > "$mark"
+    exec sleep 100000
+) &
+keeper=$!
+while [ ! -e "$mark" ]; do sleep 0.01; done
+"#;
+
+fn receiver_script() -> String {
+    format!(
+        r#"# receiver LOG: append the number of every trapped signal to LOG.
 log=$1
+mark="$log.keeper"
+{KEEPER}
 for s in 1 2 10 12 15 17 28 29 30 40 63 64; do trap "echo $s >> '$log'" "$s"; done
-exec 3<>"$2"
+trap 'kill -KILL $keeper; exit 0' 62
 : > "$log.ready"
 while :; do
-    read line <&3 && [ "$line" = quit ] && exit 0
+    wait $keeper
 done
-"#;
+"#
+    )
+}
 
 /// What the receivers recorded, in order, fences left out.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,6 +83,7 @@ pub struct SignalRig {
     running: Running,
     /// The init's pid (in the test's pid namespace).
     pub init: i32,
+    child: i32,
     grandchild: i32,
     rounds: usize,
     dir: TempDir,
@@ -95,15 +122,12 @@ impl SignalRig {
     /// Start `init` (its argv without CMD) with `env`; `-- sh -c SCRIPT` is appended.
     pub fn start(init: &[OsString], env: &[(&str, &str)]) -> SignalRig {
         let dir = TempDir::new("signals");
-        let receiver = dir.write("receiver.sh", RECEIVER);
-        for who in ["child", "grandchild"] {
-            dir.fifo(&format!("{who}.fifo"));
-        }
+        let receiver = dir.write("receiver.sh", &receiver_script());
         let d = dir.path().display();
         let r = receiver.display();
         let script = format!(
-            "env --default-signal sh '{r}' '{d}/grandchild' '{d}/grandchild.fifo' &\n\
-             exec sh '{r}' '{d}/child' '{d}/child.fifo'"
+            "env --default-signal sh '{r}' '{d}/grandchild' &\n\
+             exec sh '{r}' '{d}/child'"
         );
         let (program, rest) = init.split_first().expect("an init command line");
         let mut run = Run::in_ns(PidNs::Wrapped, program)
@@ -124,7 +148,7 @@ impl SignalRig {
         // A receiver's exact command line (the init and the shells above it mention the
         // same paths inside their `-c` script).
         let find = |who: &str| {
-            let want = format!("sh {r} {d}/{who} {d}/{who}.fifo ");
+            let want = format!("sh {r} {d}/{who} ");
             wait_for(&format!("the {who} receiver process"), || {
                 all_stats()
                     .iter()
@@ -144,6 +168,7 @@ impl SignalRig {
         SignalRig {
             running,
             init,
+            child,
             grandchild,
             rounds: 0,
             dir,
@@ -212,17 +237,10 @@ impl SignalRig {
     /// Tell the grandchild, then the child, to exit 0; return the init's exit status
     /// (as the pid namespace's shell reports it: 128+N for a signal).
     pub fn finish(self) -> Option<i32> {
-        for who in ["grandchild", "child"] {
-            let fifo = self.dir.join(format!("{who}.fifo"));
-            // Non-blocking: with no reader left (the init died and took the namespace with
-            // it), opening fails instead of waiting forever.
-            let opened = std::fs::OpenOptions::new()
-                .write(true)
-                .custom_flags(libc::O_NONBLOCK)
-                .open(&fifo);
-            if let Ok(mut f) = opened {
-                let _ = f.write_all(b"quit\n");
-            }
+        for pid in [self.grandchild, self.child] {
+            // Gone already (the init died and took the namespace with it) is fine.
+            // SAFETY: kill(2) with a plain pid and signal number.
+            unsafe { libc::kill(pid, QUIT) };
         }
         let out = self.running.wait();
         out.code()
