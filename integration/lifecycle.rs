@@ -7,19 +7,30 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use std::path::Path;
 
-/// SIGKILLs a pid on drop (a helper that may outlive the init we ran).
-struct KillOnDrop(i32);
+/// Whether `pid` is still our helper: its environment holds `marker` (pids are reused).
+fn is_ours(pid: i32, marker: &str) -> bool {
+    std::fs::read(format!("/proc/{pid}/environ"))
+        .map(|env| env.split(|b| *b == 0).any(|var| var == marker.as_bytes()))
+        .unwrap_or(false)
+}
+
+/// SIGKILLs our helper on drop, if it is still there (it may outlive the init we ran).
+struct KillOnDrop(i32, String);
 
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
-        let _ = kill(Pid::from_raw(self.0), Signal::SIGKILL);
+        if is_ours(self.0, &self.1) {
+            let _ = kill(Pid::from_raw(self.0), Signal::SIGKILL);
+        }
     }
 }
 
-/// CMD starts a helper in its own process group that records SIGTERM (and exits) or
-/// SIGWINCH, waits until the helper is ready, and exits 5.
+/// CMD starts a helper in its process group that records SIGTERM (and exits) or SIGWINCH,
+/// waits until the helper is ready, and exits 5. The TERM trap first drops the WINCH trap:
+/// dash runs pending traps between the commands of a running trap, so a WINCH arriving
+/// during the TERM trap would be recorded too.
 const LEAVE_A_HELPER: &str = r#"sh -c '
-    trap "echo TERM >> \"$D/got\"; exit 0" TERM
+    trap "trap - WINCH; echo TERM >> \"$D/got\"; exit 0" TERM
     trap "echo WINCH >> \"$D/got\"" WINCH
     echo $$ > "$D/pid.tmp"; mv "$D/pid.tmp" "$D/pid"
     while :; do sleep 0.01; done' >/dev/null 2>&1 &
@@ -45,14 +56,18 @@ fn helper_after_exit(init: &Path, args: &[&str]) -> (Option<i32>, String) {
         .trim()
         .parse()
         .unwrap_or_else(|_| panic!("the helper did not start\n{out}"));
-    let _guard = KillOnDrop(pid);
+    let marker = format!("D={}", dir.path().display());
+    let _guard = KillOnDrop(pid, marker.clone());
     let got = dir.join("got");
-    // The helper may still be running its TERM trap; only fence it if it is still there.
-    if kill(Pid::from_raw(pid), Signal::SIGWINCH).is_ok() {
-        wait_for(&format!("the helper of {args:?} to record a signal"), || {
-            let text = read_or_empty(&got);
-            (!text.is_empty()).then_some(())
-        });
+    // The helper may be gone already (its TERM trap exits); only fence it if it is there.
+    if is_ours(pid, &marker) && kill(Pid::from_raw(pid), Signal::SIGWINCH).is_ok() {
+        wait_for(
+            &format!("the helper of {args:?} to record a signal"),
+            || {
+                let text = read_or_empty(&got);
+                (!text.is_empty()).then_some(())
+            },
+        );
     }
     (out.code(), read_or_empty(&got))
 }

@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{kill, killpg, Signal};
+use nix::sys::wait::{waitid, Id, WaitPidFlag};
 use nix::unistd::Pid;
 
 /// Where the command runs with respect to pid namespaces.
@@ -285,7 +286,15 @@ impl Running {
     pub fn wait(mut self) -> Outcome {
         let mut child = self.child.take().expect("wait is called once");
         let (tx, rx) = mpsc::channel();
+        let (pid, group) = (Pid::from_raw(self.pid), self.own_group);
         std::thread::spawn(move || {
+            // Wait without reaping first: while the exited leader is a zombie its pid,
+            // hence its process group id, cannot be reused, so killing whatever is left in
+            // its group cannot hit anybody else.
+            let _ = waitid(Id::Pid(pid), WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT);
+            if group {
+                let _ = killpg(pid, Signal::SIGKILL);
+            }
             let _ = tx.send(child.wait());
         });
         let left = self.timeout.saturating_sub(self.started.elapsed());
@@ -304,10 +313,6 @@ impl Running {
                 );
             }
         };
-        if self.own_group {
-            // Whatever is left in its process group is a stray: remove it.
-            let _ = killpg(Pid::from_raw(self.pid), Signal::SIGKILL);
-        }
         for (name, cap) in [("stdout", &self.stdout), ("stderr", &self.stderr)] {
             if let Some(c) = cap {
                 if c.done.recv_timeout(Duration::from_secs(10)).is_err() {
