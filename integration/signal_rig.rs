@@ -1,8 +1,8 @@
 //! A rig that checks signal forwarding from the receiving end. The init's CMD is a shell
 //! (the "child") that traps signals and appends each one's number to a file; it starts a
-//! "grandchild" in the child's process group that does the same. Both stay alive until told
-//! to quit. Everything runs in a fresh pid namespace (the init
-//! is not pid 1 there), so nothing outlives the test.
+//! "grandchild" in the child's process group that does the same. Both stay alive until
+//! told to quit. Everything runs in a fresh pid namespace (the init is not pid 1 there),
+//! so nothing outlives the test.
 //!
 //! Each signal is sent to the init and followed by fences instead of sleeps. Standard
 //! signals are dequeued lowest number first, before any real-time one, by the init and by

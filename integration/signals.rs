@@ -59,13 +59,21 @@ fn observe(init: &[OsString], env: &[(&str, &str)], sent: &[i32]) -> (Receipts, 
 }
 
 fn check_rich(args: &[&str], sent: &[i32], want: Receipts) {
+    check_rich_env(args, &[], sent, want);
+}
+
+fn check_rich_env(args: &[&str], env: &[(&str, &str)], sent: &[i32], want: Receipts) {
     let init = argv(&bin(), args);
-    let (got, code) = observe(&init, &[], sent);
+    let (got, code) = observe(&init, env, sent);
     assert_eq!(
         got, want,
-        "rich-init {args:?}: signals {sent:?} arrived wrongly"
+        "rich-init {args:?} {env:?}: signals {sent:?} arrived wrongly"
     );
-    assert_eq!(code, Some(0), "rich-init {args:?}: the child exited 0");
+    assert_eq!(
+        code,
+        Some(0),
+        "rich-init {args:?} {env:?}: the child exited 0"
+    );
 }
 
 /// Under the peer and under ours by the same name: both must match `want` and each other.
@@ -105,7 +113,8 @@ fn rich_init_forward_to_child() {
     let want = expected(ALL, Reach::Child, &[]);
     check_rich(&["--forward-to", "child"], ALL, want.clone());
     check_rich(&["-c"], ALL, want.clone());
-    check_rich(&["--single-child"], ALL, want);
+    check_rich(&["--single-child"], ALL, want.clone());
+    check_rich_env(&[], &[("RICH_INIT_FORWARD_TO", "child")], ALL, want);
 }
 
 #[test]
@@ -121,6 +130,9 @@ fn rich_init_rewrites_and_drops() {
         sent,
         expected(sent, Reach::Group, &[(USR1, 0)]),
     );
+    let env = [("RICH_INIT_REWRITE", "USR1:0,USR2:HUP")];
+    let want = expected(sent, Reach::Group, &[(USR1, 0), (USR2, HUP)]);
+    check_rich_env(&[], &env, sent, want);
     let sent = &[TERM, RT, HUP];
     check_rich(
         &["-r", "TERM:0", "-r", "RTMIN+6:HUP", "-c"],
