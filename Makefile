@@ -21,7 +21,9 @@ deps:
 build:
 	RUSTFLAGS="$(STATIC)" $(CARGO) build --release --locked --target $(TARGET) --bin rich-init
 	mkdir -p build
-	cp $(RELEASE_DIR)/rich-init build/rich-init
+	# Copy then rename: a running build/rich-init (a test, a bench) keeps its old inode.
+	cp $(RELEASE_DIR)/rich-init build/.rich-init.tmp
+	mv -f build/.rich-init.tmp build/rich-init
 	@file build/rich-init | grep -q 'static' || { echo "build/rich-init is not statically linked" >&2; exit 1; }
 
 # Unit tests, then the integration tests against the static release binary.

@@ -88,6 +88,10 @@ impl Logger {
     }
 
     pub fn emit(&self, msg: Msg) {
+        // Skip the wording (and its allocations) for what no personality would show.
+        if (floor(&msg) as u8) > self.verbosity {
+            return;
+        }
         let Some((level, text)) = render(self.personality, msg) else {
             return;
         };
@@ -112,6 +116,29 @@ impl Logger {
                 (fd, format!("[{name} tini ({})] {text}\n", sys::getpid()))
             }
         }
+    }
+}
+
+/// The most severe level at which any personality shows `msg`: below it, nothing to do.
+pub fn floor(msg: &Msg) -> Level {
+    match msg {
+        Msg::NotReaper(_) | Msg::SignalReadFailed(_) | Msg::ZombieReaped(_) => Level::Warn,
+        Msg::Reaped { warn: true, .. } | Msg::Drained(Drained::Failed(_)) => Level::Warn,
+        Msg::Spawned { .. } | Msg::CmdExited { .. } => Level::Info,
+        Msg::Child { event, .. } if !event.is_fatal() => Level::Debug,
+        Msg::Subreaper
+        | Msg::TtyDetached { .. }
+        | Msg::TtyDetachFailed(_)
+        | Msg::Received(_)
+        | Msg::Forwarded { .. }
+        | Msg::Dropped(_)
+        | Msg::HandoffIgnored(_)
+        | Msg::Suspending
+        | Msg::Reaped { .. }
+        | Msg::Translating { .. }
+        | Msg::Note(_) => Level::Debug,
+        Msg::Drained(_) | Msg::Exiting => Level::Trace,
+        Msg::ParentDeathSignalFailed(_) | Msg::Startup(_) | Msg::Child { .. } => Level::Error,
     }
 }
 
@@ -347,6 +374,84 @@ mod tests {
             render(Personality::Tini, Msg::NotReaper(None)).map(|r| r.0),
             Some(Level::Warn)
         );
+    }
+
+    #[test]
+    fn floor_is_never_above_what_render_says() {
+        let err = Error::Fork(Errno::EAGAIN);
+        let samples = [
+            Msg::NotReaper(None),
+            Msg::Subreaper,
+            Msg::ParentDeathSignalFailed(Errno::EPERM),
+            Msg::Startup(&err),
+            Msg::TtyDetached { leader: true },
+            Msg::TtyDetachFailed(Errno::ENOTTY),
+            Msg::Spawned { cmd: "x", pid: 2 },
+            Msg::Child {
+                cmd: "x",
+                event: ChildEvent::ExecFailed(Errno::ENOENT),
+            },
+            Msg::Child {
+                cmd: "x",
+                event: ChildEvent::TtyAttachFailed(Errno::ENOTTY),
+            },
+            Msg::Child {
+                cmd: "x",
+                event: ChildEvent::ForegroundFailed(Errno::EIO),
+            },
+            Msg::Child {
+                cmd: "x",
+                event: ChildEvent::SetsidDone,
+            },
+            Msg::Received(10),
+            Msg::Forwarded {
+                sig: 10,
+                target: -2,
+            },
+            Msg::Dropped(10),
+            Msg::HandoffIgnored(1),
+            Msg::Suspending,
+            Msg::Reaped {
+                pid: 3,
+                status: 0,
+                main: false,
+                warn: false,
+            },
+            Msg::Reaped {
+                pid: 3,
+                status: 0,
+                main: false,
+                warn: true,
+            },
+            Msg::Reaped {
+                pid: 3,
+                status: 0,
+                main: true,
+                warn: false,
+            },
+            Msg::ZombieReaped(3),
+            Msg::Drained(Drained::NoChildren),
+            Msg::Drained(Drained::Failed(Errno::EINVAL)),
+            Msg::Exiting,
+            Msg::Translating { from: 10, to: 12 },
+            Msg::Note("n"),
+            Msg::CmdExited {
+                status: 15,
+                code: 143,
+            },
+            Msg::SignalReadFailed(Errno::EBADF),
+        ];
+        for p in [Personality::Rich, Personality::DumbInit, Personality::Tini] {
+            for msg in samples {
+                if let Some((level, _)) = render(p, msg) {
+                    assert!(
+                        level >= floor(&msg),
+                        "{p:?} {msg:?}: {level:?} < {:?}",
+                        floor(&msg)
+                    );
+                }
+            }
+        }
     }
 
     #[test]

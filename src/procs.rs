@@ -2,7 +2,7 @@
 //! reaped; every exit is delivered to its owner, and pids we never started are orphans
 //! re-parented to us.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Owner {
@@ -11,7 +11,8 @@ pub enum Owner {
 
 #[derive(Debug, Default)]
 pub struct Procs {
-    owners: HashMap<i32, Owner>,
+    // BTreeMap, not HashMap: no random seed (a getrandom call) at start-up.
+    owners: BTreeMap<i32, Owner>,
 }
 
 impl Procs {

@@ -95,6 +95,26 @@ struct Cli {
     command: Vec<OsString>,
 }
 
+impl Cli {
+    /// What clap yields for a command line without options (checked by a unit test).
+    fn defaults(command: Vec<OsString>) -> Cli {
+        Cli {
+            isolation: IsolationArg::Session,
+            forward_to: ForwardArg::Group,
+            single_child: false,
+            rewrite: Vec::new(),
+            remap_exit: Vec::new(),
+            parent_death_signal: None,
+            no_job_control: false,
+            no_term_on_exit: false,
+            warn_on_reap: false,
+            verbose: 0,
+            quiet: false,
+            command,
+        }
+    }
+}
+
 fn usage_error(line: &str) -> Parsed {
     Parsed::stderr(EXIT_USAGE, format!("rich-init: {line}\n"))
 }
@@ -146,18 +166,36 @@ fn parse_exit_code(text: &str) -> Result<u8, String> {
 }
 
 pub fn parse(args: Vec<OsString>, env: &dyn Fn(&str) -> Option<String>) -> Parsed {
-    let matches = match Cli::command().try_get_matches_from(&args) {
-        Ok(m) => m,
-        Err(e) => return clap_error(&e),
+    let result = match without_options(&args) {
+        // No options: skip clap, whose set-up costs start-up time in every container.
+        Some(command) => build(Cli::defaults(command), &|_| false, env, args.first()),
+        None => {
+            let matches = match Cli::command().try_get_matches_from(&args) {
+                Ok(m) => m,
+                Err(e) => return clap_error(&e),
+            };
+            let cli = match Cli::from_arg_matches(&matches) {
+                Ok(c) => c,
+                Err(e) => return clap_error(&e),
+            };
+            build(cli, &|id| from_cli(&matches, id), env, args.first())
+        }
     };
-    let cli = match Cli::from_arg_matches(&matches) {
-        Ok(c) => c,
-        Err(e) => return clap_error(&e),
-    };
-    match build(cli, &matches, env, args.first()) {
+    match result {
         Ok(settings) => Parsed::Run(Box::new(settings)),
         Err(line) => usage_error(&line),
     }
+}
+
+/// CMD when the command line has no options at all (`rich-init -- CMD...` or
+/// `rich-init CMD...`), `None` when clap must look at it.
+fn without_options(args: &[OsString]) -> Option<Vec<OsString>> {
+    let first = args.get(1)?;
+    if first == "--" {
+        return Some(args.get(2..).unwrap_or_default().to_vec());
+    }
+    let starts_with_dash = first.as_encoded_bytes().first() == Some(&b'-');
+    (!starts_with_dash).then(|| args.get(1..).unwrap_or_default().to_vec())
 }
 
 fn clap_error(e: &clap::Error) -> Parsed {
@@ -173,13 +211,15 @@ fn clap_error(e: &clap::Error) -> Parsed {
     }
 }
 
+/// `given(id)` says whether option `id` was on the command line (it then beats its
+/// environment variable).
 fn build(
     cli: Cli,
-    m: &ArgMatches,
+    given: &dyn Fn(&str) -> bool,
     env: &dyn Fn(&str) -> Option<String>,
     argv0: Option<&OsString>,
 ) -> Result<Settings, String> {
-    let var = |flag: &str, key: &str| if from_cli(m, flag) { None } else { env(key) };
+    let var = |flag: &str, key: &str| if given(flag) { None } else { env(key) };
     let var_flag = |flag: &str, key: &str, given: bool| -> Result<bool, String> {
         match var(flag, key) {
             Some(v) => env_flag(key, &v),
@@ -198,7 +238,7 @@ fn build(
             .map_err(|_| format!("RICH_INIT_FORWARD_TO={v:?} is not valid; use group or child"))?,
         None => cli.forward_to,
     };
-    let forward_explicit = from_cli(m, "forward_to") || env("RICH_INIT_FORWARD_TO").is_some();
+    let forward_explicit = given("forward_to") || env("RICH_INIT_FORWARD_TO").is_some();
     if var_flag("single_child", "RICH_INIT_SINGLE_CHILD", cli.single_child)? {
         isolation = IsolationArg::None;
         forward_to = ForwardArg::Child;
@@ -510,6 +550,62 @@ mod tests {
             assert!(
                 line.starts_with("rich-init: ") && line.contains(want),
                 "{argv:?}: {line}"
+            );
+        }
+    }
+
+    #[test]
+    fn fast_path_matches_clap() {
+        let argvs: &[&[&str]] = &[
+            &["rich-init", "--", "echo", "-n", "hi"],
+            &["rich-init", "sh", "-c", "exit 3"],
+            &["rich-init", "--", "--help"],
+            &["rich-init", "--"],
+            &["rich-init", "--", "-v"],
+        ];
+        let envs: &[&[(&str, &str)]] = &[
+            &[],
+            &[
+                ("RICH_INIT_ISOLATION", "none"),
+                ("RICH_INIT_REWRITE", "TERM:INT"),
+            ],
+            &[("RICH_INIT_VERBOSE", "2"), ("RICH_INIT_SINGLE_CHILD", "1")],
+            &[("RICH_INIT_REMAP_EXIT", "300")],
+        ];
+        for argv in argvs {
+            let args: Vec<OsString> = argv.iter().map(OsString::from).collect();
+            assert!(
+                without_options(&args).is_some(),
+                "{argv:?} takes the fast path"
+            );
+            for vars in envs {
+                let owned: Vec<(String, String)> = vars
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect();
+                let env =
+                    move |key: &str| owned.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+                let fast = parse(args.clone(), &env);
+                let matches = Cli::command()
+                    .try_get_matches_from(&args)
+                    .expect("clap parses it");
+                let cli = Cli::from_arg_matches(&matches).expect("clap builds it");
+                let slow = match build(cli, &|id| from_cli(&matches, id), &env, args.first()) {
+                    Ok(settings) => Parsed::Run(Box::new(settings)),
+                    Err(line) => usage_error(&line),
+                };
+                assert_eq!(fast, slow, "{argv:?} {vars:?}");
+            }
+        }
+        for argv in [
+            &["rich-init"][..],
+            &["rich-init", "-v", "x"],
+            &["rich-init", "--bogus"],
+        ] {
+            let args: Vec<OsString> = argv.iter().map(OsString::from).collect();
+            assert!(
+                without_options(&args).is_none(),
+                "{argv:?} goes through clap"
             );
         }
     }

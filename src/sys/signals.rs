@@ -74,7 +74,7 @@ impl SignalFd {
 
     /// Block until at least one signal is pending, then return all that fit in `out`.
     pub fn read(&self, out: &mut Vec<Received>) -> Result<(), Errno> {
-        const BATCH: usize = 64;
+        const BATCH: usize = 16;
         let mut buf = [MaybeUninit::<libc::signalfd_siginfo>::uninit(); BATCH];
         let size = std::mem::size_of::<libc::signalfd_siginfo>();
         // SAFETY: the buffer is BATCH * size bytes of writable memory.
