@@ -169,19 +169,28 @@ pub fn parse(args: Vec<OsString>, env: &dyn Fn(&str) -> Option<String>) -> Parse
     let result = match without_options(&args) {
         // No options: skip clap, whose set-up costs start-up time in every container.
         Some(command) => build(Cli::defaults(command), &|_| false, env, args.first()),
-        None => {
-            let matches = match Cli::command().try_get_matches_from(&args) {
-                Ok(m) => m,
-                Err(e) => return clap_error(&e),
-            };
-            let cli = match Cli::from_arg_matches(&matches) {
-                Ok(c) => c,
-                Err(e) => return clap_error(&e),
-            };
-            build(cli, &|id| from_cli(&matches, id), env, args.first())
-        }
+        None => return parse_with_clap(&args, env),
     };
     match result {
+        Ok(settings) => Parsed::Run(Box::new(settings)),
+        Err(line) => usage_error(&line),
+    }
+}
+
+/// Kept out of line: clap's builder needs a large stack frame, and a frame that size is
+/// probed page by page on entry even when this path is not taken.
+#[inline(never)]
+#[cold]
+fn parse_with_clap(args: &[OsString], env: &dyn Fn(&str) -> Option<String>) -> Parsed {
+    let matches = match Cli::command().try_get_matches_from(args) {
+        Ok(m) => m,
+        Err(e) => return clap_error(&e),
+    };
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => return clap_error(&e),
+    };
+    match build(cli, &|id| from_cli(&matches, id), env, args.first()) {
         Ok(settings) => Parsed::Run(Box::new(settings)),
         Err(line) => usage_error(&line),
     }
@@ -586,14 +595,7 @@ mod tests {
                 let env =
                     move |key: &str| owned.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
                 let fast = parse(args.clone(), &env);
-                let matches = Cli::command()
-                    .try_get_matches_from(&args)
-                    .expect("clap parses it");
-                let cli = Cli::from_arg_matches(&matches).expect("clap builds it");
-                let slow = match build(cli, &|id| from_cli(&matches, id), &env, args.first()) {
-                    Ok(settings) => Parsed::Run(Box::new(settings)),
-                    Err(line) => usage_error(&line),
-                };
+                let slow = parse_with_clap(&args, &env);
                 assert_eq!(fast, slow, "{argv:?} {vars:?}");
             }
         }
