@@ -10,6 +10,7 @@ mod exits;
 mod compat_cli;
 mod pty_rig;
 mod reaping;
+mod robustness;
 mod rootfs;
 mod runc;
 mod signal_rig;

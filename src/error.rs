@@ -5,8 +5,17 @@ use crate::sys::Errno;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("cannot block signals: {0}")]
+    #[error("cannot set up signal handling: {0}; rich-init cannot run here, please report this")]
     BlockSignals(Errno),
+    #[error("cannot set the parent death signal: {0}; drop --parent-death-signal")]
+    ParentDeathSignal(Errno),
+    #[error("cannot become a child subreaper: {0}; run as pid 1, or on Linux >= 3.4")]
+    Subreaper(Errno),
+    #[error(
+        "CMD (pid {pid}) is gone without an exit status (was SIGCHLD set to SA_NOCLDWAIT?); \
+         start rich-init with default signal dispositions"
+    )]
+    CmdVanished { pid: i32 },
     #[error("cannot open a signalfd: {0} (is this kernel older than 2.6.27?)")]
     SignalFd(Errno),
     #[error("cannot fork to start CMD: {0}; raise the pids limit (pids.max) or free memory")]

@@ -24,7 +24,10 @@ pub enum Msg<'a> {
     /// Not pid 1 and not a subreaper (with the prctl error when we tried).
     NotReaper(Option<Errno>),
     Subreaper,
-    ParentDeathSignalFailed(Errno),
+    /// A forwarded signal found CMD (or its group) gone.
+    ChildGone {
+        sig: i32,
+    },
     Startup(&'a Error),
     TtyDetached {
         leader: bool,
@@ -122,7 +125,10 @@ impl Logger {
 /// The most severe level at which any personality shows `msg`: below it, nothing to do.
 pub fn floor(msg: &Msg) -> Level {
     match msg {
-        Msg::NotReaper(_) | Msg::SignalReadFailed(_) | Msg::ZombieReaped(_) => Level::Warn,
+        Msg::NotReaper(_)
+        | Msg::SignalReadFailed(_)
+        | Msg::ZombieReaped(_)
+        | Msg::ChildGone { .. } => Level::Warn,
         Msg::Reaped { warn: true, .. } | Msg::Drained(Drained::Failed(_)) => Level::Warn,
         Msg::Spawned { .. } | Msg::CmdExited { .. } => Level::Info,
         Msg::Child { event, .. } if !event.is_fatal() => Level::Debug,
@@ -138,7 +144,7 @@ pub fn floor(msg: &Msg) -> Level {
         | Msg::Translating { .. }
         | Msg::Note(_) => Level::Debug,
         Msg::Drained(_) | Msg::Exiting => Level::Trace,
-        Msg::ParentDeathSignalFailed(_) | Msg::Startup(_) | Msg::Child { .. } => Level::Error,
+        Msg::Startup(_) | Msg::Child { .. } => Level::Error,
     }
 }
 
@@ -172,8 +178,21 @@ pub fn render(personality: Personality, msg: Msg) -> Option<(Level, String)> {
         (Rich, Msg::Subreaper) => r(Debug, "registered as a child subreaper".into()),
         (Tini, Msg::Subreaper) => r(Trace, "Registered as child subreaper".into()),
         (DumbInit, Msg::Subreaper) => None,
-        (Tini, Msg::ParentDeathSignalFailed(e)) => r(Error, format!("Failed to set up parent death signal: {}", errno_text(e))),
-        (_, Msg::ParentDeathSignalFailed(e)) => r(Error, format!("cannot set the parent death signal: {}", errno_text(e))),
+        (Tini, Msg::Startup(crate::error::Error::ParentDeathSignal(_))) => {
+            r(Error, "Failed to set up parent death signal".into())
+        }
+        (Tini, Msg::Startup(crate::error::Error::Subreaper(Errno::EINVAL))) => r(
+            Error,
+            "PR_SET_CHILD_SUBREAPER is unavailable on this platform. Are you using Linux >= 3.4?".into(),
+        ),
+        (Tini, Msg::Startup(crate::error::Error::Subreaper(e))) => {
+            r(Error, format!("Failed to register as child subreaper: {}", errno_text(*e)))
+        }
+        (Tini, Msg::ChildGone { .. }) => r(Warn, "Child was dead when forwarding signal".into()),
+        (DumbInit, Msg::ChildGone { sig }) => r(Debug, format!("Forwarded signal {sig} to children.")),
+        (Rich, Msg::ChildGone { sig }) => {
+            r(Debug, format!("could not forward {}: CMD is gone", signame::name(sig)))
+        }
         (DumbInit, Msg::Startup(crate::error::Error::Fork(_))) => r(Error, "Unable to fork. Exiting.".into()),
         (Tini, Msg::Startup(crate::error::Error::Fork(e))) => r(Error, format!("fork failed: {}", errno_text(*e))),
         (_, Msg::Startup(e)) => r(Error, e.to_string()),
@@ -379,10 +398,12 @@ mod tests {
     #[test]
     fn floor_is_never_above_what_render_says() {
         let err = Error::Fork(Errno::EAGAIN);
+        let pdeath = Error::ParentDeathSignal(Errno::EINVAL);
         let samples = [
             Msg::NotReaper(None),
             Msg::Subreaper,
-            Msg::ParentDeathSignalFailed(Errno::EPERM),
+            Msg::ChildGone { sig: 10 },
+            Msg::Startup(&pdeath),
             Msg::Startup(&err),
             Msg::TtyDetached { leader: true },
             Msg::TtyDetachFailed(Errno::ENOTTY),

@@ -2,14 +2,19 @@
 //!
 //! `no_main`: Rust's usual start-up sets SIGPIPE to SIG_IGN, and an ignored signal
 //! stays ignored across exec, so CMD would inherit it. Starting from C `main` leaves
-//! every disposition as our parent gave it, as tini and dumb-init do.
+//! every disposition as our parent gave it (CMD gets them back as tini does; as dumb-init
+//! we reset them, as dumb-init does).
 #![no_main]
 
 use rich_init::cli::{self, Parsed};
-use rich_init::{init, sys};
+use rich_init::init;
+use rich_init::sys::{self, signals};
 
 #[no_mangle]
 pub extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) -> libc::c_int {
+    // Block every signal first: as pid 1 a SIGTERM arriving while we parse arguments
+    // would otherwise be discarded (a namespace's init ignores default-action signals).
+    let blocked = signals::block_all();
     // glibc hands argv to std through .init_array, so args_os works without lang_start.
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let env = |key: &str| std::env::var(key).ok();
@@ -23,6 +28,6 @@ pub extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) ->
             sys::write_all_raw(2, stderr.as_bytes());
             code
         }
-        Parsed::Run(settings) => init::run(&settings),
+        Parsed::Run(settings) => init::run(&settings, blocked),
     }
 }

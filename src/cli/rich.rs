@@ -49,7 +49,7 @@ struct Cli {
 
     /// Shorthand for `--isolation none --forward-to child` (dumb-init's -c)
     /// [env: RICH_INIT_SINGLE_CHILD=1]
-    #[arg(short = 'c', long)]
+    #[arg(short = 'c', long, conflicts_with_all = ["isolation", "forward_to"])]
     single_child: bool,
 
     /// Forward signal S as R instead; R = 0 drops S. Names or numbers (TERM:QUIT, 15:3,
@@ -249,8 +249,14 @@ fn build(
     };
     let forward_explicit = given("forward_to") || env("RICH_INIT_FORWARD_TO").is_some();
     if var_flag("single_child", "RICH_INIT_SINGLE_CHILD", cli.single_child)? {
-        isolation = IsolationArg::None;
-        forward_to = ForwardArg::Child;
+        // From the environment it yields to --isolation/--forward-to given on the command
+        // line (with -c, clap refuses those as conflicting).
+        if !given("isolation") {
+            isolation = IsolationArg::None;
+        }
+        if !given("forward_to") {
+            forward_to = ForwardArg::Child;
+        }
     }
     if isolation == IsolationArg::None && forward_to == ForwardArg::Group && !forward_explicit {
         forward_to = ForwardArg::Child;
@@ -484,6 +490,15 @@ mod tests {
         assert!(s.warn_on_reap);
 
         // The command line wins over the environment.
+        let single = [("RICH_INIT_SINGLE_CHILD", "1")];
+        let s = settings(parse_with(
+            &["rich-init", "--isolation", "session", "x"],
+            &single,
+        ));
+        assert_eq!(
+            (s.isolation, s.forward_to),
+            (Isolation::Session, ForwardTo::Child)
+        );
         let s = settings(parse_with(
             &[
                 "rich-init",
@@ -505,6 +520,11 @@ mod tests {
         let cases: &[Case] = &[
             (&["rich-init"], &[], "no command to run"),
             (&["rich-init", "--"], &[], "no command to run"),
+            (
+                &["rich-init", "-c", "--isolation", "group", "x"],
+                &[],
+                "cannot be used with",
+            ),
             (
                 &["rich-init", "--bogus", "x"],
                 &[],

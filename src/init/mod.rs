@@ -1,5 +1,6 @@
-//! The pid-1 loop for single-child mode: block every signal, start CMD, then sleep in
-//! one blocking read of the signalfd and dispatch what arrives. Idle means no wake-ups.
+//! The pid-1 loop for single-child mode: with every signal blocked (from the first
+//! instruction of `main`), start CMD, then sleep in one blocking read of the signalfd
+//! and dispatch what arrives. Idle means no wake-ups.
 
 pub mod forward;
 
@@ -7,21 +8,25 @@ use crate::cli::{Isolation, Personality, Settings, Subreaper};
 use crate::error::Error;
 use crate::logging::{Logger, Msg};
 use crate::procs::{Owner, Procs};
-use crate::sys::reap::{self, Exit};
-use crate::sys::signals::{self, Received, SignalFd};
-use crate::sys::spawn::{self, ChildEvent, Placement};
+use crate::sys::reap::{self, Drained, Exit};
+use crate::sys::signals::{self, Received, SigSet, SignalFd};
+use crate::sys::spawn::{self, ChildEvent, ChildSignals, Placement};
 use crate::sys::{self, subreaper, tty, Errno};
 use forward::{Handoff, Route, Rules};
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
 
-/// Run CMD under our supervision; returns our exit code.
-pub fn run(settings: &Settings) -> i32 {
+/// Run CMD under our supervision; returns our exit code. `blocked` is what
+/// [`signals::block_all`] returned at the start of `main`: the mask we started with.
+pub fn run(settings: &Settings, blocked: Result<SigSet, Errno>) -> i32 {
     let log = Logger::new(settings.personality, settings.verbosity);
     for note in &settings.notes {
         log.emit(Msg::Note(note));
     }
-    match start(settings, &log) {
+    let result = blocked
+        .map_err(Error::BlockSignals)
+        .and_then(|mask| start(settings, &log, mask));
+    match result {
         Ok(code) => code,
         Err(e) => {
             log.emit(Msg::Startup(&e));
@@ -35,6 +40,9 @@ fn child_exit_code(personality: Personality, event: ChildEvent) -> i32 {
     match (personality, event) {
         (Personality::DumbInit, ChildEvent::ExecFailed(_)) => 2,
         (_, ChildEvent::ExecFailed(Errno::ENOENT)) => 127,
+        (_, ChildEvent::ExecFailed(Errno::EACCES)) => 126,
+        // tini: any other exec failure is a plain 1.
+        (Personality::Tini, ChildEvent::ExecFailed(_)) => 1,
         (_, ChildEvent::ExecFailed(_)) => 126,
         _ => 1,
     }
@@ -48,25 +56,30 @@ fn build_argv(command: &[std::ffi::OsString]) -> Result<Vec<CString>, Error> {
         .collect()
 }
 
-fn start(settings: &Settings, log: &Logger) -> Result<i32, Error> {
-    let argv = build_argv(&settings.command)?;
-    let mask = signals::block_all().map_err(Error::BlockSignals)?;
-    let sigfd = SignalFd::new().map_err(Error::SignalFd)?;
+/// Become a reaper of orphans, as the settings ask.
+fn set_up_reaping(settings: &Settings, log: &Logger) -> Result<(), Error> {
+    // With SIGCHLD ignored (inherited from our parent), the kernel would reap CMD behind
+    // our back and we would wait for its status for ever.
+    signals::set_default(libc::SIGCHLD).map_err(Error::BlockSignals)?;
+    if subreaper::is_pid1() {
+        return Ok(());
+    }
+    match (settings.subreaper, subreaper::become_subreaper()) {
+        (Subreaper::Off, _) => log.emit(Msg::NotReaper(None)),
+        (_, Ok(())) => log.emit(Msg::Subreaper),
+        (Subreaper::Requested, Err(e)) => return Err(Error::Subreaper(e)),
+        (Subreaper::Auto, Err(e)) => log.emit(Msg::NotReaper(Some(e))),
+    }
+    Ok(())
+}
 
+fn start(settings: &Settings, log: &Logger, mask: SigSet) -> Result<i32, Error> {
+    let argv = build_argv(&settings.command)?;
+    let sigfd = SignalFd::new().map_err(Error::SignalFd)?;
     if let Some(sig) = settings.parent_death_signal {
-        if let Err(e) = subreaper::set_parent_death_signal(sig) {
-            log.emit(Msg::ParentDeathSignalFailed(e));
-        }
+        subreaper::set_parent_death_signal(sig).map_err(Error::ParentDeathSignal)?;
     }
-    if !subreaper::is_pid1() {
-        match settings.subreaper {
-            Subreaper::Auto | Subreaper::Requested => match subreaper::become_subreaper() {
-                Ok(()) => log.emit(Msg::Subreaper),
-                Err(e) => log.emit(Msg::NotReaper(Some(e))),
-            },
-            Subreaper::Off => log.emit(Msg::NotReaper(None)),
-        }
-    }
+    set_up_reaping(settings, log)?;
 
     let mut handoff = Handoff::default();
     if settings.isolation == Isolation::Session {
@@ -92,109 +105,140 @@ fn start(settings: &Settings, log: &Logger) -> Result<i32, Error> {
         Isolation::Group => Placement::Group,
         Isolation::None => Placement::Inherit,
     };
+    let child_signals = match settings.personality {
+        Personality::DumbInit => ChildSignals::Reset,
+        Personality::Rich | Personality::Tini => ChildSignals::Restore(mask),
+    };
     let report = |event: ChildEvent| {
         log.emit(Msg::Child { cmd: &cmd, event });
         child_exit_code(settings.personality, event)
     };
-    let pid = spawn::spawn(&argv, placement, &mask, &report).map_err(Error::Fork)?;
+    let pid = spawn::spawn(&argv, placement, child_signals, &report).map_err(Error::Fork)?;
     log.emit(Msg::Spawned { cmd: &cmd, pid });
+    if settings.personality == Personality::DumbInit {
+        // dumb-init does not keep its start directory busy; CMD keeps its own.
+        let _ = nix::unistd::chdir("/");
+    }
 
     let mut procs = Procs::default();
     procs.register(pid, Owner::Cmd);
-    let status = supervise(
-        &Rules::new(settings),
+    let rules = Rules::new(settings);
+    let mut loop_state = Loop {
+        rules: &rules,
         log,
-        &sigfd,
-        pid,
-        &mut procs,
+        child: pid,
+        procs,
         handoff,
-        settings.warn_on_reap,
-    );
+        warn_on_reap: settings.warn_on_reap,
+    };
+    let status = loop_state.supervise(&sigfd)?;
     Ok(finish(settings, log, pid, status))
 }
 
-/// Wait for signals until CMD has exited; returns its raw wait status.
-fn supervise(
-    rules: &Rules,
-    log: &Logger,
-    sigfd: &SignalFd,
+/// What the loop needs while CMD runs.
+struct Loop<'a> {
+    rules: &'a Rules,
+    log: &'a Logger,
     child: i32,
-    procs: &mut Procs,
-    mut handoff: Handoff,
+    procs: Procs,
+    handoff: Handoff,
     warn_on_reap: bool,
-) -> i32 {
-    let me = u32::try_from(sys::getpid()).unwrap_or(0);
-    let mut batch: Vec<Received> = Vec::with_capacity(64);
-    let mut exits: Vec<Exit> = Vec::with_capacity(64);
-    loop {
-        batch.clear();
-        if let Err(e) = sigfd.read(&mut batch) {
-            if e != Errno::EINTR && e != Errno::EAGAIN {
-                log.emit(Msg::SignalReadFailed(e));
-                if let Ok(r) = signals::wait_one() {
-                    batch.push(r);
-                }
-            }
-        }
-        let mut cmd_status = None;
-        for r in &batch {
-            log.emit(Msg::Received(r.signo));
-            match forward::route(rules, &mut handoff, r.signo, r.pid == me) {
-                Route::Reap => {
-                    exits.clear();
-                    let end = reap::drain(&mut exits);
-                    for e in &exits {
-                        let main = procs.exited(e.pid) == Some(Owner::Cmd);
-                        if main {
-                            cmd_status = Some(e.status);
-                        }
-                        let warn = warn_on_reap && !main;
-                        log.emit(Msg::Reaped {
-                            pid: e.pid,
-                            status: e.status,
-                            main,
-                            warn,
-                        });
-                        if warn {
-                            log.emit(Msg::ZombieReaped(e.pid));
-                        }
-                    }
-                    log.emit(Msg::Drained(end));
-                }
-                Route::HandoffIgnored => log.emit(Msg::HandoffIgnored(r.signo)),
-                Route::Skip => {}
-                Route::Forward { sig, stop_self } => {
-                    deliver(rules, log, child, r.signo, sig);
-                    if stop_self {
-                        log.emit(Msg::Suspending);
-                        // A stop we cannot apply (pid 1 in its namespace) is simply ignored.
-                        let _ = signals::kill(sys::getpid(), libc::SIGSTOP);
-                    }
-                }
-            }
-        }
-        if let Some(status) = cmd_status {
-            return status;
-        }
-    }
 }
 
-/// Send `sig` (the translation of `original`) to the child or its group.
-fn deliver(rules: &Rules, log: &Logger, child: i32, original: i32, sig: i32) {
-    if sig != original {
-        log.emit(Msg::Translating {
-            from: original,
-            to: sig,
-        });
+impl Loop<'_> {
+    /// Wait for signals until CMD has exited; returns its raw wait status.
+    fn supervise(&mut self, sigfd: &SignalFd) -> Result<i32, Error> {
+        let me = u32::try_from(sys::getpid()).unwrap_or(0);
+        let mut batch: Vec<Received> = Vec::with_capacity(16);
+        let mut exits: Vec<Exit> = Vec::with_capacity(64);
+        loop {
+            batch.clear();
+            if let Err(e) = sigfd.read(&mut batch) {
+                if e != Errno::EINTR && e != Errno::EAGAIN {
+                    self.log.emit(Msg::SignalReadFailed(e));
+                    if let Ok(r) = signals::wait_one() {
+                        batch.push(r);
+                    }
+                }
+            }
+            for r in &batch {
+                self.log.emit(Msg::Received(r.signo));
+                match forward::route(self.rules, &mut self.handoff, r.signo, r.pid == me) {
+                    Route::Reap => {
+                        if let Some(status) = self.reap(&mut exits)? {
+                            // Signals after CMD's exit have no one to go to.
+                            return Ok(status);
+                        }
+                    }
+                    Route::HandoffIgnored => self.log.emit(Msg::HandoffIgnored(r.signo)),
+                    Route::Skip => {}
+                    Route::Forward { sig, stop_self } => {
+                        self.forward(r.signo, sig);
+                        if stop_self {
+                            self.log.emit(Msg::Suspending);
+                            // A stop we cannot apply (pid 1 in its namespace) is simply ignored.
+                            let _ = signals::kill(sys::getpid(), libc::SIGSTOP);
+                        }
+                    }
+                }
+            }
+        }
     }
-    if sig == 0 {
-        log.emit(Msg::Dropped(original));
-        return;
+
+    /// Collect every exited child; CMD's raw status once it is among them.
+    fn reap(&mut self, exits: &mut Vec<Exit>) -> Result<Option<i32>, Error> {
+        exits.clear();
+        let end = reap::drain(exits);
+        let mut cmd_status = None;
+        for e in exits.iter() {
+            let main = self.procs.exited(e.pid) == Some(Owner::Cmd);
+            if main {
+                cmd_status = Some(e.status);
+            }
+            let warn = self.warn_on_reap && !main;
+            self.log.emit(Msg::Reaped {
+                pid: e.pid,
+                status: e.status,
+                main,
+                warn,
+            });
+            if warn {
+                self.log.emit(Msg::ZombieReaped(e.pid));
+            }
+        }
+        self.log.emit(Msg::Drained(end));
+        if cmd_status.is_none() && end == Drained::NoChildren {
+            return Err(Error::CmdVanished { pid: self.child });
+        }
+        Ok(cmd_status)
     }
-    let target = rules.target(child);
-    // ESRCH (the child or its group is already gone) leaves nothing to forward to.
-    let _ = signals::kill(target, sig);
-    log.emit(Msg::Forwarded { sig, target });
+
+    /// Forward `original`, translated to `sig`, while CMD runs.
+    fn forward(&self, original: i32, sig: i32) {
+        let log = self.log;
+        if sig != original {
+            log.emit(Msg::Translating {
+                from: original,
+                to: sig,
+            });
+        }
+        if sig == 0 {
+            log.emit(Msg::Dropped(original));
+            return;
+        }
+        let target = self.rules.target(self.child);
+        let mut result = signals::kill(target, sig);
+        if result == Err(Errno::ESRCH) && target < 0 {
+            // CMD has not made its group yet (setsid/setpgid happen after fork); it is
+            // still in ours, so it can be reached by pid, and keeps the signal pending
+            // across exec until it unblocks it.
+            result = signals::kill(self.child, sig);
+        }
+        match result {
+            Err(Errno::ESRCH) => log.emit(Msg::ChildGone { sig }),
+            _ => log.emit(Msg::Forwarded { sig, target }),
+        }
+    }
 }
 
 /// CMD has exited: clean up after it as the personality does and compute our code.
@@ -202,7 +246,23 @@ fn finish(settings: &Settings, log: &Logger, child: i32, status: i32) -> i32 {
     let rules = Rules::new(settings);
     if settings.term_on_exit {
         let sig = rules.translate(libc::SIGTERM);
-        deliver(&rules, log, child, libc::SIGTERM, sig);
+        if sig != libc::SIGTERM {
+            log.emit(Msg::Translating {
+                from: libc::SIGTERM,
+                to: sig,
+            });
+        }
+        if sig == 0 {
+            log.emit(Msg::Dropped(libc::SIGTERM));
+        } else {
+            // What is left of CMD's group. CMD alone is reaped, and its pid may already
+            // belong to someone else, so in child mode nothing is sent.
+            let target = rules.target(child);
+            if target < 0 {
+                let _ = signals::kill(target, sig);
+            }
+            log.emit(Msg::Forwarded { sig, target });
+        }
     }
     let code = reap::exit_code(status);
     log.emit(Msg::CmdExited { status, code });

@@ -1,22 +1,37 @@
 //! Signal mask and signalfd: block everything at start, read what arrives from one fd,
-//! hand the child the mask we were started with.
+//! hand the child the mask we were started with (or an empty one).
+//!
+//! Masks are set with the raw rt_sigprocmask syscall: glibc's wrappers quietly leave
+//! out signals 32 and 33 (its internal ones), and a pid 1 that is not pid 1 of its
+//! namespace would be killed by a `kill -33` that it neither blocks nor reads.
 
 use super::Errno;
 use std::mem::MaybeUninit;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+/// The kernel's sigset size for rt_sigprocmask and signalfd: 64 signals.
+const KERNEL_SIGSET_BYTES: usize = 8;
 
 /// A signal set as the kernel sees it.
 #[derive(Clone, Copy)]
 pub struct SigSet(libc::sigset_t);
 
 impl SigSet {
+    /// Every signal 1..=64 (the kernel ignores SIGKILL and SIGSTOP in masks).
     pub fn full() -> SigSet {
-        let mut set = MaybeUninit::<libc::sigset_t>::uninit();
-        // SAFETY: sigfillset initialises the set it is given.
-        unsafe {
-            libc::sigfillset(set.as_mut_ptr());
-            SigSet(set.assume_init())
-        }
+        SigSet::from_bits(u64::MAX)
+    }
+
+    pub fn empty() -> SigSet {
+        SigSet::from_bits(0)
+    }
+
+    fn from_bits(bits: u64) -> SigSet {
+        let mut words = [0u64; 16];
+        words[0] = bits;
+        // SAFETY: on x86_64 Linux, sigset_t is 1024 bits (16 u64 words) with signal n at
+        // bit n-1 of the first word, so any bit pattern is a valid value.
+        SigSet(unsafe { std::mem::transmute::<[u64; 16], libc::sigset_t>(words) })
     }
 
     pub fn as_ptr(&self) -> *const libc::sigset_t {
@@ -24,28 +39,53 @@ impl SigSet {
     }
 }
 
-/// Block every signal for this thread; returns the mask that was in force, which the
-/// child must get back.
-pub fn block_all() -> Result<SigSet, Errno> {
-    let full = SigSet::full();
-    let mut old = MaybeUninit::<libc::sigset_t>::uninit();
-    // SAFETY: both pointers are valid sigset_t storage; `old` is filled on success.
-    let rc = unsafe { libc::sigprocmask(libc::SIG_SETMASK, full.as_ptr(), old.as_mut_ptr()) };
-    if rc != 0 {
-        return Err(Errno::last());
+fn rt_sigprocmask(
+    new: &SigSet,
+    old: Option<&mut MaybeUninit<libc::sigset_t>>,
+) -> Result<(), Errno> {
+    let old_ptr = old.map_or(std::ptr::null_mut(), |o| o.as_mut_ptr());
+    // SAFETY: `new` points to a valid sigset; `old_ptr` is null or writable sigset
+    // storage; the size is the kernel's.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigprocmask,
+            libc::SIG_SETMASK,
+            new.as_ptr(),
+            old_ptr,
+            KERNEL_SIGSET_BYTES,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(Errno::last())
     }
-    // SAFETY: sigprocmask succeeded, so it wrote the old mask.
+}
+
+/// Block every signal for this thread; returns the mask that was in force, which the
+/// child may get back.
+pub fn block_all() -> Result<SigSet, Errno> {
+    // Zeroed so that the words past the kernel's 8 bytes are defined.
+    let mut old = MaybeUninit::<libc::sigset_t>::zeroed();
+    rt_sigprocmask(&SigSet::full(), Some(&mut old))?;
+    // SAFETY: zero-initialised above and partly overwritten by the kernel; every bit
+    // pattern is a valid sigset_t.
     Ok(SigSet(unsafe { old.assume_init() }))
 }
 
 /// Install `mask` as the signal mask (used in the child before exec).
 pub fn set_mask(mask: &SigSet) -> Result<(), Errno> {
-    // SAFETY: `mask` points to a valid sigset_t; the old mask is not wanted.
-    let rc = unsafe { libc::sigprocmask(libc::SIG_SETMASK, mask.as_ptr(), std::ptr::null_mut()) };
-    if rc == 0 {
-        Ok(())
-    } else {
+    rt_sigprocmask(mask, None)
+}
+
+/// Put `sig`'s disposition back to the default action.
+pub fn set_default(sig: i32) -> Result<(), Errno> {
+    // SAFETY: SIG_DFL is a valid disposition for any catchable signal.
+    let previous = unsafe { libc::signal(sig, libc::SIG_DFL) };
+    if previous == libc::SIG_ERR {
         Err(Errno::last())
+    } else {
+        Ok(())
     }
 }
 
@@ -63,8 +103,17 @@ pub struct SignalFd(OwnedFd);
 impl SignalFd {
     pub fn new() -> Result<SignalFd, Errno> {
         let full = SigSet::full();
-        // SAFETY: -1 asks for a new fd; the mask pointer is valid.
-        let fd = unsafe { libc::signalfd(-1, full.as_ptr(), libc::SFD_CLOEXEC) };
+        // SAFETY: -1 asks for a new fd; the mask pointer is valid for the kernel's size.
+        let fd = unsafe {
+            libc::syscall(
+                libc::SYS_signalfd4,
+                -1,
+                full.as_ptr(),
+                KERNEL_SIGSET_BYTES,
+                libc::SFD_CLOEXEC,
+            )
+        };
+        let fd = i32::try_from(fd).unwrap_or(-1);
         if fd < 0 {
             return Err(Errno::last());
         }

@@ -47,13 +47,26 @@ impl ChildEvent {
     }
 }
 
+/// The signal state CMD starts with.
+#[derive(Clone, Copy)]
+pub enum ChildSignals {
+    /// The mask we were started with; dispositions as inherited (tini, rich-init).
+    Restore(SigSet),
+    /// An empty mask and the default action for signals 1-31 (dumb-init).
+    Reset,
+}
+
 /// Fork and exec `argv` (searched in PATH like execvp). `report` runs in the child for
 /// each [`ChildEvent`]; for a fatal one its return value is the child's exit code.
 /// Returns the child's pid.
-pub fn spawn(
+///
+/// Crate-private on purpose: the child runs `report` (which allocates) between fork and
+/// exec, which is only sound in a process that has never started a thread, as the pid-1
+/// loop is.
+pub(crate) fn spawn(
     argv: &[CString],
     placement: Placement,
-    mask: &SigSet,
+    signals_for_child: ChildSignals,
     report: &dyn Fn(ChildEvent) -> i32,
 ) -> Result<i32, Errno> {
     let Some(program) = argv.first() else {
@@ -69,6 +82,14 @@ pub fn spawn(
         return Err(Errno::last());
     }
     if pid > 0 {
+        if placement == Placement::Group {
+            // Also from the parent, so the group exists before we forward anything to it.
+            // EACCES (the child already exec'd) and ESRCH (it already died) are fine.
+            let _ = nix::unistd::setpgid(
+                nix::unistd::Pid::from_raw(pid),
+                nix::unistd::Pid::from_raw(pid),
+            );
+        }
         return Ok(pid);
     }
 
@@ -103,9 +124,21 @@ pub fn spawn(
         }
         Placement::Inherit => {}
     }
+    let mask = match signals_for_child {
+        ChildSignals::Restore(mask) => mask,
+        ChildSignals::Reset => {
+            for sig in 1..=31 {
+                if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+                    // Only fails for an invalid signal number, which these are not.
+                    let _ = signals::set_default(sig);
+                }
+            }
+            SigSet::empty()
+        }
+    };
     // A failure here leaves signals blocked in CMD; report it through exec's path
     // rather than running CMD deaf to signals.
-    if let Err(e) = signals::set_mask(mask) {
+    if let Err(e) = signals::set_mask(&mask) {
         fail(ChildEvent::ExecFailed(e));
     }
     // SAFETY: `program` and `ptrs` are NUL-terminated and outlive the call; execvp only
