@@ -4,6 +4,7 @@
 pub mod dumb_init;
 pub mod getopt;
 pub mod rich;
+mod rich_env;
 pub mod tini;
 
 use std::ffi::OsString;
