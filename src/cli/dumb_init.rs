@@ -166,21 +166,10 @@ pub fn parse(args: Vec<OsString>, env: &dyn Fn(&str) -> Option<String>) -> Parse
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::test_support::{argv, env_of, exit, settings};
 
     fn parse_with(list: &[&str], vars: &[(&str, &str)]) -> Parsed {
-        let owned: Vec<(String, String)> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        let env = move |key: &str| owned.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
-        parse(list.iter().map(OsString::from).collect(), &env)
-    }
-
-    fn settings(p: Parsed) -> Settings {
-        match p {
-            Parsed::Run(s) => *s,
-            other => panic!("expected Run, got {other:?}"),
-        }
+        parse(argv(list), &env_of(vars))
     }
 
     #[test]
@@ -259,14 +248,6 @@ mod tests {
 
     #[test]
     fn usage_paths() {
-        let exit = |p: Parsed| match p {
-            Parsed::Exit {
-                code,
-                stdout,
-                stderr,
-            } => (code, stdout, stderr),
-            other => panic!("expected Exit, got {other:?}"),
-        };
         let (code, out, err) = exit(parse_with(&["dumb-init"], &[]));
         assert_eq!((code, out.as_str()), (1, ""));
         assert_eq!(

@@ -5,6 +5,8 @@ pub mod dumb_init;
 pub mod getopt;
 pub mod rich;
 mod rich_env;
+#[cfg(test)]
+mod test_support;
 pub mod tini;
 
 use std::ffi::OsString;

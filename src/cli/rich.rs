@@ -182,22 +182,12 @@ fn clap_error(e: &clap::Error) -> Parsed {
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
-    use crate::cli::{ForwardTo, Isolation, Settings, Subreaper};
+    pub(in crate::cli) use crate::cli::test_support::settings;
+    use crate::cli::test_support::{argv, env_of};
+    use crate::cli::{ForwardTo, Isolation, Subreaper};
 
     pub(in crate::cli) fn parse_with(list: &[&str], vars: &[(&str, &str)]) -> Parsed {
-        let owned: Vec<(String, String)> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        let env = move |key: &str| owned.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
-        parse(list.iter().map(OsString::from).collect(), &env)
-    }
-
-    pub(in crate::cli) fn settings(p: Parsed) -> Settings {
-        match p {
-            Parsed::Run(s) => *s,
-            other => panic!("expected Run, got {other:?}"),
-        }
+        parse(argv(list), &env_of(vars))
     }
 
     pub(in crate::cli) fn error_line(p: Parsed) -> String {
