@@ -110,3 +110,36 @@ fn exec_failure_in_a_container() {
         assert_code(&peer, if cmd == missing { 127 } else { 126 });
     }
 }
+
+/// The promise: the static binary runs in a rootfs that holds nothing else, as
+/// pid 1, and reports a missing CMD in one line.
+#[test]
+fn runs_alone_in_an_empty_rootfs() {
+    let bundle = Bundle::new();
+    let rootfs = bundle.rootfs();
+    std::fs::remove_dir_all(&rootfs).expect("empty the busybox rootfs");
+    std::fs::create_dir_all(&rootfs).expect("recreate the rootfs dir");
+    let binary = rootfs.join("rich-init");
+    std::fs::copy(crate::harness::static_bin(), &binary).expect("copy the static binary in");
+    let entries = std::fs::read_dir(&rootfs).expect("list the rootfs").count();
+    assert_eq!(entries, 1, "the rootfs holds only the binary");
+
+    let out = Container::start(
+        Runtime::Runc,
+        &bundle,
+        &Spec::new(&["/rich-init", "--", "/rich-init", "--version"]),
+    )
+    .wait();
+    assert_code(&out, 0);
+    assert!(out.stdout.starts_with("rich-init "), "version line: {out}");
+
+    let out = Container::start(
+        Runtime::Runc,
+        &bundle,
+        &Spec::new(&["/rich-init", "--", "/nonexistent"]),
+    )
+    .wait();
+    assert_code(&out, 127);
+    assert_eq!(out.stderr.lines().count(), 1, "one line: {out}");
+    assert!(out.stderr.contains("\"/nonexistent\""), "names CMD: {out}");
+}
