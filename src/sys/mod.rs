@@ -6,6 +6,7 @@ pub mod signals;
 pub mod spawn;
 pub mod subreaper;
 pub mod tty;
+pub mod users;
 
 pub use nix::errno::Errno;
 
