@@ -123,7 +123,7 @@ pub fn resolve(
     let mut supplementary: Vec<u32> = match entry {
         Some(e) => groups
             .iter()
-            .filter(|g| g.members.iter().any(|m| *m == e.name))
+            .filter(|g| g.members.contains(&e.name))
             .map(|g| g.gid)
             .collect(),
         None => Vec::new(),
