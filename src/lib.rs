@@ -7,4 +7,5 @@ pub mod init;
 pub mod logging;
 pub mod procs;
 pub mod signame;
+pub mod supervisor;
 pub mod sys;
