@@ -1,4 +1,3 @@
 //! Pure state machines: (event, now) -> actions; no syscalls here.
 
-pub mod backoff;
 pub mod order;
