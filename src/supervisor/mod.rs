@@ -1,3 +1,4 @@
 //! Pure state machines: (event, now) -> actions; no syscalls here.
 
+pub mod backoff;
 pub mod order;
