@@ -1,6 +1,7 @@
 //! rich-init: a static pid 1 for rich containers.
 
 pub mod cli;
+pub mod config;
 pub mod envfile;
 pub mod error;
 pub mod init;

@@ -1,0 +1,215 @@
+//! Rich-mode configuration: `services.d/*.toml` (and presets) → a validated [`Config`].
+//!
+//! Every problem in every file is reported at once, sorted by file and then key, so
+//! that one run shows the user everything to fix. Nothing may start while there is
+//! any error; that is the caller's job.
+//!
+//! Files whose names start with `.` (editor and backup files) and files not ending in
+//! `.toml` are ignored. The service name is the file name without `.toml`.
+
+pub mod duration;
+mod error;
+mod fields;
+mod service;
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+pub use error::{ConfigError, Kind, Problem};
+pub use service::{
+    parse_service, valid_name, Command, IdSpec, LogTarget, Ready, Restart, Service,
+    DEFAULT_READY_INTERVAL, DEFAULT_READY_TIMEOUT, DEFAULT_RESTART_DELAY,
+    DEFAULT_RESTART_DELAY_MAX, DEFAULT_STOP_SIGNAL, DEFAULT_STOP_TIMEOUT, KEYS, READY_KEYS,
+};
+
+use crate::supervisor::order::{self, OrderError};
+
+/// The text of one service definition and where it came from: a file in services.d,
+/// or a preset (whose `file` names the preset's source for error lines).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    pub name: String,
+    pub file: PathBuf,
+    pub text: String,
+}
+
+/// All services, checked together.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub services: BTreeMap<String, Service>,
+    /// Names in start order: each after everything in its `after` list, ties by name.
+    pub start_order: Vec<String>,
+}
+
+impl Config {
+    /// Names in stop order: the reverse of the start order.
+    pub fn stop_order(&self) -> Vec<String> {
+        order::stop_order(&self.start_order)
+    }
+}
+
+/// Every `*.toml` in `dir`, by file name. A directory that cannot be listed and files
+/// that cannot be read are reported; the rest are still returned.
+pub fn read_dir(dir: &Path) -> (Vec<Source>, Vec<ConfigError>) {
+    let mut errors = Vec::new();
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) => {
+            errors.push(ConfigError::new(dir, None, Problem::ReadDir(e.to_string())));
+            return (Vec::new(), errors);
+        }
+    };
+    let mut names: Vec<_> = Vec::new();
+    for entry in entries {
+        match entry {
+            Ok(entry) => names.push(entry.file_name()),
+            Err(e) => errors.push(ConfigError::new(dir, None, Problem::ReadDir(e.to_string()))),
+        }
+    }
+    names.sort();
+    let mut sources = Vec::new();
+    for file_name in names {
+        let lossy = file_name.to_string_lossy();
+        let Some(stem) = lossy.strip_suffix(".toml") else {
+            continue;
+        };
+        if lossy.starts_with('.') {
+            continue;
+        }
+        let file = dir.join(&file_name);
+        match fs::read_to_string(&file) {
+            Ok(text) => sources.push(Source {
+                name: stem.to_owned(),
+                file,
+                text,
+            }),
+            Err(e) => errors.push(ConfigError::new(
+                file,
+                None,
+                Problem::ReadFile(e.to_string()),
+            )),
+        }
+    }
+    (sources, errors)
+}
+
+/// Load every service in `dir` and the `presets`, and check them together.
+/// `exists` tells whether a program (absolute path, or a name for PATH) exists.
+pub fn load_dir(
+    dir: &Path,
+    presets: Vec<Source>,
+    exists: &dyn Fn(&str) -> bool,
+) -> Result<Config, Vec<ConfigError>> {
+    let (mut sources, read_errors) = read_dir(dir);
+    sources.extend(presets);
+    match (load(&sources, exists), read_errors.is_empty()) {
+        (Ok(config), true) => Ok(config),
+        (Ok(_), false) => Err(sorted(read_errors)),
+        (Err(mut errors), _) => {
+            errors.extend(read_errors);
+            Err(sorted(errors))
+        }
+    }
+}
+
+/// Parse and check `sources` together: each one on its own, then names (duplicates),
+/// unknown names in `after`, and cycles.
+pub fn load(sources: &[Source], exists: &dyn Fn(&str) -> bool) -> Result<Config, Vec<ConfigError>> {
+    let mut errors = Vec::new();
+    let mut files: BTreeMap<&str, &Path> = BTreeMap::new();
+    let mut services = BTreeMap::new();
+    for source in sources {
+        if let Some(first) = files.get(source.name.as_str()) {
+            let problem = Problem::Duplicate {
+                name: source.name.clone(),
+                first: first.to_path_buf(),
+            };
+            errors.push(ConfigError::new(&source.file, None, problem));
+            continue;
+        }
+        files.insert(&source.name, &source.file);
+        match parse_service(&source.name, &source.file, &source.text, exists) {
+            Ok(service) => {
+                services.insert(source.name.clone(), service);
+            }
+            Err(found) => errors.extend(found),
+        }
+    }
+    // Names in `after` may name services whose own files have errors: those are known.
+    for service in services.values() {
+        for name in service
+            .after
+            .iter()
+            .filter(|n| !files.contains_key(n.as_str()))
+        {
+            let problem = Problem::UnknownService { name: name.clone() };
+            errors.push(ConfigError::new(&service.file, Some("after"), problem));
+        }
+    }
+    let graph: Vec<(String, Vec<String>)> = services
+        .values()
+        .map(|s| (s.name.clone(), s.after.clone()))
+        .collect();
+    for cycle in order::find_cycles(&graph) {
+        let file = cycle.0.first().and_then(|n| files.get(n.as_str()));
+        let file = file.map_or_else(PathBuf::new, |f| f.to_path_buf());
+        errors.push(ConfigError::new(
+            file,
+            Some("after"),
+            Problem::Cycle { cycle },
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(sorted(errors));
+    }
+    match order::start_order(&graph) {
+        Ok(start_order) => Ok(Config {
+            services,
+            start_order,
+        }),
+        Err(e) => Err(order_errors(e, &files)),
+    }
+}
+
+/// Order errors as config errors; [`load`] finds these itself first, so this is only a
+/// safety net.
+fn order_errors(e: OrderError, files: &BTreeMap<&str, &Path>) -> Vec<ConfigError> {
+    let file_of = |name: &str| {
+        files
+            .get(name)
+            .map_or_else(PathBuf::new, |f| f.to_path_buf())
+    };
+    match e {
+        OrderError::Duplicate(name) => {
+            let file = file_of(&name);
+            let first = file.clone();
+            vec![ConfigError::new(
+                file,
+                None,
+                Problem::Duplicate { name, first },
+            )]
+        }
+        OrderError::UnknownDependency {
+            service,
+            dependency,
+        } => {
+            let problem = Problem::UnknownService { name: dependency };
+            vec![ConfigError::new(file_of(&service), Some("after"), problem)]
+        }
+        OrderError::Cycles(cycles) => cycles
+            .into_iter()
+            .map(|cycle| {
+                let file = cycle.0.first().map(|n| file_of(n)).unwrap_or_default();
+                ConfigError::new(file, Some("after"), Problem::Cycle { cycle })
+            })
+            .collect(),
+    }
+}
+
+fn sorted(mut errors: Vec<ConfigError>) -> Vec<ConfigError> {
+    error::sort(&mut errors);
+    errors
+}

@@ -1,0 +1,1 @@
+//! Table-driven tests of service files and of loading a directory.
