@@ -213,3 +213,159 @@ fn sorted(mut errors: Vec<ConfigError>) -> Vec<ConfigError> {
     error::sort(&mut errors);
     errors
 }
+
+#[cfg(test)]
+mod load_tests {
+    use super::*;
+
+    /// A fresh directory under the system temp dir, removed on drop.
+    struct TempDir(PathBuf);
+
+    impl TempDir {
+        fn new(tag: &str, files: &[(&str, &str)]) -> TempDir {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos());
+            let dir = std::env::temp_dir().join(format!(
+                "rich-init-config-{tag}-{}-{nanos}",
+                std::process::id()
+            ));
+            fs::create_dir_all(&dir).unwrap();
+            for (name, text) in files {
+                fs::write(dir.join(name), text).unwrap();
+            }
+            TempDir(dir)
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn exists(program: &str) -> bool {
+        !program.contains("missing")
+    }
+
+    fn error_lines(dir: &TempDir, presets: Vec<Source>) -> Vec<String> {
+        match load_dir(&dir.0, presets, &exists) {
+            Ok(config) => vec![format!("loaded: {:?}", config.start_order)],
+            Err(errors) => {
+                let prefix = format!("{}/", dir.0.display());
+                let lines = errors
+                    .iter()
+                    .map(|e| e.to_string().replace(&prefix, "services.d/"));
+                lines.collect()
+            }
+        }
+    }
+
+    #[test]
+    fn loads_in_dependency_order() {
+        let dir = TempDir::new(
+            "good",
+            &[
+                (
+                    "crond.toml",
+                    "command = [\"/usr/sbin/crond\", \"-f\"]\nafter = [\"syslogd\"]",
+                ),
+                ("syslogd.toml", "command = [\"/sbin/syslogd\", \"-n\"]"),
+                (
+                    "sshd.toml",
+                    "command = \"exec /usr/sbin/sshd -D\"\nafter = [\"syslogd\"]",
+                ),
+                ("README", "not a service"),
+                (".crond.toml.swp", "junk"),
+                (".old.toml", "junk"),
+            ],
+        );
+        let config = load_dir(&dir.0, Vec::new(), &exists);
+        let config = config.unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(config.start_order, ["syslogd", "crond", "sshd"]);
+        assert_eq!(config.stop_order(), ["sshd", "crond", "syslogd"]);
+        let crond = &config.services["crond"];
+        assert_eq!(crond.file, dir.0.join("crond.toml"));
+        assert_eq!(crond.after, ["syslogd"]);
+    }
+
+    #[test]
+    fn every_error_of_every_file_sorted_by_file_then_key() {
+        let dir = TempDir::new(
+            "bad",
+            &[
+                ("b.toml", "command = [\"/bin/b\"]\nafter = [\"c\"]"),
+                ("c.toml", "command = [\"/bin/c\"]\nafter = [\"a\"]"),
+                (
+                    "a.toml",
+                    "command = [\"/bin/a\"]\nafter = [\"b\", \"ghost\"]",
+                ),
+                (
+                    "crond.toml",
+                    "restart = \"sometimes\"\ncommand = [\"/usr/sbin/missing-crond\"]",
+                ),
+                ("d.toml", "command = [\"/bin/d\"]\nafter = [\"crond\"]"),
+                ("e.toml", "command = [\"/bin/e\"\n"),
+                ("f.toml", "command = [\"/bin/f\"]\nafter = [\"e\", \"f\"]"),
+            ],
+        );
+        let want = [
+            "services.d/a.toml: key \"after\": \"ghost\" is not a service (no services.d/ghost.toml and no preset of that name); remove it or add the service",
+            "services.d/a.toml: key \"after\": cycle a → b → c → a (each starts after the next); remove one of these entries",
+            "services.d/crond.toml: key \"command\": program \"/usr/sbin/missing-crond\" not found; install it in the image or fix the path (names without / are looked up in PATH)",
+            "services.d/crond.toml: key \"restart\": \"sometimes\" is not one of always, on-failure, never",
+            "services.d/e.toml: line 1, column 20: unclosed array, expected `]`; fix the TOML syntax",
+            "services.d/f.toml: key \"after\": the service lists itself; remove \"f\"",
+        ];
+        // d (after the broken crond) and f (after the broken e) are not reported as unknown
+        assert_eq!(error_lines(&dir, Vec::new()), want);
+    }
+
+    #[test]
+    fn presets_and_duplicates() {
+        let dir = TempDir::new("presets", &[("crond.toml", "command = [\"/bin/crond\"]")]);
+        let preset = |name: &str, text: &str| Source {
+            name: name.into(),
+            file: PathBuf::from(format!("preset {name}")),
+            text: text.into(),
+        };
+        let presets = vec![
+            preset("syslogd", "command = [\"/sbin/syslogd\", \"-n\"]"),
+            preset(
+                "x",
+                "command = [\"/bin/x\"]\nafter = [\"syslogd\", \"crond\"]",
+            ),
+        ];
+        assert_eq!(
+            error_lines(&dir, presets),
+            ["loaded: [\"crond\", \"syslogd\", \"x\"]"]
+        );
+
+        let presets = vec![preset("crond", "command = [\"/usr/sbin/crond\"]")];
+        let want = "preset crond: service \"crond\" is already defined in \
+                    services.d/crond.toml; keep one of them";
+        assert_eq!(error_lines(&dir, presets), [want]);
+    }
+
+    #[test]
+    fn missing_directory() {
+        let dir = TempDir::new("gone", &[]);
+        let path = dir.0.join("services.d");
+        let got = load_dir(&path, Vec::new(), &exists)
+            .err()
+            .unwrap_or_default();
+        let want = format!(
+            "{}: cannot read the directory: No such file or directory (os error 2); create it or point --services-dir at one",
+            path.display()
+        );
+        let got: Vec<String> = got.iter().map(ConfigError::to_string).collect();
+        assert_eq!(got, [want]);
+    }
+
+    #[test]
+    fn empty_directory_is_no_services() {
+        let dir = TempDir::new("empty", &[]);
+        let config = load_dir(&dir.0, Vec::new(), &exists).unwrap_or_else(|e| panic!("{e:?}"));
+        assert!(config.services.is_empty() && config.start_order.is_empty());
+    }
+}
