@@ -16,21 +16,16 @@
 //! [`Action::BecameReady`]. `Failed` is kept apart from `Stopped` so that `ctl status` tells
 //! "gave up" from "stopped as asked" (or "finished with 0").
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use super::backoff::{deadline, Backoff, MIN_DELAY, STABLE_AFTER};
+use super::backoff::{deadline, Backoff, STABLE_AFTER};
 
+mod readiness;
 mod types;
 
-pub use types::{Action, Event, Note, Phase, Policy, Readiness, Restart, Status};
+use readiness::Check;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Check {
-    /// Readiness by notification: no check command.
-    Unused,
-    InFlight,
-    Due(Instant),
-}
+pub use types::{Action, Event, Note, Phase, Policy, Readiness, Restart, Status};
 
 /// What to do once the process being stopped has exited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -195,34 +190,7 @@ impl Service {
 
     fn spawned(&mut self, pid: i32, now: Instant, out: &mut Vec<Action>) {
         match self.state {
-            State::Spawning => match self.policy.ready {
-                Readiness::Immediately => self.become_ready(pid, now, out),
-                Readiness::Check { timeout, .. } => {
-                    let ready_by = deadline(now, timeout);
-                    let check = Check::InFlight;
-                    self.set(
-                        State::Starting {
-                            pid,
-                            ready_by,
-                            check,
-                        },
-                        now,
-                    );
-                    out.push(Action::RunReadyCheck);
-                }
-                Readiness::Notify { timeout } => {
-                    let ready_by = deadline(now, timeout);
-                    let check = Check::Unused;
-                    self.set(
-                        State::Starting {
-                            pid,
-                            ready_by,
-                            check,
-                        },
-                        now,
-                    );
-                }
-            },
+            State::Spawning => self.begin_readiness(pid, now, out),
             // Stopped before the spawn was reported: stop what was spawned.
             State::Stopping {
                 pid: None, then, ..
@@ -254,40 +222,11 @@ impl Service {
         }
     }
 
-    /// A readiness check passed (`by_check`) or a READY=1 notification came.
-    fn ready_signal(&mut self, by_check: bool, now: Instant, out: &mut Vec<Action>) {
-        let wanted = match self.policy.ready {
-            Readiness::Check { .. } => by_check,
-            Readiness::Notify { .. } => !by_check,
-            Readiness::Immediately => false,
-        };
-        if let State::Starting { pid, .. } = self.state {
-            if wanted {
-                self.become_ready(pid, now, out);
-            }
-        }
-    }
-
-    fn check_failed(&mut self, now: Instant) {
-        if let (State::Starting { check, .. }, Readiness::Check { interval, .. }) =
-            (&mut self.state, self.policy.ready)
-        {
-            if *check == Check::InFlight {
-                *check = Check::Due(deadline(now, interval.max(MIN_DELAY)));
-            }
-        }
-    }
-
-    fn become_ready(&mut self, pid: i32, now: Instant, out: &mut Vec<Action>) {
-        self.set(State::Running { pid }, now);
-        out.push(Action::BecameReady);
-    }
-
     fn exited(&mut self, status: i32, now: Instant, out: &mut Vec<Action>) {
         match self.state {
             State::Starting { check, .. } => {
                 self.last_exit = Some(status);
-                cancel_check(check, out);
+                check.cancel(out);
                 out.push(Action::Log(Note::Exited {
                     status,
                     ready: false,
@@ -367,7 +306,7 @@ impl Service {
             }
             State::Starting { pid, check, .. } => {
                 let pid = *pid;
-                cancel_check(*check, out);
+                check.cancel(out);
                 self.signal_stop(pid, Then::Stop, now, out);
             }
             State::Running { pid } => {
@@ -390,34 +329,7 @@ impl Service {
     fn timer(&mut self, now: Instant, out: &mut Vec<Action>) {
         match &mut self.state {
             State::Backoff { until } if now >= *until => self.spawn(now, out),
-            State::Starting {
-                pid,
-                ready_by,
-                check,
-            } => {
-                if now >= *ready_by {
-                    let pid = Some(*pid);
-                    cancel_check(*check, out);
-                    out.push(Action::Kill);
-                    let after = match self.policy.ready {
-                        Readiness::Check { timeout, .. } | Readiness::Notify { timeout } => timeout,
-                        Readiness::Immediately => Duration::ZERO,
-                    };
-                    out.push(Action::Log(Note::ReadyTimeout { after }));
-                    let kill_at = None;
-                    self.set(
-                        State::Stopping {
-                            pid,
-                            kill_at,
-                            then: Then::Fail,
-                        },
-                        now,
-                    );
-                } else if matches!(*check, Check::Due(at) if now >= at) {
-                    *check = Check::InFlight;
-                    out.push(Action::RunReadyCheck);
-                }
-            }
+            State::Starting { .. } => self.starting_timer(now, out),
             State::Stopping {
                 pid: Some(_),
                 kill_at,
@@ -438,12 +350,6 @@ impl Service {
 /// A raw wait status of a normal exit with code 0 (low 7 bits: no signal; bits 8-15: code).
 fn exited_zero(status: i32) -> bool {
     status & 0xff7f == 0
-}
-
-fn cancel_check(check: Check, out: &mut Vec<Action>) {
-    if check == Check::InFlight {
-        out.push(Action::CancelReadyCheck);
-    }
 }
 
 #[cfg(test)]

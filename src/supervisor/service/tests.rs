@@ -1,39 +1,40 @@
 use super::*;
+use std::time::Duration;
 use Action::*;
 use Event::*;
 
-const TERM: i32 = 15;
-const KILL: i32 = 9;
-const EAGAIN: i32 = 11;
+pub(super) const TERM: i32 = 15;
+pub(super) const KILL: i32 = 9;
+pub(super) const EAGAIN: i32 = 11;
 
-fn ms(n: u64) -> Duration {
+pub(super) fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
 
 /// Raw wait status of `exit(code)`.
-fn code(c: i32) -> i32 {
+pub(super) fn code(c: i32) -> i32 {
     c << 8
 }
 
-fn restarting(delay_ms: u64) -> Action {
+pub(super) fn restarting(delay_ms: u64) -> Action {
     Log(Note::Restarting {
         delay: ms(delay_ms),
     })
 }
 
-fn exited(status: i32, ready: bool) -> Action {
+pub(super) fn exited(status: i32, ready: bool) -> Action {
     Log(Note::Exited { status, ready })
 }
 
-const CHECK: Readiness = Readiness::Check {
+pub(super) const CHECK: Readiness = Readiness::Check {
     interval: Duration::from_millis(100),
     timeout: Duration::from_millis(1000),
 };
-const NOTIFY: Readiness = Readiness::Notify {
+pub(super) const NOTIFY: Readiness = Readiness::Notify {
     timeout: Duration::from_millis(1000),
 };
 
-fn policy(restart: Restart, ready: Readiness) -> Policy {
+pub(super) fn policy(restart: Restart, ready: Readiness) -> Policy {
     Policy {
         restart,
         restart_delay: ms(100),
@@ -46,9 +47,9 @@ fn policy(restart: Restart, ready: Readiness) -> Policy {
 }
 
 /// At `t` ms, feed the event; expect these actions, then this phase.
-type Step<'a> = (u64, Event, &'a [Action], Phase);
+pub(super) type Step<'a> = (u64, Event, &'a [Action], Phase);
 
-fn run(policy: Policy, steps: &[Step]) -> (Service, Instant) {
+pub(super) fn run(policy: Policy, steps: &[Step]) -> (Service, Instant) {
     let t0 = Instant::now();
     let mut s = Service::new(policy, t0);
     for (i, (at, event, want, phase)) in steps.iter().enumerate() {
@@ -285,121 +286,6 @@ fn operator_start_during_backoff_spawns_now() {
 }
 
 #[test]
-fn ready_check_retries_until_it_passes() {
-    let (s, t0) = run(
-        policy(Restart::Always, CHECK),
-        &[
-            (0, Start, &[Spawn], Phase::Starting),
-            (0, Spawned { pid: 7 }, &[RunReadyCheck], Phase::Starting),
-            // No second check while one is in flight, however often we are woken.
-            (50, Timer, &[], Phase::Starting),
-            (60, ReadyCheckFailed, &[], Phase::Starting),
-            (100, Timer, &[], Phase::Starting),
-            (160, Timer, &[RunReadyCheck], Phase::Starting),
-            (170, ReadyCheckFailed, &[], Phase::Starting),
-            (270, Timer, &[RunReadyCheck], Phase::Starting),
-            (280, Notified, &[], Phase::Starting),
-            (290, ReadyCheckPassed, &[BecameReady], Phase::Running),
-            (300, ReadyCheckPassed, &[], Phase::Running),
-        ],
-    );
-    assert_eq!(s.next_deadline(), None);
-    assert_eq!(s.status().since, t0 + ms(290));
-}
-
-#[test]
-fn ready_check_deadlines() {
-    let t0 = Instant::now();
-    let mut s = Service::new(policy(Restart::Always, CHECK), t0);
-    s.handle(Start, t0);
-    s.handle(Spawned { pid: 7 }, t0);
-    // Check in flight: only the ready timeout.
-    assert_eq!(s.next_deadline(), Some(t0 + ms(1000)));
-    s.handle(ReadyCheckFailed, t0 + ms(10));
-    assert_eq!(s.next_deadline(), Some(t0 + ms(110)));
-    s.handle(Timer, t0 + ms(110));
-    s.handle(ReadyCheckFailed, t0 + ms(950));
-    // The next check would come after the timeout: the timeout is nearer.
-    assert_eq!(s.next_deadline(), Some(t0 + ms(1000)));
-}
-
-#[test]
-fn ready_timeout_is_a_failed_start() {
-    let timeout = Log(Note::ReadyTimeout { after: ms(1000) });
-    run(
-        policy(Restart::OnFailure, CHECK),
-        &[
-            (0, Start, &[Spawn], Phase::Starting),
-            (0, Spawned { pid: 7 }, &[RunReadyCheck], Phase::Starting),
-            (
-                1000,
-                Timer,
-                &[CancelReadyCheck, Kill, timeout],
-                Phase::Stopping,
-            ),
-            (1001, ReadyCheckPassed, &[], Phase::Stopping),
-            (1002, Timer, &[], Phase::Stopping),
-            (
-                1003,
-                Exited { status: KILL },
-                &[restarting(100)],
-                Phase::Backoff,
-            ),
-            (1103, Timer, &[Spawn], Phase::Starting),
-        ],
-    );
-}
-
-#[test]
-fn notify_readiness() {
-    let timeout = Log(Note::ReadyTimeout { after: ms(1000) });
-    let (s, t0) = run(
-        policy(Restart::Always, NOTIFY),
-        &[
-            (0, Start, &[Spawn], Phase::Starting),
-            (0, Spawned { pid: 7 }, &[], Phase::Starting),
-            (10, ReadyCheckPassed, &[], Phase::Starting),
-            (20, Notified, &[BecameReady], Phase::Running),
-        ],
-    );
-    assert_eq!(s.status().since, t0 + ms(20));
-    let mut p = policy(Restart::Never, NOTIFY);
-    p.critical = true;
-    let (s, t0) = run(
-        p,
-        &[
-            (0, Start, &[Spawn], Phase::Starting),
-            (0, Spawned { pid: 7 }, &[], Phase::Starting),
-            (1000, Timer, &[Kill, timeout], Phase::Stopping),
-            (
-                1001,
-                Exited { status: KILL },
-                &[FailedForGood { critical: true }],
-                Phase::Failed,
-            ),
-        ],
-    );
-    assert_eq!(s.status().since, t0 + ms(1001));
-}
-
-#[test]
-fn exit_before_ready_is_a_failed_start() {
-    run(
-        policy(Restart::OnFailure, CHECK),
-        &[
-            (0, Start, &[Spawn], Phase::Starting),
-            (0, Spawned { pid: 7 }, &[RunReadyCheck], Phase::Starting),
-            (
-                5,
-                Exited { status: code(0) },
-                &[CancelReadyCheck, exited(code(0), false), restarting(100)],
-                Phase::Backoff,
-            ),
-        ],
-    );
-}
-
-#[test]
 fn never_restarted_while_stopping() {
     for status in [code(0), code(1), TERM, KILL] {
         run(
@@ -430,55 +316,6 @@ fn stop_then_start_restarts_after_exit() {
     );
     assert_eq!(s.status().restarts, 1);
     assert_eq!(s.pid(), Some(8));
-}
-
-#[test]
-fn stop_while_starting() {
-    run(
-        policy(Restart::Always, CHECK),
-        &[
-            (0, Start, &[Spawn], Phase::Starting),
-            (0, Spawned { pid: 7 }, &[RunReadyCheck], Phase::Starting),
-            (10, Stop, &[CancelReadyCheck, Signal(TERM)], Phase::Stopping),
-            (20, ReadyCheckPassed, &[], Phase::Stopping),
-            (30, Exited { status: TERM }, &[Stopped], Phase::Stopped),
-        ],
-    );
-    // Stopped before the spawn was reported: what was spawned is stopped.
-    run(
-        policy(Restart::Always, Readiness::Immediately),
-        &[
-            (0, Start, &[Spawn], Phase::Starting),
-            (0, Stop, &[], Phase::Stopping),
-            (1, Spawned { pid: 7 }, &[Signal(TERM)], Phase::Stopping),
-            (
-                5001,
-                Timer,
-                &[
-                    Kill,
-                    Log(Note::StopTimeout {
-                        after: ms(5000),
-                        signal: TERM,
-                    }),
-                ],
-                Phase::Stopping,
-            ),
-            (5002, Exited { status: KILL }, &[Stopped], Phase::Stopped),
-        ],
-    );
-    run(
-        policy(Restart::Always, Readiness::Immediately),
-        &[
-            (0, Start, &[Spawn], Phase::Starting),
-            (0, Stop, &[], Phase::Stopping),
-            (
-                1,
-                SpawnFailed { errno: EAGAIN },
-                &[Log(Note::SpawnFailed { errno: EAGAIN }), Stopped],
-                Phase::Stopped,
-            ),
-        ],
-    );
 }
 
 #[test]
@@ -527,27 +364,6 @@ fn unexpected_events_change_nothing() {
         assert_eq!(s.phase(), Phase::Stopped);
     }
     assert_eq!(s.status().last_exit, None);
-}
-
-#[test]
-fn zero_durations_never_spin() {
-    let mut p = policy(
-        Restart::Always,
-        Readiness::Check {
-            interval: Duration::ZERO,
-            timeout: ms(1000),
-        },
-    );
-    p.restart_delay = Duration::ZERO;
-    p.restart_delay_max = Duration::ZERO;
-    let t0 = Instant::now();
-    let mut s = Service::new(p, t0);
-    s.handle(Start, t0);
-    s.handle(Spawned { pid: 7 }, t0);
-    s.handle(ReadyCheckFailed, t0);
-    assert_eq!(s.next_deadline(), Some(t0 + MIN_DELAY));
-    s.handle(Exited { status: code(1) }, t0);
-    assert_eq!(s.next_deadline(), Some(t0 + MIN_DELAY));
 }
 
 #[test]
