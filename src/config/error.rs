@@ -134,6 +134,8 @@ pub enum Problem {
     ReadyNeedsOne,
     #[error("has both command and notify; keep one")]
     ReadyBoth,
+    #[error("applies to ready checks by command only; remove it")]
+    IntervalWithoutCommand,
     #[error(
         "{binary:?} is not an absolute path or a name; give the program's absolute path, \
          like \"/usr/sbin/crond\""

@@ -8,7 +8,8 @@
 //!
 //! Zero durations: stop-timeout "0" is allowed (send stop-signal, then SIGKILL at once);
 //! restart-delay, restart-delay-max and the ready interval and timeout must be positive
-//! (zero would mean a busy loop or a check that can never pass).
+//! (zero would mean a busy loop or a check that can never pass). `ready.interval` is
+//! only for ready checks by command; with `notify = true` it is an error.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -365,6 +366,9 @@ fn ready(c: &mut Checker, value: &Value, exists: &dyn Fn(&str) -> bool) -> Optio
         .and_then(Result::ok)
         .unwrap_or(DEFAULT_READY_TIMEOUT);
     let has_command = table.contains_key("command");
+    if !has_command && notify == Some(true) && interval.is_some() {
+        sub(c, "interval", Problem::IntervalWithoutCommand);
+    }
     match (has_command, notify) {
         (true, Some(true)) => c.report("ready", Problem::ReadyBoth),
         (false, Some(false)) => c.report("ready", Problem::ReadyNeedsOne),

@@ -207,6 +207,7 @@ fn bad_values() {
             "key \"ready.command\": program \"/bin/missing-test\" not found; install it in the image or fix the path (names without / are looked up in PATH)",
             "key \"ready.interval\": \"0\" is zero, which makes no sense here; give a positive duration like \"100ms\"",
         ]),
+        ("ready = { notify = true, interval = \"1s\" }", &["key \"ready.interval\": applies to ready checks by command only; remove it"]),
         ("stop-signal = \"TERMINATE\"", &["key \"stop-signal\": \"TERMINATE\" is not a signal; give a name like \"TERM\" or \"SIGHUP\", or a number"]),
         ("stop-signal = 65", &["key \"stop-signal\": 65 is not a signal number; signals are 1 to 64"]),
         ("stop-signal = 1.5", &["key \"stop-signal\": expected a signal name or number, found a float"]),
