@@ -15,6 +15,11 @@
 //! "Ready" is not a state of its own: it is the Starting -> Running transition, reported as
 //! [`Action::BecameReady`]. `Failed` is kept apart from `Stopped` so that `ctl status` tells
 //! "gave up" from "stopped as asked" (or "finished with 0").
+//!
+//! Driving it: after every event, perform the actions in order; `Spawn` must be answered
+//! (`Spawned`/`SpawnFailed`) before the next event for this service. `Signal`/`Kill` go to the
+//! service's process group. Sleep at most until the earliest `next_deadline()` of all
+//! services, then send `Timer` to those whose deadline has come (an early `Timer` is a no-op).
 
 use std::time::Instant;
 

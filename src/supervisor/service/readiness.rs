@@ -181,6 +181,21 @@ mod tests {
     }
 
     #[test]
+    fn stop_during_ready_timeout_kill_is_not_restarted() {
+        let timeout = Log(Note::ReadyTimeout { after: ms(1000) });
+        run(
+            policy(Restart::Always, NOTIFY),
+            &[
+                (0, Start, &[Spawn], Phase::Starting),
+                (0, Spawned { pid: 7 }, &[], Phase::Starting),
+                (1000, Timer, &[Kill, timeout], Phase::Stopping),
+                (1001, Stop, &[], Phase::Stopping),
+                (1002, Exited { status: KILL }, &[Stopped], Phase::Stopped),
+            ],
+        );
+    }
+
+    #[test]
     fn notify_readiness() {
         let timeout = Log(Note::ReadyTimeout { after: ms(1000) });
         let (s, t0) = run(
