@@ -10,6 +10,7 @@
 pub mod duration;
 mod error;
 mod fields;
+mod policy;
 mod service;
 #[cfg(test)]
 mod tests;

@@ -36,12 +36,8 @@ pub enum IdSpec {
     Id(u32),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Restart {
-    Always,
-    OnFailure,
-    Never,
-}
+/// The restart policy is the supervisor's own type: one owner for one meaning.
+pub use crate::supervisor::service::Restart;
 
 /// When a started service counts as ready.
 #[derive(Debug, Clone, PartialEq, Eq)]
