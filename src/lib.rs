@@ -7,6 +7,7 @@ pub mod error;
 pub mod init;
 pub mod logging;
 pub mod procs;
+pub mod scripts;
 pub mod signame;
 pub mod supervisor;
 pub mod sys;
