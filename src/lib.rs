@@ -6,6 +6,7 @@ pub mod envfile;
 pub mod error;
 pub mod init;
 pub mod logging;
+pub mod logsink;
 pub mod procs;
 pub mod scripts;
 pub mod signame;
