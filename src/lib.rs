@@ -2,6 +2,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod control;
 pub mod envfile;
 pub mod error;
 pub mod init;
