@@ -1,11 +1,17 @@
 //! The control socket's pure side: the JSON-lines protocol, the `rich-init ctl` command line
 //! and the human `ctl status` table. The socket itself (SO_PEERCRED, mode 0600) comes later.
 
+mod error;
+mod json;
 pub mod protocol;
+pub mod response;
 
+pub use error::ProtocolError;
 pub use protocol::{
-    parse_request, parse_response, render_request, render_response, ExitInfo, ProtocolError,
-    Request, Response, ServiceStatus, MAX_LINE, MAX_RESPONSE_LINE,
+    check_service_name, parse_code, parse_request, parse_signal, render_request, Request, MAX_LINE,
+};
+pub use response::{
+    parse_response, render_response, ExitInfo, Response, ServiceStatus, MAX_RESPONSE_LINE,
 };
 
 use crate::signame;

@@ -1,0 +1,52 @@
+//! Why a control line was refused: one line each, naming the field and what to do.
+
+/// Why a request or response line was refused. One line each; it names the field.
+#[derive(Debug, thiserror::Error)]
+pub enum ProtocolError {
+    #[error(
+        "{what} is {len} bytes, over the {limit}-byte limit: send one short JSON object per line"
+    )]
+    TooLong {
+        what: &'static str,
+        len: usize,
+        limit: usize,
+    },
+    #[error("{what} is empty: send one JSON object per line, e.g. {{\"cmd\":\"status\"}}")]
+    Empty { what: &'static str },
+    #[error("{what} is not valid UTF-8 (bad byte at offset {offset}): send JSON text")]
+    NotUtf8 { what: &'static str, offset: usize },
+    #[error("{what} is not valid JSON ({source}): send one JSON object per line")]
+    Json {
+        what: &'static str,
+        source: serde_json::Error,
+    },
+    #[error("{what} must be a JSON object, not {found}: send e.g. {{\"cmd\":\"status\"}}")]
+    NotObject { what: &'static str, found: String },
+    #[error("{context} has no field \"{field}\": add it")]
+    MissingField { context: String, field: String },
+    #[error("{context} has an unknown field {field:?}: allowed are {allowed}")]
+    UnknownField {
+        context: String,
+        field: String,
+        allowed: String,
+    },
+    #[error("field \"{field}\" in {context} must be {expected}, not {found}")]
+    WrongType {
+        context: String,
+        field: String,
+        expected: &'static str,
+        found: String,
+    },
+    #[error("{context} must have exactly one of the fields \"code\" and \"signal\"")]
+    ExitKind { context: String },
+    #[error("unknown cmd {cmd:?}: use status, start, stop, restart, signal or shutdown")]
+    UnknownCmd { cmd: String },
+    #[error(
+        "invalid service name {name:?}: use 1-64 of A-Z a-z 0-9 . _ @ -, not starting with '.'"
+    )]
+    BadServiceName { name: String },
+    #[error("unknown signal {signal:?}: use a name (HUP, SIGTERM, RTMIN+3) or a number 1-64")]
+    BadSignal { signal: String },
+    #[error("bad exit code {code}: use an integer 0-255")]
+    BadCode { code: String },
+}
