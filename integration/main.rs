@@ -15,6 +15,7 @@ mod rootfs;
 mod runc;
 mod signal_rig;
 mod signals;
+mod sweep;
 mod tty;
 
 mod compat_verbose;

@@ -159,6 +159,7 @@ pub fn parse(args: Vec<OsString>, env: &dyn Fn(&str) -> Option<String>) -> Parse
         verbosity: if debug { 3 } else { 0 },
         warn_on_reap: false,
         term_on_exit: true,
+        grace: None,
         notes,
     }))
 }

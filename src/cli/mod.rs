@@ -87,6 +87,9 @@ pub struct Settings {
     /// When the CMD exits, send it (through the rewrite table) SIGTERM's replacement to its
     /// group, so that its helpers go too (dumb-init).
     pub term_on_exit: bool,
+    /// rich-init: after CMD exits, stop everything it left and SIGKILL it after this
+    /// grace (None: only signal CMD's group, as dumb-init does).
+    pub grace: Option<std::time::Duration>,
     /// Debug-level remarks from parsing, logged at start (dumb-init's "Running in debug mode.").
     pub notes: Vec<String>,
 }

@@ -79,6 +79,12 @@ pub(super) struct Cli {
     #[arg(long)]
     pub(super) no_term_on_exit: bool,
 
+    /// After CMD exits, how long what it left (its group, and everything else below us)
+    /// gets to exit after SIGTERM before SIGKILL; 0 sends SIGTERM and exits at once
+    /// [env: RICH_INIT_GRACE] [default: 5s]
+    #[arg(long, value_name = "DUR")]
+    pub(super) grace: Option<String>,
+
     /// Log every reaped orphan at warning level [env: RICH_INIT_WARN_ON_REAP=1]
     #[arg(long)]
     pub(super) warn_on_reap: bool,
@@ -108,6 +114,7 @@ impl Cli {
             parent_death_signal: None,
             no_job_control: false,
             no_term_on_exit: false,
+            grace: None,
             warn_on_reap: false,
             verbose: 0,
             quiet: false,

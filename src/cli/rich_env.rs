@@ -7,6 +7,10 @@ use super::{ForwardTo, Isolation, Personality, Settings, Subreaper};
 use crate::signame;
 use clap::ValueEnum;
 use std::ffi::OsString;
+use std::time::Duration;
+
+/// How long CMD's leftovers get between SIGTERM and SIGKILL, unless --grace says.
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(5);
 
 fn env_flag(name: &str, value: &str) -> Result<bool, String> {
     match value.trim().to_ascii_lowercase().as_str() {
@@ -129,6 +133,11 @@ pub(super) fn build(
         "RICH_INIT_NO_TERM_ON_EXIT",
         cli.no_term_on_exit,
     )?;
+    let grace = match var("grace", "RICH_INIT_GRACE").or(cli.grace) {
+        Some(text) => crate::config::duration::parse(text.trim())
+            .map_err(|e| format!("invalid --grace {text:?}: {e}"))?,
+        None => DEFAULT_GRACE,
+    };
     let warn_on_reap = var_flag("warn_on_reap", "RICH_INIT_WARN_ON_REAP", cli.warn_on_reap)?;
     let quiet = var_flag("quiet", "RICH_INIT_QUIET", cli.quiet)?;
     let verbose = match var("verbose", "RICH_INIT_VERBOSE") {
@@ -193,6 +202,7 @@ pub(super) fn build(
         verbosity: if quiet { 0 } else { 1 + verbose },
         warn_on_reap,
         term_on_exit,
+        grace: Some(grace),
         notes: Vec::new(),
     })
 }
@@ -296,6 +306,23 @@ mod tests {
         ));
         assert_eq!(s.isolation, Isolation::Session);
         assert_eq!((s.rewrite[15], s.rewrite[10]), (15, 12));
+    }
+
+    #[test]
+    fn grace() {
+        assert_eq!(
+            settings(parse_with(&["rich-init", "x"], &[])).grace,
+            Some(DEFAULT_GRACE)
+        );
+        let s = settings(parse_with(&["rich-init", "--grace", "1m30s", "x"], &[]));
+        assert_eq!(s.grace, Some(Duration::from_secs(90)));
+        let s = settings(parse_with(&["rich-init", "x"], &[("RICH_INIT_GRACE", "0")]));
+        assert_eq!(s.grace, Some(Duration::ZERO));
+        let line = error_line(parse_with(&["rich-init", "--grace", "5", "x"], &[]));
+        assert!(
+            line.starts_with("rich-init: invalid --grace \"5\": "),
+            "{line}"
+        );
     }
 
     #[test]

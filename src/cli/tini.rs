@@ -194,6 +194,7 @@ pub fn parse(args: Vec<OsString>, env: &dyn Fn(&str) -> Option<String>, pid: i32
         verbosity: u8::try_from(verbosity.clamp(0, 4)).unwrap_or(1),
         warn_on_reap,
         term_on_exit: false,
+        grace: None,
         notes: Vec::new(),
     }))
 }

@@ -3,6 +3,7 @@
 //! and dispatch what arrives. Idle means no wake-ups.
 
 pub mod forward;
+pub mod shutdown;
 
 use crate::cli::{Isolation, Personality, Settings, Subreaper};
 use crate::error::Error;
@@ -132,7 +133,7 @@ fn start(settings: &Settings, log: &Logger, mask: SigSet) -> Result<i32, Error> 
         warn_on_reap: settings.warn_on_reap,
     };
     let status = loop_state.supervise(&sigfd)?;
-    Ok(finish(settings, log, pid, status))
+    Ok(finish(settings, log, &sigfd, pid, status))
 }
 
 /// What the loop needs while CMD runs.
@@ -242,8 +243,13 @@ impl Loop<'_> {
 }
 
 /// CMD has exited: clean up after it as the personality does and compute our code.
-fn finish(settings: &Settings, log: &Logger, child: i32, status: i32) -> i32 {
+fn finish(settings: &Settings, log: &Logger, sigfd: &SignalFd, child: i32, status: i32) -> i32 {
     let rules = Rules::new(settings);
+    let code = reap::exit_code(status);
+    // With a sweep (which may take up to the grace), say so first; dumb-init says it last.
+    if settings.grace.is_some() {
+        log.emit(Msg::CmdExited { status, code });
+    }
     if settings.term_on_exit {
         let sig = rules.translate(libc::SIGTERM);
         if sig != libc::SIGTERM {
@@ -252,20 +258,24 @@ fn finish(settings: &Settings, log: &Logger, child: i32, status: i32) -> i32 {
                 to: sig,
             });
         }
-        if sig == 0 {
-            log.emit(Msg::Dropped(libc::SIGTERM));
-        } else {
-            // What is left of CMD's group. CMD alone is reaped, and its pid may already
-            // belong to someone else, so in child mode nothing is sent.
-            let target = rules.target(child);
-            if target < 0 {
-                let _ = signals::kill(target, sig);
+        let target = rules.target(child);
+        match settings.grace {
+            // rich-init: everything CMD left, then SIGKILL at the grace deadline.
+            Some(grace) if target < 0 => shutdown::sweep(log, sigfd, sig, grace),
+            _ if sig == 0 => log.emit(Msg::Dropped(libc::SIGTERM)),
+            _ => {
+                // What is left of CMD's group. CMD alone is reaped, and its pid may
+                // already belong to someone else, so in child mode nothing is sent.
+                if target < 0 {
+                    let _ = signals::kill(target, sig);
+                }
+                log.emit(Msg::Forwarded { sig, target });
             }
-            log.emit(Msg::Forwarded { sig, target });
         }
     }
-    let code = reap::exit_code(status);
-    log.emit(Msg::CmdExited { status, code });
+    if settings.grace.is_none() {
+        log.emit(Msg::CmdExited { status, code });
+    }
     log.emit(Msg::Exiting);
     if settings.remap_to_zero.iter().any(|c| i32::from(*c) == code) {
         0

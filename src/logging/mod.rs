@@ -73,6 +73,19 @@ pub enum Msg<'a> {
     },
     /// A debug-level remark from argument parsing.
     Note(&'a str),
+    /// After CMD: `sig` sent to everything left, SIGKILL after `grace`.
+    Sweeping {
+        sig: i32,
+        grace: std::time::Duration,
+    },
+    /// Everything left after CMD is gone.
+    SweepDone,
+    /// A second stop request cut the grace short.
+    SweepHurried,
+    /// The grace ran out: SIGKILL sent (to this many processes, when counted).
+    SweepKilled(Option<usize>),
+    /// Processes survived SIGKILL (uninterruptible sleep); we exit anyway.
+    SweepStuck,
     CmdExited {
         status: i32,
         code: i32,
@@ -148,6 +161,9 @@ pub fn floor(msg: &Msg) -> Level {
         | Msg::Translating { .. }
         | Msg::Note(_) => Level::Debug,
         Msg::Drained(_) | Msg::Exiting => Level::Trace,
+        Msg::SweepKilled(_) | Msg::SweepStuck => Level::Warn,
+        Msg::Sweeping { .. } | Msg::SweepHurried => Level::Info,
+        Msg::SweepDone => Level::Debug,
         Msg::Startup(_) | Msg::Child { .. } => Level::Error,
     }
 }
@@ -253,6 +269,14 @@ mod tests {
                 code: 143,
             },
             Msg::SignalReadFailed(Errno::EBADF),
+            Msg::Sweeping {
+                sig: 15,
+                grace: std::time::Duration::from_secs(5),
+            },
+            Msg::SweepDone,
+            Msg::SweepHurried,
+            Msg::SweepKilled(Some(3)),
+            Msg::SweepStuck,
         ];
         for p in [Personality::Rich, Personality::DumbInit, Personality::Tini] {
             for msg in samples {

@@ -118,6 +118,24 @@ pub fn render(personality: Personality, msg: Msg) -> Option<(Level, String)> {
         (DumbInit, Msg::Translating { from, to }) => r(Debug, format!("Translating signal {from} to {to}.")),
         (_, Msg::Translating { .. }) => None,
         (_, Msg::Note(text)) => r(Debug, text.to_string()),
+        (_, Msg::Sweeping { sig, grace }) => r(
+            Info,
+            format!(
+                "sent {} to the processes CMD left; SIGKILL in {}",
+                signame::name(sig),
+                crate::config::duration::format(grace)
+            ),
+        ),
+        (_, Msg::SweepDone) => r(Debug, "every process CMD left has exited".into()),
+        (_, Msg::SweepHurried) => r(Info, "second stop request: not waiting for the grace".into()),
+        (_, Msg::SweepKilled(n)) => r(
+            Warn,
+            format!(
+                "the grace ran out: sent SIGKILL to {} still running (raise --grace?)",
+                n.map_or_else(|| "what was".to_string(), |n| format!("{n} process(es)"))
+            ),
+        ),
+        (_, Msg::SweepStuck) => r(Warn, "processes survived SIGKILL (uninterruptible sleep?); exiting anyway".into()),
         (DumbInit, Msg::CmdExited { code, .. }) => r(Debug, format!("Child exited with status {code}. Goodbye.")),
         (Tini, Msg::CmdExited { status, .. }) if libc::WIFSIGNALED(status) => r(
             Info,

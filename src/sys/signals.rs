@@ -121,6 +121,25 @@ impl SignalFd {
         Ok(SignalFd(unsafe { OwnedFd::from_raw_fd(fd) }))
     }
 
+    /// Wait until a signal is pending or `timeout` has passed; true when one is pending.
+    pub fn wait(&self, timeout: std::time::Duration) -> Result<bool, Errno> {
+        let mut pfd = libc::pollfd {
+            fd: self.0.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // Round up so that a deadline is never woken for early.
+        let ms = timeout.as_micros().div_ceil(1000);
+        let ms = libc::c_int::try_from(ms).unwrap_or(libc::c_int::MAX);
+        // SAFETY: one valid pollfd, count 1.
+        let n = unsafe { libc::poll(&mut pfd, 1, ms) };
+        match n {
+            n if n > 0 => Ok(true),
+            0 => Ok(false),
+            _ => Err(Errno::last()),
+        }
+    }
+
     /// Block until at least one signal is pending, then return all that fit in `out`.
     pub fn read(&self, out: &mut Vec<Received>) -> Result<(), Errno> {
         const BATCH: usize = 16;

@@ -1,0 +1,72 @@
+//! Finding the processes below us in /proc: what a subreaper must stop at shutdown
+//! (as pid 1 of a namespace, kill(-1) reaches them all instead).
+
+use std::collections::BTreeMap;
+
+/// pid and parent pid from the text of /proc/PID/stat (the command name may hold
+/// spaces and parentheses, so parse after the last ')').
+pub fn parse_stat_ppid(stat: &str) -> Option<(i32, i32)> {
+    let pid = stat.split_whitespace().next()?.parse().ok()?;
+    let after = stat.get(stat.rfind(')')? + 1..)?;
+    let mut fields = after.split_whitespace();
+    let _state = fields.next()?;
+    let ppid = fields.next()?.parse().ok()?;
+    Some((pid, ppid))
+}
+
+/// Every live descendant of `root`, parents before children.
+pub fn descendants(root: i32) -> Vec<i32> {
+    let mut children: BTreeMap<i32, Vec<i32>> = BTreeMap::new();
+    if let Ok(entries) = std::fs::read_dir("/proc") {
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            if !name.to_string_lossy().bytes().all(|b| b.is_ascii_digit()) {
+                continue;
+            }
+            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+                continue;
+            };
+            if let Some((pid, ppid)) = parse_stat_ppid(&stat) {
+                children.entry(ppid).or_default().push(pid);
+            }
+        }
+    }
+    let mut found = Vec::new();
+    let mut queue = vec![root];
+    while let Some(parent) = queue.pop() {
+        if let Some(kids) = children.remove(&parent) {
+            found.extend(&kids);
+            queue.extend(kids);
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_lines() {
+        assert_eq!(parse_stat_ppid("42 (sh) S 1 42 42 0 -1"), Some((42, 1)));
+        assert_eq!(parse_stat_ppid("7 (a) b) (c) R 3 7 7"), Some((7, 3)));
+        assert_eq!(parse_stat_ppid("7 (x"), None);
+        assert_eq!(parse_stat_ppid(""), None);
+    }
+
+    #[test]
+    fn finds_our_own_children() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .expect("spawn sleep");
+        let me = i32::try_from(std::process::id()).unwrap_or(0);
+        let found = descendants(me);
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(
+            found.contains(&i32::try_from(child.id()).unwrap_or(0)),
+            "{found:?}"
+        );
+    }
+}
