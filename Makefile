@@ -43,8 +43,12 @@ lint:
 bench: build
 	RICH_INIT_BIN=$(CURDIR)/build/rich-init $(CARGO) bench --locked --bench peers
 
+# Presets are built into the binary; the copies under share/ are examples for services.d.
 install: build
 	install -D -m 0755 build/rich-init $(DESTDIR)$(PREFIX)/bin/rich-init
+	install -d $(DESTDIR)$(PREFIX)/lib/rich-init $(DESTDIR)$(PREFIX)/share/rich-init/presets
+	install -m 0755 initscripts/*.sh $(DESTDIR)$(PREFIX)/lib/rich-init/
+	install -m 0644 initscripts/*.toml $(DESTDIR)$(PREFIX)/share/rich-init/presets/
 
 clean:
 	rm -rf build

@@ -157,6 +157,19 @@ pub enum Problem {
     Cycle { cycle: Cycle },
     #[error("service {name:?} is already defined in {}; keep one of them", .first.display())]
     Duplicate { name: String, first: PathBuf },
+    #[error(
+        "no such preset; the presets are {}, or write services.d/{name}.toml",
+        .known.join(", ")
+    )]
+    UnknownPreset {
+        name: String,
+        known: &'static [&'static str],
+    },
+    #[error("needs {needs}; install {install}")]
+    PresetUnavailable {
+        needs: String,
+        install: &'static str,
+    },
 }
 
 impl ConfigError {

@@ -11,6 +11,7 @@ pub mod duration;
 mod error;
 mod fields;
 mod policy;
+mod presets;
 mod service;
 #[cfg(test)]
 mod tests;
@@ -20,6 +21,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 pub use error::{ConfigError, Kind, Problem};
+pub use presets::{known_presets, parse_list, preset_sources};
 pub use service::{
     parse_service, valid_name, Command, IdSpec, LogTarget, Ready, Restart, Service,
     DEFAULT_READY_INTERVAL, DEFAULT_READY_TIMEOUT, DEFAULT_RESTART_DELAY,
