@@ -7,6 +7,12 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Owner {
     Cmd,
+    /// A rich-mode service's main process.
+    Service(String),
+    /// A service's readiness check command.
+    Check(String),
+    /// An init.d / stop.d script.
+    Script(String),
 }
 
 #[derive(Debug, Default)]

@@ -160,6 +160,7 @@ pub fn parse(args: Vec<OsString>, env: &dyn Fn(&str) -> Option<String>) -> Parse
         warn_on_reap: false,
         term_on_exit: true,
         grace: None,
+        rich: None,
         notes,
     }))
 }

@@ -5,6 +5,7 @@ pub mod dumb_init;
 pub mod getopt;
 pub mod rich;
 mod rich_env;
+mod rich_mode;
 #[cfg(test)]
 mod test_support;
 pub mod tini;
@@ -90,8 +91,26 @@ pub struct Settings {
     /// rich-init: after CMD exits, stop everything it left and SIGKILL it after this
     /// grace (None: only signal CMD's group, as dumb-init does).
     pub grace: Option<std::time::Duration>,
+    /// Rich mode (init scripts, services, shutdown sequence); None: single-child mode.
+    pub rich: Option<RichSettings>,
     /// Debug-level remarks from parsing, logged at start (dumb-init's "Running in debug mode.").
     pub notes: Vec<String>,
+}
+
+/// Where rich mode finds its scripts and services, and where it writes the environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RichSettings {
+    pub services_dir: std::path::PathBuf,
+    /// Given explicitly: then a missing directory is an error.
+    pub services_dir_given: bool,
+    /// Built-in presets (`--services crond,syslogd`).
+    pub presets: Vec<String>,
+    pub initscript: Option<std::path::PathBuf>,
+    pub init_dir: std::path::PathBuf,
+    pub stop_dir: std::path::PathBuf,
+    /// None: not written.
+    pub env_file: Option<std::path::PathBuf>,
+    pub profile_hook: Option<std::path::PathBuf>,
 }
 
 impl Settings {

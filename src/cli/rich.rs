@@ -85,6 +85,44 @@ pub(super) struct Cli {
     #[arg(long, value_name = "DUR")]
     pub(super) grace: Option<String>,
 
+    /// Rich mode: init scripts, then services, then CMD, and an orderly shutdown
+    /// [env: RICH_INIT_RICH=1, or PouchContainer's rich_mode=true]
+    #[arg(long)]
+    pub(super) rich: bool,
+
+    /// Rich mode: the directory of service files (*.toml)
+    /// [env: RICH_INIT_SERVICES_DIR] [default: /etc/rich-init/services.d]
+    #[arg(long, value_name = "DIR")]
+    pub(super) services_dir: Option<std::path::PathBuf>,
+
+    /// Rich mode: built-in services to run, e.g. crond,syslogd,sshd [env: RICH_INIT_SERVICES]
+    #[arg(long, value_name = "LIST")]
+    pub(super) services: Option<String>,
+
+    /// Rich mode: a script to run first, before init.d [env: RICH_INIT_INITSCRIPT]
+    #[arg(long, value_name = "PATH")]
+    pub(super) initscript: Option<std::path::PathBuf>,
+
+    /// Rich mode: scripts run before services [env: RICH_INIT_INIT_DIR]
+    /// [default: /etc/rich-init/init.d]
+    #[arg(long, value_name = "DIR")]
+    pub(super) init_dir: Option<std::path::PathBuf>,
+
+    /// Rich mode: scripts run after services stopped [env: RICH_INIT_STOP_DIR]
+    /// [default: /etc/rich-init/stop.d]
+    #[arg(long, value_name = "DIR")]
+    pub(super) stop_dir: Option<std::path::PathBuf>,
+
+    /// Rich mode: where to write the environment for cron jobs and logins ("" for
+    /// nowhere) [env: RICH_INIT_ENV_FILE] [default: /run/rich-init/env]
+    #[arg(long, value_name = "PATH")]
+    pub(super) env_file: Option<OsString>,
+
+    /// Rich mode: the login hook that sources the env file ("" for none)
+    /// [env: RICH_INIT_PROFILE_HOOK] [default: /etc/profile.d/rich-init-env.sh]
+    #[arg(long, value_name = "PATH")]
+    pub(super) profile_hook: Option<OsString>,
+
     /// Log every reaped orphan at warning level [env: RICH_INIT_WARN_ON_REAP=1]
     #[arg(long)]
     pub(super) warn_on_reap: bool,
@@ -115,6 +153,14 @@ impl Cli {
             no_job_control: false,
             no_term_on_exit: false,
             grace: None,
+            rich: false,
+            services_dir: None,
+            services: None,
+            initscript: None,
+            init_dir: None,
+            stop_dir: None,
+            env_file: None,
+            profile_hook: None,
             warn_on_reap: false,
             verbose: 0,
             quiet: false,

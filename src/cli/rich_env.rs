@@ -70,6 +70,7 @@ pub(super) fn build(
         }
     };
 
+    let rich = super::rich_mode::rich_settings(&cli, &var)?;
     let mut isolation = match var("isolation", "RICH_INIT_ISOLATION") {
         Some(v) => IsolationArg::from_str(v.trim(), true).map_err(|_| {
             format!("RICH_INIT_ISOLATION={v:?} is not valid; use session, group or none")
@@ -203,6 +204,7 @@ pub(super) fn build(
         warn_on_reap,
         term_on_exit,
         grace: Some(grace),
+        rich,
         notes: Vec::new(),
     })
 }

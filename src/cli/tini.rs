@@ -195,6 +195,7 @@ pub fn parse(args: Vec<OsString>, env: &dyn Fn(&str) -> Option<String>, pid: i32
         warn_on_reap,
         term_on_exit: false,
         grace: None,
+        rich: None,
         notes: Vec::new(),
     }))
 }

@@ -3,6 +3,8 @@
 //! and dispatch what arrives. Idle means no wake-ups.
 
 pub mod forward;
+mod rich;
+mod rich_loop;
 pub mod shutdown;
 
 use crate::cli::{Isolation, Personality, Settings, Subreaper};
@@ -26,7 +28,10 @@ pub fn run(settings: &Settings, blocked: Result<SigSet, Errno>) -> i32 {
     }
     let result = blocked
         .map_err(Error::BlockSignals)
-        .and_then(|mask| start(settings, &log, mask));
+        .and_then(|mask| match &settings.rich {
+            Some(rich) => rich::run(settings, rich, &log, mask),
+            None => start(settings, &log, mask),
+        });
     match result {
         Ok(code) => code,
         Err(e) => {
@@ -37,7 +42,7 @@ pub fn run(settings: &Settings, blocked: Result<SigSet, Errno>) -> i32 {
 }
 
 /// The child's exit code for a fatal event between fork and exec.
-fn child_exit_code(personality: Personality, event: ChildEvent) -> i32 {
+pub(crate) fn child_exit_code(personality: Personality, event: ChildEvent) -> i32 {
     match (personality, event) {
         (Personality::DumbInit, ChildEvent::ExecFailed(_)) => 2,
         (_, ChildEvent::ExecFailed(Errno::ENOENT)) => 127,
@@ -49,7 +54,7 @@ fn child_exit_code(personality: Personality, event: ChildEvent) -> i32 {
     }
 }
 
-fn build_argv(command: &[std::ffi::OsString]) -> Result<Vec<CString>, Error> {
+pub(crate) fn build_argv(command: &[std::ffi::OsString]) -> Result<Vec<CString>, Error> {
     command
         .iter()
         .enumerate()
@@ -58,7 +63,7 @@ fn build_argv(command: &[std::ffi::OsString]) -> Result<Vec<CString>, Error> {
 }
 
 /// Become a reaper of orphans, as the settings ask.
-fn set_up_reaping(settings: &Settings, log: &Logger) -> Result<(), Error> {
+pub(crate) fn set_up_reaping(settings: &Settings, log: &Logger) -> Result<(), Error> {
     // With SIGCHLD ignored (inherited from our parent), the kernel would reap CMD behind
     // our back and we would wait for its status for ever.
     signals::set_default(libc::SIGCHLD).map_err(Error::BlockSignals)?;
@@ -114,7 +119,14 @@ fn start(settings: &Settings, log: &Logger, mask: SigSet) -> Result<i32, Error> 
         log.emit(Msg::Child { cmd: &cmd, event });
         child_exit_code(settings.personality, event)
     };
-    let pid = spawn::spawn(&argv, placement, child_signals, &report).map_err(Error::Fork)?;
+    let pid = spawn::spawn(
+        &argv,
+        placement,
+        child_signals,
+        &spawn::Setup::default(),
+        &report,
+    )
+    .map_err(Error::Fork)?;
     log.emit(Msg::Spawned { cmd: &cmd, pid });
     if settings.personality == Personality::DumbInit {
         // dumb-init does not keep its start directory busy; CMD keeps its own.

@@ -73,6 +73,11 @@ pub enum Msg<'a> {
     },
     /// A debug-level remark from argument parsing.
     Note(&'a str),
+    /// A rich-mode line (services, scripts, boot and shutdown steps).
+    Rich {
+        level: Level,
+        text: &'a str,
+    },
     /// After CMD: `sig` sent to everything left, SIGKILL after `grace`.
     Sweeping {
         sig: i32,
@@ -164,6 +169,7 @@ pub fn floor(msg: &Msg) -> Level {
         Msg::SweepKilled(_) | Msg::SweepStuck => Level::Warn,
         Msg::Sweeping { .. } | Msg::SweepHurried => Level::Info,
         Msg::SweepDone => Level::Debug,
+        Msg::Rich { level, .. } => *level,
         Msg::Startup(_) | Msg::Child { .. } => Level::Error,
     }
 }
@@ -277,6 +283,10 @@ mod tests {
             Msg::SweepHurried,
             Msg::SweepKilled(Some(3)),
             Msg::SweepStuck,
+            Msg::Rich {
+                level: Level::Info,
+                text: "x",
+            },
         ];
         for p in [Personality::Rich, Personality::DumbInit, Personality::Tini] {
             for msg in samples {

@@ -126,6 +126,7 @@ pub fn render(personality: Personality, msg: Msg) -> Option<(Level, String)> {
                 crate::config::duration::format(grace)
             ),
         ),
+        (_, Msg::Rich { level, text }) => r(level, text.to_string()),
         (_, Msg::SweepDone) => r(Debug, "every process CMD left has exited".into()),
         (_, Msg::SweepHurried) => r(Info, "second stop request: not waiting for the grace".into()),
         (_, Msg::SweepKilled(n)) => r(
@@ -197,6 +198,9 @@ fn render_child(personality: Personality, cmd: &str, event: ChildEvent) -> Optio
                 Level::Debug,
                 format!("no terminal to give to CMD ({})", errno_text(e)),
             ))
+        }
+        (_, SetupFailed(step, e)) => {
+            format!("cannot {} for {cmd:?}: {}", step.describe(), errno_text(e))
         }
         (Tini, ForegroundFailed(e)) => format!("tcsetpgrp on fd 0 failed: {}", errno_text(e)),
         (_, ForegroundFailed(e)) => {

@@ -121,6 +121,11 @@ impl SignalFd {
         Ok(SignalFd(unsafe { OwnedFd::from_raw_fd(fd) }))
     }
 
+    /// The descriptor, for a poll over several.
+    pub fn raw(&self) -> i32 {
+        self.0.as_raw_fd()
+    }
+
     /// Wait until a signal is pending or `timeout` has passed; true when one is pending.
     pub fn wait(&self, timeout: std::time::Duration) -> Result<bool, Errno> {
         let mut pfd = libc::pollfd {

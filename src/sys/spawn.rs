@@ -15,6 +15,8 @@ pub enum Placement {
     Group,
     /// Stay in our session and group.
     Inherit,
+    /// setpgid(0, 0) only, never touching the terminal (services, scripts).
+    OwnGroup,
 }
 
 /// Something that happened in the child between fork and exec.
@@ -31,6 +33,57 @@ pub enum ChildEvent {
     ForegroundFailed(Errno),
     /// Fatal: exec failed with this errno.
     ExecFailed(Errno),
+    /// Fatal: a step of a service's set-up failed.
+    SetupFailed(Step, Errno),
+}
+
+/// A set-up step between fork and exec (services).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    Stdio,
+    Chdir,
+    Umask,
+    Groups,
+    Gid,
+    Uid,
+    NoNewPrivs,
+}
+
+impl Step {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Step::Stdio => "connect its standard streams",
+            Step::Chdir => "enter its working directory",
+            Step::Umask => "set its umask",
+            Step::Groups => "set its supplementary groups",
+            Step::Gid => "set its group id",
+            Step::Uid => "set its user id",
+            Step::NoNewPrivs => "set no_new_privs",
+        }
+    }
+}
+
+/// The user a service runs as.
+#[derive(Debug, Clone, Copy)]
+pub struct Ids<'a> {
+    pub uid: u32,
+    pub gid: u32,
+    pub groups: &'a [u32],
+}
+
+/// What else a child gets before exec; the default is "as we are" (CMD).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Setup<'a> {
+    /// The environment (`NAME=value`); None: ours.
+    pub env: Option<&'a [CString]>,
+    pub cwd: Option<&'a std::ffi::CStr>,
+    pub ids: Option<Ids<'a>>,
+    pub umask: Option<u32>,
+    pub no_new_privs: bool,
+    /// Descriptors to put in place of stdin, stdout, stderr.
+    pub stdin: Option<i32>,
+    pub stdout: Option<i32>,
+    pub stderr: Option<i32>,
 }
 
 impl ChildEvent {
@@ -38,7 +91,8 @@ impl ChildEvent {
         match self {
             ChildEvent::SetsidFailed(_)
             | ChildEvent::SetpgidFailed(_)
-            | ChildEvent::ExecFailed(_) => true,
+            | ChildEvent::ExecFailed(_)
+            | ChildEvent::SetupFailed(..) => true,
             ChildEvent::ForegroundFailed(e) => {
                 !matches!(e, Errno::ENOTTY | Errno::ENXIO | Errno::EBADF)
             }
@@ -67,6 +121,7 @@ pub(crate) fn spawn(
     argv: &[CString],
     placement: Placement,
     signals_for_child: ChildSignals,
+    setup: &Setup,
     report: &dyn Fn(ChildEvent) -> i32,
 ) -> Result<i32, Errno> {
     let Some(program) = argv.first() else {
@@ -74,6 +129,11 @@ pub(crate) fn spawn(
     };
     let mut ptrs: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
     ptrs.push(std::ptr::null());
+    let env_ptrs: Option<Vec<*const libc::c_char>> = setup.env.map(|env| {
+        let mut v: Vec<*const libc::c_char> = env.iter().map(|e| e.as_ptr()).collect();
+        v.push(std::ptr::null());
+        v
+    });
 
     // SAFETY: we are single-threaded (pid 1 never starts threads), so the child may run
     // arbitrary code; it only makes syscalls and calls `report` before exec or _exit.
@@ -82,7 +142,7 @@ pub(crate) fn spawn(
         return Err(Errno::last());
     }
     if pid > 0 {
-        if placement == Placement::Group {
+        if matches!(placement, Placement::Group | Placement::OwnGroup) {
             // Also from the parent, so the group exists before we forward anything to it.
             // EACCES (the child already exec'd) and ESRCH (it already died) are fine.
             let _ = nix::unistd::setpgid(
@@ -122,6 +182,13 @@ pub(crate) fn spawn(
                 note(ChildEvent::ForegroundFailed(e));
             }
         }
+        Placement::OwnGroup => {
+            if let Err(e) =
+                nix::unistd::setpgid(nix::unistd::Pid::from_raw(0), nix::unistd::Pid::from_raw(0))
+            {
+                fail(ChildEvent::SetpgidFailed(e));
+            }
+        }
         Placement::Inherit => {}
     }
     let mask = match signals_for_child {
@@ -141,8 +208,59 @@ pub(crate) fn spawn(
     if let Err(e) = signals::set_mask(&mask) {
         fail(ChildEvent::ExecFailed(e));
     }
-    // SAFETY: `program` and `ptrs` are NUL-terminated and outlive the call; execvp only
-    // returns on failure.
-    unsafe { libc::execvp(program.as_ptr(), ptrs.as_ptr()) };
+    if let Err((step, e)) = apply(setup) {
+        fail(ChildEvent::SetupFailed(step, e));
+    }
+    match &env_ptrs {
+        // SAFETY: `program`, `ptrs` and `envp` are NUL-terminated arrays of C strings
+        // that outlive the call; execvpe only returns on failure.
+        Some(envp) => unsafe { libc::execvpe(program.as_ptr(), ptrs.as_ptr(), envp.as_ptr()) },
+        // SAFETY: as above, with our own environment.
+        None => unsafe { libc::execvp(program.as_ptr(), ptrs.as_ptr()) },
+    };
     fail(ChildEvent::ExecFailed(Errno::last()))
+}
+
+/// The child's part of [`Setup`], in the order that keeps the privileges each step
+/// needs: streams, directory, umask, then groups, gid, uid, and no_new_privs last.
+fn apply(setup: &Setup) -> Result<(), (Step, Errno)> {
+    for (fd, target) in [(setup.stdin, 0), (setup.stdout, 1), (setup.stderr, 2)] {
+        if let Some(fd) = fd {
+            // SAFETY: dup2 takes two descriptors; the target is a standard stream.
+            if unsafe { libc::dup2(fd, target) } < 0 {
+                return Err((Step::Stdio, Errno::last()));
+            }
+        }
+    }
+    if let Some(dir) = setup.cwd {
+        // SAFETY: `dir` is a NUL-terminated path.
+        if unsafe { libc::chdir(dir.as_ptr()) } != 0 {
+            return Err((Step::Chdir, Errno::last()));
+        }
+    }
+    if let Some(mask) = setup.umask {
+        // SAFETY: umask cannot fail.
+        unsafe { libc::umask(mask & 0o777) };
+    }
+    if let Some(ids) = setup.ids {
+        // SAFETY: `groups` is a live slice of gid_t-sized integers of the given length.
+        if unsafe { libc::setgroups(ids.groups.len(), ids.groups.as_ptr()) } != 0 {
+            return Err((Step::Groups, Errno::last()));
+        }
+        // SAFETY: setgid/setuid take plain integers.
+        if unsafe { libc::setgid(ids.gid) } != 0 {
+            return Err((Step::Gid, Errno::last()));
+        }
+        // SAFETY: as above.
+        if unsafe { libc::setuid(ids.uid) } != 0 {
+            return Err((Step::Uid, Errno::last()));
+        }
+    }
+    if setup.no_new_privs {
+        // SAFETY: PR_SET_NO_NEW_PRIVS takes 1 and zeros.
+        if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
+            return Err((Step::NoNewPrivs, Errno::last()));
+        }
+    }
+    Ok(())
 }

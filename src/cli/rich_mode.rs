@@ -1,0 +1,142 @@
+//! rich-init's rich-mode options and their variables → [`RichSettings`].
+
+use super::rich::Cli;
+use super::RichSettings;
+use crate::envfile;
+use crate::scripts;
+use std::path::PathBuf;
+
+/// The default directory of service files.
+pub const SERVICES_DIR: &str = "/etc/rich-init/services.d";
+
+/// `value(flag, VAR)`: the variable's value unless the option was on the command line.
+pub(super) fn rich_settings(
+    cli: &Cli,
+    value: &dyn Fn(&str, &str) -> Option<String>,
+) -> Result<Option<RichSettings>, String> {
+    let flag = |text: &str| {
+        matches!(
+            text.trim().to_ascii_lowercase().as_str(),
+            "1" | "true" | "yes" | "on"
+        )
+    };
+    let on = cli.rich
+        || value("rich", "RICH_INIT_RICH").is_some_and(|v| flag(&v))
+        || value("rich", "rich_mode").is_some_and(|v| flag(&v));
+    let path = |id: &str, var: &str, given: &Option<PathBuf>| {
+        given.clone().or_else(|| value(id, var).map(PathBuf::from))
+    };
+    let initscript = path("initscript", "RICH_INIT_INITSCRIPT", &cli.initscript);
+    if !on {
+        if initscript.is_some() {
+            return Err(
+                "--initscript needs --rich (rich mode), as in PouchContainer; add --rich".into(),
+            );
+        }
+        return Ok(None);
+    }
+    let services_dir = path("services_dir", "RICH_INIT_SERVICES_DIR", &cli.services_dir);
+    let presets = cli
+        .services
+        .clone()
+        .or_else(|| value("services", "RICH_INIT_SERVICES"))
+        .map(|list| {
+            let mut names: Vec<String> = Vec::new();
+            for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+                if !names.iter().any(|n| n == name) {
+                    names.push(name.to_string());
+                }
+            }
+            names
+        })
+        .unwrap_or_default();
+    // An empty value turns a file off.
+    let optional = |p: Option<PathBuf>, default: &str| match p {
+        Some(p) if p.as_os_str().is_empty() => None,
+        Some(p) => Some(p),
+        None => Some(PathBuf::from(default)),
+    };
+    Ok(Some(RichSettings {
+        services_dir_given: services_dir.is_some(),
+        services_dir: services_dir.unwrap_or_else(|| PathBuf::from(SERVICES_DIR)),
+        presets,
+        initscript,
+        init_dir: path("init_dir", "RICH_INIT_INIT_DIR", &cli.init_dir)
+            .unwrap_or_else(|| scripts::INIT_DIR.into()),
+        stop_dir: path("stop_dir", "RICH_INIT_STOP_DIR", &cli.stop_dir)
+            .unwrap_or_else(|| scripts::STOP_DIR.into()),
+        env_file: optional(
+            path(
+                "env_file",
+                "RICH_INIT_ENV_FILE",
+                &cli.env_file.clone().map(PathBuf::from),
+            ),
+            envfile::ENV_FILE,
+        ),
+        profile_hook: optional(
+            path(
+                "profile_hook",
+                "RICH_INIT_PROFILE_HOOK",
+                &cli.profile_hook.clone().map(PathBuf::from),
+            ),
+            envfile::PROFILE_HOOK,
+        ),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::cli::rich::tests::{error_line, parse_with, settings};
+    use std::path::PathBuf;
+
+    #[test]
+    fn off_by_default_and_initscript_needs_it() {
+        assert_eq!(settings(parse_with(&["rich-init", "x"], &[])).rich, None);
+        let line = error_line(parse_with(&["rich-init", "--initscript", "/s", "x"], &[]));
+        assert!(line.contains("--initscript needs --rich"), "{line}");
+    }
+
+    #[test]
+    fn defaults_options_and_variables() {
+        let r = settings(parse_with(&["rich-init", "--rich", "x"], &[]))
+            .rich
+            .expect("rich mode on");
+        assert_eq!(r.services_dir, PathBuf::from("/etc/rich-init/services.d"));
+        assert!(!r.services_dir_given);
+        assert_eq!(r.init_dir, PathBuf::from("/etc/rich-init/init.d"));
+        assert_eq!(r.stop_dir, PathBuf::from("/etc/rich-init/stop.d"));
+        assert_eq!(r.env_file, Some(PathBuf::from("/run/rich-init/env")));
+        assert_eq!(
+            r.profile_hook,
+            Some(PathBuf::from("/etc/profile.d/rich-init-env.sh"))
+        );
+
+        let vars = [
+            ("rich_mode", "true"),
+            ("RICH_INIT_SERVICES", "crond, syslogd,crond,"),
+            ("RICH_INIT_SERVICES_DIR", "/svc"),
+            ("RICH_INIT_ENV_FILE", ""),
+            ("RICH_INIT_INITSCRIPT", "/init.sh"),
+        ];
+        let r = settings(parse_with(&["rich-init", "--profile-hook", "", "x"], &vars))
+            .rich
+            .expect("on by rich_mode");
+        assert_eq!(r.presets, ["crond", "syslogd"]);
+        assert_eq!(
+            (r.services_dir, r.services_dir_given),
+            (PathBuf::from("/svc"), true)
+        );
+        assert_eq!((r.env_file, r.profile_hook), (None, None));
+        assert_eq!(r.initscript, Some(PathBuf::from("/init.sh")));
+        assert!(
+            settings(parse_with(&["rich-init", "x"], &[("RICH_INIT_RICH", "1")]))
+                .rich
+                .is_some()
+        );
+        assert!(
+            settings(parse_with(&["rich-init", "x"], &[("rich_mode", "false")]))
+                .rich
+                .is_none()
+        );
+    }
+}

@@ -1,0 +1,568 @@
+//! Rich mode: the container environment written out, init scripts, services in
+//! dependency order, CMD, supervision, and an orderly shutdown (CMD, services in
+//! reverse order, everything left, stop.d). The loop itself is in `rich_loop.rs`.
+
+use super::forward::{Handoff, Rules};
+use super::rich_loop::Pipe;
+use super::{build_argv, child_exit_code, set_up_reaping, shutdown};
+use crate::cli::{Isolation, RichSettings, Settings};
+use crate::config::{self, Command, IdSpec, LogTarget, Ready};
+use crate::error::Error;
+use crate::logging::{Level, Logger, Msg};
+use crate::logsink::LineBuffer;
+use crate::procs::{Owner, Procs};
+use crate::supervisor::service::{Event, Phase, Service};
+use crate::sys::signals::{self, SigSet, SignalFd};
+use crate::sys::spawn::{self, ChildEvent, ChildSignals, Ids, Placement, Setup};
+use crate::sys::users::{self, Identity};
+use crate::sys::{io, reap, Errno};
+use crate::{envfile, scripts};
+use std::collections::BTreeMap;
+use std::ffi::CString;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// A service file or preset is wrong: every problem was printed, nothing started.
+pub const EXIT_CONFIG: i32 = 78;
+/// An init script failed: nothing else was started.
+pub const EXIT_INIT_SCRIPT: i32 = 79;
+/// A `critical` service failed for good and the container was shut down.
+pub const EXIT_CRITICAL: i32 = 80;
+/// How long SIGKILLed processes get to be reaped before we move on.
+const AFTER_KILL: Duration = Duration::from_secs(2);
+
+/// One service: its definition, its state machine, what its spawns need.
+pub(crate) struct Svc {
+    pub cfg: config::Service,
+    pub machine: Service,
+    pub check: Option<i32>,
+    pub identity: Option<Identity>,
+}
+
+pub(crate) struct Rich<'a> {
+    pub settings: &'a Settings,
+    pub log: &'a Logger,
+    pub sigfd: &'a SignalFd,
+    pub mask: SigSet,
+    pub rules: Rules,
+    pub handoff: Handoff,
+    pub procs: Procs,
+    pub services: BTreeMap<String, Svc>,
+    pub pipes: Vec<Pipe>,
+    pub cmd: Option<i32>,
+    pub cmd_status: Option<i32>,
+    pub script_exits: Vec<(i32, i32)>,
+    pub stopping: bool,
+    pub critical_failed: bool,
+}
+
+/// Run rich mode to the end; returns the exit code.
+pub fn run(
+    settings: &Settings,
+    rich: &RichSettings,
+    log: &Logger,
+    mask: SigSet,
+) -> Result<i32, Error> {
+    let sigfd = SignalFd::new().map_err(Error::SignalFd)?;
+    set_up_reaping(settings, log)?;
+    let mut r = Rich {
+        settings,
+        log,
+        sigfd: &sigfd,
+        mask,
+        rules: Rules::new(settings),
+        handoff: Handoff::default(),
+        procs: Procs::default(),
+        services: BTreeMap::new(),
+        pipes: Vec::new(),
+        cmd: None,
+        cmd_status: None,
+        script_exits: Vec::new(),
+        stopping: false,
+        critical_failed: false,
+    };
+    r.write_env(rich);
+    if let Some(code) = r.boot(rich) {
+        r.finish_off();
+        return Ok(code);
+    }
+    let order = match r.load_services(rich) {
+        Ok(order) => order,
+        Err(()) => return Ok(EXIT_CONFIG),
+    };
+    for name in &order {
+        if r.stopping {
+            break;
+        }
+        r.dispatch(name, Event::Start);
+        let n = name.clone();
+        r.turn_until(None, &|r| {
+            r.stopping
+                || r.services
+                    .get(&n)
+                    .is_none_or(|s| s.machine.phase() != Phase::Starting)
+        });
+    }
+    if !r.stopping {
+        r.start_cmd()?;
+        r.turn_until(None, &|r| r.stopping || r.cmd_status.is_some());
+    }
+    Ok(r.shut_down(rich, &order))
+}
+
+impl Rich<'_> {
+    fn write_env(&self, rich: &RichSettings) {
+        let vars: Vec<(String, String)> = std::env::vars_os()
+            .map(|(k, v)| {
+                (
+                    k.to_string_lossy().into_owned(),
+                    v.to_string_lossy().into_owned(),
+                )
+            })
+            .collect();
+        let files = [
+            (&rich.env_file, envfile::render(&vars), 0o644),
+            (&rich.profile_hook, envfile::profile_hook(), 0o644),
+        ];
+        for (path, text, mode) in files {
+            if let Some(path) = path {
+                if let Err(e) = envfile::write_atomic(path, &text, mode) {
+                    self.line(Level::Warn, &format!("cannot write {}: {e}; cron jobs and logins will not see the container's environment", path.display()));
+                }
+            }
+        }
+    }
+
+    /// --initscript, then init.d. Returns an exit code when the boot must stop.
+    fn boot(&mut self, rich: &RichSettings) -> Option<i32> {
+        let mut list: Vec<PathBuf> = Vec::new();
+        if let Some(first) = &rich.initscript {
+            if let Err(e) = scripts::check_initscript(first) {
+                self.line(Level::Error, &e.to_string());
+                return Some(EXIT_INIT_SCRIPT);
+            }
+            list.push(first.clone());
+        }
+        match scripts::discover(&rich.init_dir) {
+            Ok(found) => {
+                for (path, why) in found.skipped {
+                    if why == scripts::Skip::NotExecutable {
+                        self.line(
+                            Level::Warn,
+                            &format!(
+                                "{} is not executable: skipped (chmod +x to run it)",
+                                path.display()
+                            ),
+                        );
+                    }
+                }
+                list.extend(found.run);
+            }
+            Err(e) => {
+                self.line(Level::Error, &e.to_string());
+                return Some(EXIT_INIT_SCRIPT);
+            }
+        }
+        for path in list {
+            let status = self.run_script(&path)?;
+            if status != 0 {
+                let how = describe_status(status);
+                self.line(
+                    Level::Error,
+                    &format!(
+                        "init script {} failed: {how}; nothing else was started",
+                        path.display()
+                    ),
+                );
+                return Some(EXIT_INIT_SCRIPT);
+            }
+        }
+        None
+    }
+
+    /// Run one script to its end; None when a stop request came first (the script was
+    /// stopped, and the caller stops booting).
+    fn run_script(&mut self, path: &Path) -> Option<i32> {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let argv = build_argv(&[path.as_os_str().to_os_string()]).ok()?;
+        let pid = match self.spawn_logged(&name, &argv, &Setup::default(), LogTarget::Prefix) {
+            Ok(pid) => pid,
+            Err(e) => {
+                self.line(
+                    Level::Error,
+                    &format!("cannot start {}: {e}", path.display()),
+                );
+                return Some(1);
+            }
+        };
+        self.procs.register(pid, Owner::Script(name));
+        let done = |r: &Self| r.script_exits.iter().any(|(p, _)| *p == pid);
+        if !self.turn_until(None, &|r| done(r) || r.stopping) {
+            return None;
+        }
+        if !done(self) {
+            let _ = signals::kill(-pid, libc::SIGTERM);
+            self.turn_until(None, &done);
+            self.drain_all_pipes();
+            return None;
+        }
+        self.drain_all_pipes();
+        self.script_exits
+            .iter()
+            .find(|(p, _)| *p == pid)
+            .map(|(_, s)| *s)
+    }
+
+    /// Load services.d and presets; print every error. Returns the start order.
+    fn load_services(&mut self, rich: &RichSettings) -> Result<Vec<String>, ()> {
+        let exists = |program: &str| program_exists(program);
+        let presets = match config::preset_sources(&rich.presets, &exists) {
+            Ok(p) => p,
+            Err(errors) => {
+                return self.config_errors(errors.iter().map(ToString::to_string).collect())
+            }
+        };
+        let loaded = if rich.services_dir_given || rich.services_dir.exists() {
+            config::load_dir(&rich.services_dir, presets, &exists)
+        } else {
+            config::load(&presets, &exists)
+        };
+        let cfg = match loaded {
+            Ok(cfg) => cfg,
+            Err(errors) => {
+                return self.config_errors(errors.iter().map(ToString::to_string).collect())
+            }
+        };
+        let mut problems = Vec::new();
+        for (name, service) in &cfg.services {
+            if service.log == LogTarget::Syslog {
+                problems.push(format!(
+                    "{}: key \"log\": \"syslog\" is not supported yet; use \"prefix\" or a file",
+                    service.file.display()
+                ));
+            }
+            let identity = match (&service.user, &service.group) {
+                (None, None) => None,
+                (user, group) => {
+                    let spec = |s: &IdSpec| match s {
+                        IdSpec::Name(n) => n.clone(),
+                        IdSpec::Id(i) => i.to_string(),
+                    };
+                    let user = user.as_ref().map_or_else(|| "0".to_string(), spec);
+                    match users::resolve_in(
+                        Path::new("/"),
+                        &user,
+                        group.as_ref().map(spec).as_deref(),
+                    ) {
+                        Ok(id) => Some(id),
+                        Err(e) => {
+                            problems.push(format!("{}: {e}", service.file.display()));
+                            None
+                        }
+                    }
+                }
+            };
+            let machine = Service::new(service.policy(), Instant::now());
+            self.services.insert(
+                name.clone(),
+                Svc {
+                    cfg: service.clone(),
+                    machine,
+                    check: None,
+                    identity,
+                },
+            );
+        }
+        if !problems.is_empty() {
+            return self.config_errors(problems);
+        }
+        Ok(cfg.start_order)
+    }
+
+    fn config_errors<T>(&self, lines: Vec<String>) -> Result<T, ()> {
+        for l in &lines {
+            crate::sys::write_all_raw(2, format!("rich-init: {l}\n").as_bytes());
+        }
+        crate::sys::write_all_raw(
+            2,
+            format!(
+                "rich-init: {} problem(s) in the service definitions; nothing was started\n",
+                lines.len()
+            )
+            .as_bytes(),
+        );
+        Err(())
+    }
+
+    /// Fork and exec `argv` in its own group, with its output per `log`.
+    pub(crate) fn spawn_logged(
+        &mut self,
+        name: &str,
+        argv: &[CString],
+        setup: &Setup,
+        log: LogTarget,
+    ) -> Result<i32, Errno> {
+        let null = io::null()?;
+        let mut setup = *setup;
+        setup.stdin = Some(std::os::fd::AsRawFd::as_raw_fd(&null));
+        let mut keep = Vec::new();
+        let (out, err) = match &log {
+            LogTarget::Inherit => (None, None),
+            LogTarget::None | LogTarget::Syslog => (
+                Some(null.try_clone().map_err(|_| Errno::EMFILE)?),
+                Some(null.try_clone().map_err(|_| Errno::EMFILE)?),
+            ),
+            LogTarget::File(path) => {
+                let f = io::append(path)?;
+                (Some(f.try_clone().map_err(|_| Errno::EMFILE)?), Some(f))
+            }
+            LogTarget::Prefix => {
+                let (r1, w1) = io::pipe()?;
+                let (r2, w2) = io::pipe()?;
+                keep.push((r1, 1));
+                keep.push((r2, 2));
+                (Some(w1), Some(w2))
+            }
+        };
+        setup.stdout = out.as_ref().map(std::os::fd::AsRawFd::as_raw_fd);
+        setup.stderr = err.as_ref().map(std::os::fd::AsRawFd::as_raw_fd);
+        let report = |event: ChildEvent| {
+            self.log.emit(Msg::Child { cmd: name, event });
+            child_exit_code(self.settings.personality, event)
+        };
+        let pid = spawn::spawn(
+            argv,
+            Placement::OwnGroup,
+            ChildSignals::Restore(self.mask),
+            &setup,
+            &report,
+        )?;
+        for (read, to) in keep {
+            self.pipes.push(Pipe {
+                read,
+                name: name.to_string(),
+                to,
+                buf: LineBuffer::default(),
+            });
+        }
+        Ok(pid)
+    }
+
+    pub(crate) fn spawn_service(&mut self, name: &str) -> Result<i32, Errno> {
+        let Some(svc) = self.services.get(name) else {
+            return Err(Errno::ESRCH);
+        };
+        let argv = command_argv(&svc.cfg.command).ok_or(Errno::EINVAL)?;
+        let mut vars: BTreeMap<String, String> = std::env::vars_os()
+            .map(|(k, v)| {
+                (
+                    k.to_string_lossy().into_owned(),
+                    v.to_string_lossy().into_owned(),
+                )
+            })
+            .collect();
+        if let Some(id) = &svc.identity {
+            for (key, value) in [
+                ("HOME", &id.home),
+                ("USER", &id.name),
+                ("LOGNAME", &id.name),
+            ] {
+                if let Some(v) = value {
+                    vars.insert(key.into(), v.clone());
+                }
+            }
+        }
+        vars.extend(svc.cfg.env.clone());
+        let env: Vec<CString> = vars
+            .iter()
+            .filter_map(|(k, v)| CString::new(format!("{k}={v}")).ok())
+            .collect();
+        let cwd = svc
+            .cfg
+            .working_dir
+            .as_ref()
+            .and_then(|d| CString::new(d.as_os_str().as_encoded_bytes()).ok());
+        let groups = svc
+            .identity
+            .as_ref()
+            .map(|i| i.groups.clone())
+            .unwrap_or_default();
+        let ids = svc.identity.as_ref().map(|i| Ids {
+            uid: i.uid,
+            gid: i.gid,
+            groups: &groups,
+        });
+        let setup = Setup {
+            env: Some(&env),
+            cwd: cwd.as_deref(),
+            ids,
+            umask: svc.cfg.umask,
+            no_new_privs: svc.cfg.no_new_privs,
+            ..Setup::default()
+        };
+        let log = svc.cfg.log.clone();
+        self.spawn_logged(name, &argv, &setup, log)
+    }
+
+    pub(crate) fn spawn_check(&mut self, name: &str) -> Result<i32, Errno> {
+        let Some(svc) = self.services.get(name) else {
+            return Err(Errno::ESRCH);
+        };
+        let Ready::Command { command, .. } = &svc.cfg.ready else {
+            return Err(Errno::EINVAL);
+        };
+        let argv = command_argv(command).ok_or(Errno::EINVAL)?;
+        self.spawn_logged(
+            &format!("{name} ready check"),
+            &argv,
+            &Setup::default(),
+            LogTarget::None,
+        )
+    }
+
+    fn start_cmd(&mut self) -> Result<(), Error> {
+        let argv = build_argv(&self.settings.command)?;
+        if self.settings.isolation == Isolation::Session {
+            if let Ok(()) = crate::sys::tty::detach_controlling_tty() {
+                if crate::sys::tty::is_session_leader() {
+                    self.handoff = Handoff::armed();
+                }
+            }
+        }
+        let placement = match self.settings.isolation {
+            Isolation::Session => Placement::Session,
+            Isolation::Group => Placement::Group,
+            Isolation::None => Placement::Inherit,
+        };
+        let cmd = self
+            .settings
+            .command
+            .first()
+            .map(|c| c.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let report = |event: ChildEvent| {
+            self.log.emit(Msg::Child { cmd: &cmd, event });
+            child_exit_code(self.settings.personality, event)
+        };
+        let pid = spawn::spawn(
+            &argv,
+            placement,
+            ChildSignals::Restore(self.mask),
+            &Setup::default(),
+            &report,
+        )
+        .map_err(Error::Fork)?;
+        self.log.emit(Msg::Spawned { cmd: &cmd, pid });
+        self.procs.register(pid, Owner::Cmd);
+        self.cmd = Some(pid);
+        Ok(())
+    }
+
+    /// CMD, then services in reverse order, then everything left, then stop.d.
+    fn shut_down(&mut self, rich: &RichSettings, order: &[String]) -> i32 {
+        self.stopping = true;
+        let grace = self.settings.grace.unwrap_or(Duration::from_secs(5));
+        if let (Some(pid), None) = (self.cmd, self.cmd_status) {
+            let sig = self.rules.translate(libc::SIGTERM);
+            let target = self.rules.target(pid);
+            if sig != 0 && signals::kill(target, sig) == Err(Errno::ESRCH) && target < 0 {
+                let _ = signals::kill(pid, sig);
+            }
+            let by = Instant::now().checked_add(grace);
+            if !self.turn_until(by, &|r| r.cmd_status.is_some()) {
+                let _ = signals::kill(target, libc::SIGKILL);
+                let _ = signals::kill(pid, libc::SIGKILL);
+                self.turn_until(Instant::now().checked_add(AFTER_KILL), &|r| {
+                    r.cmd_status.is_some()
+                });
+            }
+        }
+        for name in order.iter().rev() {
+            self.dispatch(name, Event::Stop);
+            let n = name.clone();
+            self.turn_until(None, &|r| {
+                r.services.get(&n).is_none_or(|s| !s.machine.is_up())
+            });
+        }
+        self.finish_off();
+        self.stop_scripts(rich);
+        let code = self.cmd_status.map_or(0, reap::exit_code);
+        if self.critical_failed {
+            return EXIT_CRITICAL;
+        }
+        if self
+            .settings
+            .remap_to_zero
+            .iter()
+            .any(|c| i32::from(*c) == code)
+        {
+            return 0;
+        }
+        code
+    }
+
+    /// Everything left gets SIGTERM, then SIGKILL at the grace; output is flushed.
+    fn finish_off(&mut self) {
+        self.drain_all_pipes();
+        let grace = self.settings.grace.unwrap_or(Duration::from_secs(5));
+        shutdown::sweep(self.log, self.sigfd, libc::SIGTERM, grace);
+        self.drain_all_pipes();
+    }
+
+    fn stop_scripts(&mut self, rich: &RichSettings) {
+        let Ok(found) = scripts::discover(&rich.stop_dir) else {
+            return;
+        };
+        self.stopping = false;
+        for path in found.run {
+            match self.run_script(&path) {
+                Some(0) | None => {}
+                Some(status) => self.line(
+                    Level::Warn,
+                    &format!(
+                        "stop script {} failed: {}",
+                        path.display(),
+                        describe_status(status)
+                    ),
+                ),
+            }
+        }
+        self.stopping = true;
+    }
+}
+
+fn command_argv(command: &Command) -> Option<Vec<CString>> {
+    let words: Vec<std::ffi::OsString> = match command {
+        Command::Argv(v) => v.iter().map(Into::into).collect(),
+        Command::Shell(s) => vec!["/bin/sh".into(), "-c".into(), s.into()],
+    };
+    build_argv(&words).ok()
+}
+
+/// Whether a program can be found: an absolute path to an executable file, or a name
+/// in PATH.
+fn program_exists(program: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let executable = |p: &Path| {
+        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if program.contains('/') {
+        return executable(Path::new(program));
+    }
+    let path = std::env::var("PATH")
+        .unwrap_or_else(|_| "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into());
+    path.split(':')
+        .any(|dir| executable(&Path::new(dir).join(program)))
+}
+
+/// "exit status 3" or "killed by SIGTERM".
+pub(crate) fn describe_status(status: i32) -> String {
+    if libc::WIFSIGNALED(status) {
+        format!("killed by {}", crate::signame::name(libc::WTERMSIG(status)))
+    } else {
+        format!("exit status {}", reap::exit_code(status))
+    }
+}
