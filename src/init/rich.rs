@@ -238,6 +238,12 @@ impl Rich<'_> {
         };
         let mut problems = Vec::new();
         for (name, service) in &cfg.services {
+            if matches!(service.ready, Ready::Notify { .. }) {
+                problems.push(format!(
+                    "{}: key \"ready\": notify (sd_notify) is not supported yet; use a ready command",
+                    service.file.display()
+                ));
+            }
             if service.log == LogTarget::Syslog {
                 problems.push(format!(
                     "{}: key \"log\": \"syslog\" is not supported yet; use \"prefix\" or a file",
