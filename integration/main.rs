@@ -21,3 +21,10 @@ mod tty;
 mod compat_verbose;
 mod in_runc;
 mod lifecycle;
+
+mod rich;
+mod rich_boot;
+mod rich_config;
+mod rich_runc;
+mod rich_shutdown;
+mod rich_supervise;

@@ -1,0 +1,80 @@
+//! Rich mode as pid 1 of a runc container on the busybox rootfs, with the default
+//! directories: /etc/rich-init/{services.d,init.d,stop.d}, /run/rich-init/env and the
+//! profile hook.
+
+use crate::runc::{Bundle, Container, Runtime, Spec};
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+fn write(path: &Path, text: &str, mode: u32) {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+    }
+    std::fs::write(path, text).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .unwrap_or_else(|e| panic!("cannot chmod {}: {e}", path.display()));
+}
+
+/// The service: records its start and SIGTERM on /shared; ready when its pid file is.
+const SERVICE: &str = r#"#!/bin/sh
+trap 'echo TERM >> /shared/svc-got; exit 0' TERM
+echo $$ > /shared/svc.pid.tmp; /bin/busybox mv /shared/svc.pid.tmp /shared/svc.pid
+while :; do sleep 1000 & wait $!; done
+"#;
+
+const SERVICE_TOML: &str = r#"command = ["/bin/sh", "/etc/rich-init/svc.sh"]
+ready = { command = ["/bin/test", "-e", "/shared/svc.pid"], interval = "10ms", timeout = "30s" }
+"#;
+
+/// stop.d: was the service gone, and had it got its SIGTERM?
+const STOP_CHECK: &str = r#"#!/bin/sh
+if kill -0 "$(cat /shared/svc.pid)" 2>/dev/null; then echo alive; else echo gone; fi > /shared/stop-saw
+cat /shared/svc-got >> /shared/stop-saw
+"#;
+
+#[test]
+fn rich_mode_in_a_runc_container() {
+    let bundle = Bundle::new();
+    let etc = bundle.rootfs().join("etc/rich-init");
+    write(&etc.join("svc.sh"), SERVICE, 0o755);
+    write(&etc.join("services.d/svc.toml"), SERVICE_TOML, 0o644);
+    write(
+        &etc.join("init.d/10-boot"),
+        "#!/bin/sh\necho booted > /shared/init-ran\n",
+        0o755,
+    );
+    write(&etc.join("stop.d/10-check"), STOP_CHECK, 0o755);
+    // CMD runs once the service is ready: its pid file is there.
+    let cmd = "test -e /shared/svc.pid && test -e /shared/init-ran && echo cmd-saw-svc > /shared/cmd; exit 6";
+    let spec = Spec::new(&["/sbin/rich-init", "--rich", "--", "/bin/sh", "-c", cmd])
+        .env("GREETING=hello there");
+    let out = Container::start(Runtime::Runc, &bundle, &spec).wait();
+    assert_eq!(out.code(), Some(6), "CMD's code out of runc\n{out}");
+    let shared =
+        |name: &str| std::fs::read_to_string(bundle.shared().join(name)).unwrap_or_default();
+    assert_eq!(shared("init-ran"), "booted\n", "init.d ran\n{out}");
+    assert_eq!(
+        shared("cmd"),
+        "cmd-saw-svc\n",
+        "CMD started after init.d and the ready service\n{out}"
+    );
+    assert_eq!(
+        shared("svc-got"),
+        "TERM\n",
+        "the service got SIGTERM\n{out}"
+    );
+    assert_eq!(
+        shared("stop-saw"),
+        "gone\nTERM\n",
+        "stop.d ran after the service stopped\n{out}"
+    );
+    let env =
+        std::fs::read_to_string(bundle.rootfs().join("run/rich-init/env")).unwrap_or_default();
+    assert!(
+        env.lines().any(|l| l == "export GREETING='hello there'"),
+        "/run/rich-init/env holds the container's environment:\n{env}\n{out}"
+    );
+    let hook = bundle.rootfs().join("etc/profile.d/rich-init-env.sh");
+    assert!(hook.is_file(), "the profile hook is written\n{out}");
+}
