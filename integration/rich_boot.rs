@@ -92,7 +92,6 @@ fn env_file_holds_the_environment_and_sh_can_source_it() {
 }
 
 #[test]
-#[ignore = "deviation (issue 3): the profile hook always sources /run/rich-init/env, not --env-file"]
 fn the_profile_hook_brings_in_the_env_file() {
     let rig = Rig::new("rich-hook");
     let hook = format!("{}/profile.d/rich-init-env.sh", rig.d());

@@ -96,7 +96,6 @@ fn config_errors_are_all_reported_and_nothing_starts() {
 /// The contract says a config error starts nothing; init scripts are checked here
 /// apart, as one could argue that init.d may write services.d and so must run first.
 #[test]
-#[ignore = "deviation (issue 3): init.d runs before services.d is checked, so a bad config still runs the init scripts"]
 fn a_bad_config_runs_no_init_script() {
     let (rig, out, _) = run_bad_config();
     assert_eq!(out.code(), Some(78), "{out}");
@@ -115,7 +114,6 @@ fn an_explicit_services_dir_that_does_not_exist_is_an_error() {
 }
 
 #[test]
-#[ignore = "deviation (issue 3): a summary line follows the config error lines"]
 fn config_errors_are_the_only_lines() {
     let (_rig, out, want) = run_bad_config();
     let got: Vec<&str> = out.stderr.lines().collect();

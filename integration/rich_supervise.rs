@@ -93,7 +93,6 @@ fn a_critical_service_that_fails_ends_the_run_with_80() {
 }
 
 #[test]
-#[ignore = "deviation (issue 3): a WARN line for the exit precedes the critical ERROR line"]
 fn a_critical_failure_is_one_line() {
     let (_rig, out) = run_critical_failure(PidNs::Host);
     let naming = naming_vital(&out);

@@ -43,9 +43,10 @@ pub fn render(vars: &[(String, String)]) -> String {
         .collect()
 }
 
-/// The profile.d hook's text.
-pub fn profile_hook() -> String {
-    format!("# Written by rich-init: the container's environment for login shells.\n[ -r {ENV_FILE} ] && . {ENV_FILE}\n")
+/// The profile.d hook's text: it sources `env_file` (quoted for sh).
+pub fn profile_hook(env_file: &Path) -> String {
+    let quoted = shell_quote(&env_file.to_string_lossy());
+    format!("# Written by rich-init: the container's environment for login shells.\n[ -r {quoted} ] && . {quoted}\n")
 }
 
 /// Write `text` to `path` with `mode`, atomically (a temp file in the same directory,

@@ -81,15 +81,18 @@ pub fn run(
         stopping: false,
         critical_failed: false,
     };
+    // Service definitions are checked before anything runs: a bad one starts nothing,
+    // not even init.d. (So init.d cannot write services.d: use --initscript-free images
+    // or bake the files in.)
+    let order = match r.load_services(rich) {
+        Ok(order) => order,
+        Err(()) => return Ok(EXIT_CONFIG),
+    };
     r.write_env(rich);
     if let Some(code) = r.boot(rich) {
         r.finish_off();
         return Ok(code);
     }
-    let order = match r.load_services(rich) {
-        Ok(order) => order,
-        Err(()) => return Ok(EXIT_CONFIG),
-    };
     for name in &order {
         if r.stopping {
             break;
@@ -120,9 +123,13 @@ impl Rich<'_> {
                 )
             })
             .collect();
+        let env_file = rich
+            .env_file
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(envfile::ENV_FILE));
         let files = [
             (&rich.env_file, envfile::render(&vars), 0o644),
-            (&rich.profile_hook, envfile::profile_hook(), 0o644),
+            (&rich.profile_hook, envfile::profile_hook(&env_file), 0o644),
         ];
         for (path, text, mode) in files {
             if let Some(path) = path {
@@ -288,18 +295,11 @@ impl Rich<'_> {
         Ok(cfg.start_order)
     }
 
+    /// Every problem, one line each, and nothing else.
     fn config_errors<T>(&self, lines: Vec<String>) -> Result<T, ()> {
         for l in &lines {
             crate::sys::write_all_raw(2, format!("rich-init: {l}\n").as_bytes());
         }
-        crate::sys::write_all_raw(
-            2,
-            format!(
-                "rich-init: {} problem(s) in the service definitions; nothing was started\n",
-                lines.len()
-            )
-            .as_bytes(),
-        );
         Err(())
     }
 

@@ -213,8 +213,33 @@ impl Rich<'_> {
             return;
         };
         let actions = svc.machine.handle(event, now);
-        for action in actions {
+        let mut iter = actions.into_iter().peekable();
+        while let Some(action) = iter.next() {
+            // "exited with code 3" then "failed for good": one line says both.
+            if let (Action::Log(note), Some(Action::FailedForGood { critical })) =
+                (action, iter.peek().copied())
+            {
+                iter.next();
+                self.failed_for_good(name, critical, &format!("{note}"));
+                continue;
+            }
             self.perform(name, action);
+        }
+    }
+
+    fn failed_for_good(&mut self, name: &str, critical: bool, why: &str) {
+        let then = if critical {
+            "; it is critical: shutting down"
+        } else {
+            ""
+        };
+        self.line(
+            Level::Error,
+            &format!("service {name} {why} and will not be restarted{then}"),
+        );
+        if critical {
+            self.critical_failed = true;
+            self.stopping = true;
         }
     }
 
@@ -245,23 +270,7 @@ impl Rich<'_> {
             Action::Kill => self.signal_service(name, libc::SIGKILL),
             Action::BecameReady => self.line(Level::Info, &format!("service {name} is ready")),
             Action::Stopped => self.line(Level::Debug, &format!("service {name} stopped")),
-            Action::FailedForGood { critical } => {
-                self.line(
-                    Level::Error,
-                    &format!(
-                        "service {name} failed and will not be restarted{}",
-                        if critical {
-                            " (critical: shutting down)"
-                        } else {
-                            ""
-                        }
-                    ),
-                );
-                if critical {
-                    self.critical_failed = true;
-                    self.stopping = true;
-                }
-            }
+            Action::FailedForGood { critical } => self.failed_for_good(name, critical, "failed"),
             Action::Log(note) => {
                 use crate::supervisor::service::Note;
                 let level = match note {
