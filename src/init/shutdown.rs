@@ -75,6 +75,21 @@ fn reap_until(log: &Logger, sigfd: &SignalFd, deadline: Instant) -> bool {
 /// Stop everything CMD left: `sig` (0: skip straight to waiting), then SIGKILL at `grace`.
 pub fn sweep(log: &Logger, sigfd: &SignalFd, sig: i32, grace: Duration) {
     let start = Instant::now();
+    // No children left means nothing below us at all (every living descendant has an
+    // ancestor that is our child): the common case costs one waitpid, not a /proc scan.
+    let mut exits: Vec<Exit> = Vec::new();
+    let end = reap::drain(&mut exits);
+    for e in &exits {
+        log.emit(Msg::Reaped {
+            pid: e.pid,
+            status: e.status,
+            main: false,
+            warn: false,
+        });
+    }
+    if end == Drained::NoChildren {
+        return;
+    }
     if sig != 0 && signal_everything(sig).0 {
         log.emit(Msg::Sweeping { sig, grace });
     }

@@ -14,8 +14,42 @@ pub fn parse_stat_ppid(stat: &str) -> Option<(i32, i32)> {
     Some((pid, ppid))
 }
 
-/// Every live descendant of `root`, parents before children.
+/// The children of every thread of `pid`, from /proc/PID/task/*/children
+/// (CONFIG_PROC_CHILDREN); None when the kernel does not provide those files.
+fn children_of(pid: i32) -> Option<Vec<i32>> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+    let mut found = Vec::new();
+    let mut any = false;
+    for task in tasks.flatten() {
+        let Ok(text) = std::fs::read_to_string(task.path().join("children")) else {
+            continue;
+        };
+        any = true;
+        found.extend(
+            text.split_whitespace()
+                .filter_map(|p| p.parse::<i32>().ok()),
+        );
+    }
+    any.then_some(found)
+}
+
+/// Every live descendant of `root`, parents before children. Walks the children files
+/// when the kernel has them (a few reads), else scans all of /proc.
 pub fn descendants(root: i32) -> Vec<i32> {
+    if let Some(first) = children_of(root) {
+        let mut found = Vec::new();
+        let mut queue = first;
+        while let Some(pid) = queue.pop() {
+            found.push(pid);
+            queue.extend(children_of(pid).unwrap_or_default());
+        }
+        return found;
+    }
+    scan_all(root)
+}
+
+/// The slow way: every /proc/PID/stat, parent links followed down from `root`.
+fn scan_all(root: i32) -> Vec<i32> {
     let mut children: BTreeMap<i32, Vec<i32>> = BTreeMap::new();
     if let Ok(entries) = std::fs::read_dir("/proc") {
         for entry in entries.flatten() {
@@ -52,6 +86,23 @@ mod tests {
         assert_eq!(parse_stat_ppid("7 (a) b) (c) R 3 7 7"), Some((7, 3)));
         assert_eq!(parse_stat_ppid("7 (x"), None);
         assert_eq!(parse_stat_ppid(""), None);
+    }
+
+    #[test]
+    fn both_ways_agree() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .expect("spawn sleep");
+        let me = i32::try_from(std::process::id()).unwrap_or(0);
+        let (fast, slow) = (descendants(me), scan_all(me));
+        let _ = child.kill();
+        let _ = child.wait();
+        let pid = i32::try_from(child.id()).unwrap_or(0);
+        assert!(
+            fast.contains(&pid) && slow.contains(&pid),
+            "{fast:?} {slow:?}"
+        );
     }
 
     #[test]
