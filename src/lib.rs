@@ -3,6 +3,7 @@
 pub mod cli;
 pub mod config;
 pub mod control;
+pub mod ctl;
 pub mod envfile;
 pub mod error;
 pub mod init;

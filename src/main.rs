@@ -29,5 +29,6 @@ pub extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) ->
             code
         }
         Parsed::Run(settings) => init::run(&settings, blocked),
+        Parsed::Ctl(words) => rich_init::ctl::run(&words, &env),
     }
 }

@@ -111,6 +111,8 @@ pub struct RichSettings {
     /// None: not written.
     pub env_file: Option<std::path::PathBuf>,
     pub profile_hook: Option<std::path::PathBuf>,
+    /// Where `rich-init ctl` reaches us; None: no control socket.
+    pub control_socket: Option<std::path::PathBuf>,
 }
 
 impl Settings {
@@ -128,6 +130,8 @@ impl Settings {
 #[derive(Debug, PartialEq, Eq)]
 pub enum Parsed {
     Run(Box<Settings>),
+    /// `rich-init ctl ...`: talk to a running rich-init (the words after `ctl`).
+    Ctl(Vec<String>),
     /// Print these and exit with this code (help, version, usage errors).
     Exit {
         code: i32,

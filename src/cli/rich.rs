@@ -123,6 +123,11 @@ pub(super) struct Cli {
     #[arg(long, value_name = "PATH")]
     pub(super) profile_hook: Option<OsString>,
 
+    /// Rich mode: the control socket for `rich-init ctl` ("" for none)
+    /// [env: RICH_INIT_CONTROL_SOCKET] [default: /run/rich-init/control.sock]
+    #[arg(long, value_name = "PATH")]
+    pub(super) control_socket: Option<OsString>,
+
     /// Log every reaped orphan at warning level [env: RICH_INIT_WARN_ON_REAP=1]
     #[arg(long)]
     pub(super) warn_on_reap: bool,
@@ -161,6 +166,7 @@ impl Cli {
             stop_dir: None,
             env_file: None,
             profile_hook: None,
+            control_socket: None,
             warn_on_reap: false,
             verbose: 0,
             quiet: false,
@@ -178,6 +184,14 @@ fn from_cli(m: &ArgMatches, id: &str) -> bool {
 }
 
 pub fn parse(args: Vec<OsString>, env: &dyn Fn(&str) -> Option<String>) -> Parsed {
+    if args.get(1).is_some_and(|a| a == "ctl") {
+        return Parsed::Ctl(
+            args.iter()
+                .skip(2)
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect(),
+        );
+    }
     let result = match without_options(&args) {
         // No options: skip clap, whose set-up costs start-up time in every container.
         Some(command) => build(Cli::defaults(command), &|_| false, env, args.first()),

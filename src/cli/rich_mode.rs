@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 /// The default directory of service files.
 pub const SERVICES_DIR: &str = "/etc/rich-init/services.d";
+use crate::ctl::CONTROL_SOCKET;
 
 /// `value(flag, VAR)`: the variable's value unless the option was on the command line.
 pub(super) fn rich_settings(
@@ -56,7 +57,16 @@ pub(super) fn rich_settings(
         Some(p) => Some(p),
         None => Some(PathBuf::from(default)),
     };
+    let control_socket = optional(
+        path(
+            "control_socket",
+            "RICH_INIT_CONTROL_SOCKET",
+            &cli.control_socket.clone().map(PathBuf::from),
+        ),
+        CONTROL_SOCKET,
+    );
     Ok(Some(RichSettings {
+        control_socket,
         services_dir_given: services_dir.is_some(),
         services_dir: services_dir.unwrap_or_else(|| PathBuf::from(SERVICES_DIR)),
         presets,

@@ -4,6 +4,7 @@
 
 pub mod forward;
 mod rich;
+mod rich_control;
 mod rich_loop;
 pub mod shutdown;
 

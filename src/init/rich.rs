@@ -54,6 +54,9 @@ pub(crate) struct Rich<'a> {
     pub script_exits: Vec<(i32, i32)>,
     pub stopping: bool,
     pub critical_failed: bool,
+    /// `ctl shutdown CODE`: exit with this instead of CMD's code.
+    pub requested_code: Option<u8>,
+    pub control: Option<super::rich_control::Control>,
 }
 
 /// Run rich mode to the end; returns the exit code.
@@ -80,6 +83,8 @@ pub fn run(
         script_exits: Vec::new(),
         stopping: false,
         critical_failed: false,
+        requested_code: None,
+        control: None,
     };
     // Service definitions are checked before anything runs: a bad one starts nothing,
     // not even init.d. (So init.d cannot write services.d: use --initscript-free images
@@ -89,6 +94,9 @@ pub fn run(
         Err(()) => return Ok(EXIT_CONFIG),
     };
     r.write_env(rich);
+    if let Some(path) = &rich.control_socket {
+        r.open_control(path);
+    }
     if let Some(code) = r.boot(rich) {
         r.finish_off();
         return Ok(code);
@@ -498,6 +506,9 @@ impl Rich<'_> {
         let code = self.cmd_status.map_or(0, reap::exit_code);
         if self.critical_failed {
             return EXIT_CRITICAL;
+        }
+        if let Some(code) = self.requested_code {
+            return i32::from(code);
         }
         if self
             .settings

@@ -53,6 +53,10 @@ impl Rich<'_> {
         let timeout = next.map(|d| d.saturating_duration_since(now));
         let mut fds = vec![self.sigfd.raw()];
         fds.extend(self.pipes.iter().map(|p| p.read.as_raw_fd()));
+        let pipes_end = fds.len();
+        if let Some(ctl) = &self.control {
+            fds.extend(ctl.fds());
+        }
         let mut ready = Vec::with_capacity(fds.len());
         match io::poll_readable(&fds, timeout, &mut ready) {
             Ok(()) => {}
@@ -63,10 +67,16 @@ impl Rich<'_> {
                 return;
             }
         }
-        for i in (1..ready.len()).rev() {
+        // Pipes first (draining only removes them, from the back), then the control
+        // socket, whose requests may start services and add pipes.
+        for i in (1..pipes_end.min(ready.len())).rev() {
             if ready.get(i) == Some(&true) {
                 self.drain_pipe(i - 1);
             }
+        }
+        if ready.len() > pipes_end {
+            let control_ready = ready.get(pipes_end..).unwrap_or_default().to_vec();
+            self.on_control(&control_ready);
         }
         if ready.first() == Some(&true) {
             let mut batch: Vec<Received> = Vec::with_capacity(16);

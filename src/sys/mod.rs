@@ -8,6 +8,7 @@ pub mod signals;
 pub mod spawn;
 pub mod subreaper;
 pub mod tty;
+pub mod unix_socket;
 pub mod users;
 
 pub use nix::errno::Errno;

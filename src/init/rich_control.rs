@@ -1,0 +1,220 @@
+//! Rich mode's side of `rich-init ctl`: a non-blocking unix socket in the same poll as
+//! everything else. Only root or our own uid may talk to it (SO_PEERCRED). A client
+//! that connects and never sends costs a slot; past MAX_CONNS the oldest is dropped, so
+//! no client can stall or exhaust the init.
+
+use super::rich::Rich;
+use crate::control::{self, ExitInfo, ProtocolError, Request, Response, ServiceStatus};
+use crate::logging::Level;
+use crate::supervisor::service::Event;
+use crate::sys::{io, signals, unix_socket, Errno};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Clients connected at once, at most.
+const MAX_CONNS: usize = 64;
+
+pub(crate) struct Control {
+    pub listener: OwnedFd,
+    pub path: PathBuf,
+    pub conns: Vec<Conn>,
+}
+
+pub(crate) struct Conn {
+    pub fd: OwnedFd,
+    pub buf: Vec<u8>,
+}
+
+impl Control {
+    pub fn fds(&self) -> Vec<RawFd> {
+        std::iter::once(self.listener.as_raw_fd())
+            .chain(self.conns.iter().map(|c| c.fd.as_raw_fd()))
+            .collect()
+    }
+}
+
+impl Drop for Control {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+impl Rich<'_> {
+    pub(crate) fn open_control(&mut self, path: &std::path::Path) {
+        match unix_socket::listen(path) {
+            Ok(listener) => {
+                self.control = Some(Control {
+                    listener,
+                    path: path.to_path_buf(),
+                    conns: Vec::new(),
+                })
+            }
+            Err(e) => self.line(
+                Level::Warn,
+                &format!(
+                    "cannot open the control socket {}: {e}; rich-init ctl will not work",
+                    path.display()
+                ),
+            ),
+        }
+    }
+
+    /// `ready[0]` is the listener, then one flag per connection, as [`Control::fds`].
+    pub(crate) fn on_control(&mut self, ready: &[bool]) {
+        let Some(mut ctl) = self.control.take() else {
+            return;
+        };
+        for i in (0..ctl.conns.len()).rev() {
+            if ready.get(i + 1) == Some(&true) {
+                let mut conn = ctl.conns.remove(i);
+                if let Some(reply) = self.read_request(&mut conn) {
+                    let _ = unix_socket::send_some(conn.fd.as_raw_fd(), reply.as_bytes());
+                } else {
+                    ctl.conns.insert(i, conn);
+                }
+            }
+        }
+        if ready.first() == Some(&true) {
+            loop {
+                match unix_socket::accept(ctl.listener.as_raw_fd()) {
+                    Ok(fd) => {
+                        let me = unix_socket::euid();
+                        match unix_socket::peer_uid(fd.as_raw_fd()) {
+                            Ok(uid) if uid == 0 || uid == me => {
+                                if ctl.conns.len() >= MAX_CONNS {
+                                    ctl.conns.remove(0);
+                                }
+                                ctl.conns.push(Conn {
+                                    fd,
+                                    buf: Vec::new(),
+                                });
+                            }
+                            _ => {
+                                let message = format!("permission denied: only root or uid {me} may control rich-init");
+                                let reply = control::render_response(&Response::Error { message });
+                                let _ = unix_socket::send_some(fd.as_raw_fd(), reply.as_bytes());
+                            }
+                        }
+                    }
+                    Err(Errno::EINTR) => continue,
+                    Err(_) => break,
+                }
+            }
+        }
+        self.control = Some(ctl);
+    }
+
+    /// Read what the client sent; Some(reply) once the request is complete (or broken).
+    fn read_request(&mut self, conn: &mut Conn) -> Option<String> {
+        let mut chunk = [0u8; 1024];
+        loop {
+            match io::read_some(conn.fd.as_raw_fd(), &mut chunk) {
+                Ok(0) => return Some(String::new()),
+                Ok(n) => conn
+                    .buf
+                    .extend_from_slice(chunk.get(..n).unwrap_or_default()),
+                Err(Errno::EINTR) => continue,
+                Err(Errno::EAGAIN) => return None,
+                Err(_) => return Some(String::new()),
+            }
+            if let Some(end) = conn.buf.iter().position(|b| *b == b'\n') {
+                let line = conn.buf.get(..end).unwrap_or_default().to_vec();
+                let response = match control::parse_request(&line) {
+                    Ok(request) => self.answer(request),
+                    Err(e) => Response::Error {
+                        message: e.to_string(),
+                    },
+                };
+                return Some(control::render_response(&response));
+            }
+            if conn.buf.len() > control::MAX_LINE {
+                let e = ProtocolError::TooLong {
+                    what: "request line",
+                    len: conn.buf.len(),
+                    limit: control::MAX_LINE,
+                };
+                return Some(control::render_response(&Response::Error {
+                    message: e.to_string(),
+                }));
+            }
+        }
+    }
+
+    fn answer(&mut self, request: Request) -> Response {
+        let unknown = |name: &str| Response::Error {
+            message: format!("no service named {name:?}; see rich-init ctl status"),
+        };
+        match request {
+            Request::Status => Response::Status(self.status()),
+            Request::Start { service }
+            | Request::Stop { service }
+            | Request::Restart { service }
+                if !self.services.contains_key(&service) =>
+            {
+                unknown(&service)
+            }
+            Request::Start { service } => {
+                self.dispatch(&service, Event::Start);
+                Response::Ok
+            }
+            Request::Stop { service } => {
+                self.dispatch(&service, Event::Stop);
+                Response::Ok
+            }
+            Request::Restart { service } => {
+                self.dispatch(&service, Event::Stop);
+                self.dispatch(&service, Event::Start);
+                Response::Ok
+            }
+            Request::Signal { service, signal } => {
+                match self.services.get(&service).map(|s| s.machine.pid()) {
+                    None => unknown(&service),
+                    Some(None) => Response::Error {
+                        message: format!("service {service} is not running"),
+                    },
+                    Some(Some(pid)) => {
+                        if signals::kill(-pid, signal) == Err(Errno::ESRCH) {
+                            let _ = signals::kill(pid, signal);
+                        }
+                        Response::Ok
+                    }
+                }
+            }
+            Request::Shutdown { code } => {
+                self.line(Level::Info, "shutdown requested over the control socket");
+                self.requested_code = code;
+                self.stopping = true;
+                Response::Ok
+            }
+        }
+    }
+
+    fn status(&self) -> Vec<ServiceStatus> {
+        let now = Instant::now();
+        self.services
+            .iter()
+            .map(|(name, s)| {
+                let st = s.machine.status();
+                let up = s.machine.is_up();
+                ServiceStatus {
+                    name: name.clone(),
+                    state: st.phase.as_str().to_string(),
+                    pid: st.pid,
+                    uptime_ms: up.then(|| {
+                        u64::try_from(now.saturating_duration_since(st.since).as_millis())
+                            .unwrap_or(u64::MAX)
+                    }),
+                    restarts: st.restarts,
+                    last_exit: st.last_exit.map(|raw| {
+                        if libc::WIFSIGNALED(raw) {
+                            ExitInfo::Signal(libc::WTERMSIG(raw))
+                        } else {
+                            ExitInfo::Code(libc::WEXITSTATUS(raw))
+                        }
+                    }),
+                }
+            })
+            .collect()
+    }
+}
