@@ -25,6 +25,7 @@ mod lifecycle;
 mod rich;
 mod rich_boot;
 mod rich_config;
+mod rich_ctl;
 mod rich_runc;
 mod rich_shutdown;
 mod rich_supervise;

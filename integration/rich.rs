@@ -150,6 +150,8 @@ impl Rig {
             format!("{d}/env"),
             "--profile-hook".into(),
             String::new(),
+            "--control-socket".into(),
+            format!("{d}/ctl.sock"),
         ]
         .to_vec()
     }

@@ -30,12 +30,9 @@ pub fn run(words: &[String], env: &dyn Fn(&str) -> Option<String>) -> i32 {
         }
     };
     let mut writer = &stream;
-    if let Err(e) = writer.write_all(control::render_request(&request).as_bytes()) {
-        return say(
-            3,
-            &format!("rich-init ctl: cannot send to {}: {e}", socket.display()),
-        );
-    }
+    // A refusal may come (and the init close its end) before we have sent anything: the
+    // answer is then still there to read.
+    let sent = writer.write_all(control::render_request(&request).as_bytes());
     let mut line = Vec::new();
     if let Err(e) = BufReader::new(
         (&stream).take(
@@ -49,6 +46,12 @@ pub fn run(words: &[String], env: &dyn Fn(&str) -> Option<String>) -> i32 {
         return say(
             3,
             &format!("rich-init ctl: no answer from {}: {e}", socket.display()),
+        );
+    }
+    if let (Err(e), true) = (&sent, line.is_empty()) {
+        return say(
+            3,
+            &format!("rich-init ctl: cannot send to {}: {e}", socket.display()),
         );
     }
     match control::parse_response(&line) {

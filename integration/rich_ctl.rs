@@ -1,0 +1,115 @@
+//! `rich-init ctl` against a running rich-init: status shows restarts, only root or the
+//! init's uid is answered, shutdown CODE sets the exit code, bad use is one line.
+
+use crate::harness::{bin, Run};
+use crate::rich::{polite, ready_on_pid, Rig, NS};
+
+fn ctl(rig: &Rig) -> String {
+    format!("{} ctl --socket {}/ctl.sock", bin().display(), rig.d())
+}
+
+#[test]
+fn status_json_shows_a_restart() {
+    for ns in NS {
+        let rig = Rig::new("rich-ctl-status");
+        rig.service(
+            "svc",
+            &polite("svc", "TERM"),
+            &format!("restart-delay = \"10ms\"\n{}", ready_on_pid(&rig, "svc")),
+        );
+        let script = format!(
+            "wait_file \"$D/svc.pid\"\nold=$(cat \"$D/svc.pid\"); rm \"$D/svc.pid\"; kill -KILL \"$old\"\n\
+             wait_file \"$D/svc.pid\"\n\
+             while ! {ctl} status --json > \"$D/status.json\" 2>\"$D/status.err\" || ! grep -q '\"state\":\"running\"' \"$D/status.json\"; do sleep 0.01; done\n\
+             {ctl} status > \"$D/status.txt\"\nexit 0",
+            ctl = ctl(&rig)
+        );
+        let out = rig.run(ns, &[], &script).output();
+        assert_eq!(out.code(), Some(0), "{ns:?}: {out}");
+        let json = rig.read("status.json");
+        assert!(
+            json.contains("\"name\":\"svc\"") && json.contains("\"restarts\":1"),
+            "{ns:?}: {json}"
+        );
+        assert!(
+            json.contains("\"last_exit\":{\"signal\":9}"),
+            "{ns:?}: {json}"
+        );
+        let table = rig.read("status.txt");
+        assert!(
+            table.starts_with("NAME") && table.contains("svc") && table.contains("SIGKILL"),
+            "{ns:?}: {table}"
+        );
+        assert!(rig.leftovers().is_empty(), "{ns:?}: {:?}", rig.leftovers());
+    }
+}
+
+#[test]
+fn other_uids_are_refused() {
+    let rig = Rig::new("rich-ctl-peercred");
+    let setpriv = crate::harness::require("setpriv");
+    // The socket is 0600; open it up so that only the SO_PEERCRED check stands between.
+    let script = format!(
+        "wait_file \"$D/ctl.sock\"; chmod 666 \"$D/ctl.sock\"; chmod 755 \"$D\"\n\
+         {setpriv} --reuid=65534 --regid=65534 --clear-groups {ctl} status > \"$D/out\" 2> \"$D/err\"; echo $? > \"$D/code\"\n\
+         exit 0",
+        setpriv = setpriv.display(),
+        ctl = ctl(&rig)
+    );
+    let out = rig.run(crate::harness::PidNs::Host, &[], &script).output();
+    assert_eq!(out.code(), Some(0), "{out}");
+    assert_eq!(
+        rig.read("code").trim(),
+        "1",
+        "refused: ctl exits 1; stderr: {}",
+        rig.read("err")
+    );
+    assert_eq!(
+        rig.read("err"),
+        "rich-init ctl: permission denied: only root or uid 0 may control rich-init\n"
+    );
+    assert_eq!(rig.read("out"), "");
+}
+
+#[test]
+fn shutdown_code_becomes_the_exit_code() {
+    for ns in NS {
+        let rig = Rig::new("rich-ctl-shutdown");
+        rig.service("svc", &polite("svc", "TERM"), &ready_on_pid(&rig, "svc"));
+        let script = format!(
+            "wait_file \"$D/svc.pid\"\n{} shutdown 9\nwhile :; do sleep 0.05; done",
+            ctl(&rig)
+        );
+        let out = rig.run(ns, &[], &script).output();
+        assert_eq!(out.code(), Some(9), "{ns:?}: {out}");
+        assert!(
+            rig.read("log").contains("stop svc TERM"),
+            "{ns:?}: the service was stopped: {}",
+            rig.read("log")
+        );
+    }
+}
+
+#[test]
+fn bad_use_is_one_line() {
+    let cases: &[(&[&str], i32, &str)] = &[
+        (
+            &["ctl", "--socket", "/nonexistent/ctl.sock", "status"],
+            3,
+            "rich-init ctl: cannot reach the init at /nonexistent/ctl.sock",
+        ),
+        (
+            &["ctl", "reboot"],
+            2,
+            "rich-init ctl: unknown command \"reboot\"",
+        ),
+        (&["ctl"], 2, "rich-init ctl: no command given"),
+        (&["ctl", "signal", "svc", "BOGUS"], 2, "rich-init ctl: "),
+    ];
+    for (args, code, start) in cases {
+        let out = Run::new(bin()).args(*args).output();
+        assert_eq!(out.code(), Some(*code), "{args:?}: {out}");
+        assert_eq!(out.stderr.lines().count(), 1, "{args:?}: one line: {out}");
+        assert!(out.stderr.starts_with(start), "{args:?}: {out}");
+    }
+}
