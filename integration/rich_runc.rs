@@ -78,3 +78,65 @@ fn rich_mode_in_a_runc_container() {
     let hook = bundle.rootfs().join("etc/profile.d/rich-init-env.sh");
     assert!(hook.is_file(), "the profile hook is written\n{out}");
 }
+
+/// The issue's acceptance scenario: the busybox crond and syslogd presets beside a CMD;
+/// `logger` reaches syslogd's log; crond, killed, is restarted and `ctl status --json`
+/// shows the restart.
+const PRESETS_CMD: &str = r#"bb=/bin/busybox
+$bb logger -t acceptance hello-from-cmd
+i=0
+until $bb grep -q hello-from-cmd /var/log/messages 2>/dev/null; do
+    i=$((i + 1)); [ $i -gt 3000 ] && exit 90; $bb sleep 0.01
+done
+$bb cp /var/log/messages /shared/messages
+crond_pid() { /sbin/rich-init ctl status --json | $bb sed -n 's/.*"name":"crond","pid":\([0-9]*\).*/\1/p'; }
+old=$(crond_pid)
+[ -n "$old" ] || exit 91
+/sbin/rich-init ctl status --json > /shared/status-before.json
+$bb kill -KILL "$old"
+i=0
+until new=$(crond_pid) && [ -n "$new" ] && [ "$new" != "$old" ]; do
+    i=$((i + 1)); [ $i -gt 3000 ] && exit 92; $bb sleep 0.01
+done
+/sbin/rich-init ctl status --json > /shared/status-after.json
+exit 0
+"#;
+
+#[test]
+fn presets_crond_and_syslogd_in_a_runc_container() {
+    let bundle = Bundle::new();
+    let spec = Spec::new(&[
+        "/sbin/rich-init",
+        "--rich",
+        "--services",
+        "crond,syslogd",
+        "--",
+        "/bin/sh",
+        "-c",
+        PRESETS_CMD,
+    ]);
+    let out = Container::start(Runtime::Runc, &bundle, &spec).wait();
+    let shared =
+        |name: &str| std::fs::read_to_string(bundle.shared().join(name)).unwrap_or_default();
+    assert_eq!(
+        out.code(),
+        Some(0),
+        "the scenario ran to its end (90: no log line, 91: no crond, 92: no restart)\n{out}"
+    );
+    assert!(
+        shared("messages").contains("acceptance: hello-from-cmd"),
+        "logger reached syslogd's log:\n{}",
+        shared("messages")
+    );
+    let before = shared("status-before.json");
+    assert!(
+        before.contains("\"name\":\"syslogd\"") && before.contains("\"state\":\"running\""),
+        "{before}"
+    );
+    let after = shared("status-after.json");
+    assert!(
+        after.contains("\"last_exit\":{\"signal\":9},\"name\":\"crond\"")
+            && after.contains("\"restarts\":1,\"state\":\"running\""),
+        "ctl status shows crond's restart:\n{after}"
+    );
+}
