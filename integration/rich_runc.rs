@@ -140,3 +140,49 @@ fn presets_crond_and_syslogd_in_a_runc_container() {
         "ctl status shows crond's restart:\n{after}"
     );
 }
+
+/// `log = "syslog"`: a service's output lines reach syslogd as `NAME: line`.
+#[test]
+fn a_service_logs_to_syslog() {
+    let bundle = Bundle::new();
+    let etc = bundle.rootfs().join("etc/rich-init");
+    write(
+        &etc.join("services.d/talker.toml"),
+        "command = [\"/bin/sh\", \"-c\", \"echo said-via-syslog; echo complained-via-syslog >&2; exec sleep 1000\"]\nlog = \"syslog\"\nafter = [\"syslogd\"]\n",
+        0o644,
+    );
+    let cmd = r#"i=0
+until /bin/busybox grep -q complained-via-syslog /var/log/messages 2>/dev/null; do
+    i=$((i + 1)); [ $i -gt 3000 ] && exit 90; /bin/busybox sleep 0.01
+done
+/bin/busybox cp /var/log/messages /shared/messages"#;
+    let spec = Spec::new(&[
+        "/sbin/rich-init",
+        "--rich",
+        "--services",
+        "syslogd",
+        "--",
+        "/bin/sh",
+        "-c",
+        cmd,
+    ]);
+    let out = Container::start(Runtime::Runc, &bundle, &spec).wait();
+    assert_eq!(
+        out.code(),
+        Some(0),
+        "the lines reached the log (90: they did not)\n{out}"
+    );
+    let messages = std::fs::read_to_string(bundle.shared().join("messages")).unwrap_or_default();
+    assert!(
+        messages.contains("daemon.info talker: said-via-syslog"),
+        "stdout as daemon.info:\n{messages}"
+    );
+    assert!(
+        messages.contains("daemon.err talker: complained-via-syslog"),
+        "stderr as daemon.err:\n{messages}"
+    );
+    assert!(
+        !out.stdout.contains("said-via-syslog"),
+        "not also on rich-init's stdout\n{out}"
+    );
+}

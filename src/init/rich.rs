@@ -57,6 +57,8 @@ pub(crate) struct Rich<'a> {
     /// `ctl shutdown CODE`: exit with this instead of CMD's code.
     pub requested_code: Option<u8>,
     pub control: Option<super::rich_control::Control>,
+    /// For `log = "syslog"` services: a datagram socket to send to /dev/log.
+    pub syslog: Option<std::os::unix::net::UnixDatagram>,
 }
 
 /// Run rich mode to the end; returns the exit code.
@@ -85,6 +87,7 @@ pub fn run(
         critical_failed: false,
         requested_code: None,
         control: None,
+        syslog: None,
     };
     // Service definitions are checked before anything runs: a bad one starts nothing,
     // not even init.d. (So init.d cannot write services.d: use --initscript-free images
@@ -259,12 +262,6 @@ impl Rich<'_> {
                     service.file.display()
                 ));
             }
-            if service.log == LogTarget::Syslog {
-                problems.push(format!(
-                    "{}: key \"log\": \"syslog\" is not supported yet; use \"prefix\" or a file",
-                    service.file.display()
-                ));
-            }
             let identity = match (&service.user, &service.group) {
                 (None, None) => None,
                 (user, group) => {
@@ -325,7 +322,7 @@ impl Rich<'_> {
         let mut keep = Vec::new();
         let (out, err) = match &log {
             LogTarget::Inherit => (None, None),
-            LogTarget::None | LogTarget::Syslog => (
+            LogTarget::None => (
                 Some(null.try_clone().map_err(|_| Errno::EMFILE)?),
                 Some(null.try_clone().map_err(|_| Errno::EMFILE)?),
             ),
@@ -333,7 +330,7 @@ impl Rich<'_> {
                 let f = io::append(path)?;
                 (Some(f.try_clone().map_err(|_| Errno::EMFILE)?), Some(f))
             }
-            LogTarget::Prefix => {
+            LogTarget::Prefix | LogTarget::Syslog => {
                 let (r1, w1) = io::pipe()?;
                 let (r2, w2) = io::pipe()?;
                 keep.push((r1, 1));
@@ -354,12 +351,17 @@ impl Rich<'_> {
             &setup,
             &report,
         )?;
+        let syslog = log == LogTarget::Syslog;
+        if syslog && self.syslog.is_none() {
+            self.syslog = std::os::unix::net::UnixDatagram::unbound().ok();
+        }
         for (read, to) in keep {
             self.pipes.push(Pipe {
                 read,
                 name: name.to_string(),
                 to,
                 buf: LineBuffer::default(),
+                syslog,
             });
         }
         Ok(pid)

@@ -21,6 +21,17 @@ pub(crate) struct Pipe {
     /// 1 or 2: where the framed lines go.
     pub to: i32,
     pub buf: LineBuffer,
+    /// `log = "syslog"`: lines go to /dev/log instead (framed to `to` if that fails).
+    pub syslog: bool,
+}
+
+/// One line as an RFC 3164 datagram for /dev/log: facility daemon, severity info for
+/// stdout and err for stderr, the service name as the tag.
+pub(crate) fn syslog_datagram(name: &str, from_stderr: bool, text: &[u8]) -> Vec<u8> {
+    let pri = 3 * 8 + if from_stderr { 3 } else { 6 };
+    let mut d = format!("<{pri}>{name}: ").into_bytes();
+    d.extend_from_slice(text);
+    d
 }
 
 impl Rich<'_> {
@@ -130,6 +141,16 @@ impl Rich<'_> {
             pipe.buf.finish(&mut lines);
         }
         for line in &lines {
+            if pipe.syslog {
+                let datagram = syslog_datagram(&pipe.name, pipe.to == 2, &line.text);
+                let sent = self
+                    .syslog
+                    .as_ref()
+                    .is_some_and(|sock| sock.send_to(&datagram, "/dev/log").is_ok());
+                if sent {
+                    continue;
+                }
+            }
             sys::write_all_raw(pipe.to, &frame(&pipe.name, line));
         }
         if eof {
@@ -304,5 +325,19 @@ impl Rich<'_> {
 
     pub(crate) fn line(&self, level: Level, text: &str) {
         self.log.emit(Msg::Rich { level, text });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::syslog_datagram;
+
+    #[test]
+    fn syslog_lines() {
+        assert_eq!(
+            syslog_datagram("crond", false, b"started"),
+            b"<30>crond: started"
+        );
+        assert_eq!(syslog_datagram("web", true, b"oops"), b"<27>web: oops");
     }
 }
