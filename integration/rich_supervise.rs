@@ -102,3 +102,48 @@ fn a_critical_failure_is_one_line() {
         "one line names the failed service, not {naming:?}\n{out}"
     );
 }
+
+/// `ready = { notify = true }`: CMD starts only after the service sent READY=1 to
+/// $NOTIFY_SOCKET (an abstract socket), as sd_notify(3) does.
+#[test]
+fn sd_notify_readiness() {
+    let python = crate::harness::require("python3");
+    for ns in NS {
+        let rig = Rig::new("rich-notify");
+        let notify = r#"import os, socket, time
+d = os.environ["D"]
+open(d + "/before-ready", "w").close()
+addr = os.environ["NOTIFY_SOCKET"]
+addr = "\0" + addr[1:] if addr.startswith("@") else addr
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.sendto(b"STATUS=warming up\nREADY=1\n", addr)
+open(d + "/notified", "w").close()
+while True:
+    time.sleep(1)
+"#;
+        let script = rig.path("notifier.py");
+        std::fs::write(&script, notify).expect("write the notifier");
+        rig.service_file(
+            "notifier.toml",
+            &format!(
+                "command = [{}, {}]\nready = {{ notify = true, timeout = \"30s\" }}\nenv = {{ D = {} }}\n",
+                crate::rich::toml_str(&python.display().to_string()),
+                crate::rich::toml_str(&script.display().to_string()),
+                crate::rich::toml_str(rig.d())
+            ),
+        );
+        let out = rig
+            .run(
+                ns,
+                &[],
+                "test -e \"$D/before-ready\" && echo ok > \"$D/cmd\"; exit 0",
+            )
+            .output();
+        assert_eq!(out.code(), Some(0), "{ns:?}: {out}");
+        assert_eq!(
+            rig.read("cmd"),
+            "ok\n",
+            "{ns:?}: CMD ran after READY=1\n{out}"
+        );
+    }
+}

@@ -19,6 +19,7 @@ use crate::sys::{io, reap, Errno};
 use crate::{envfile, scripts};
 use std::collections::BTreeMap;
 use std::ffi::CString;
+use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -37,6 +38,23 @@ pub(crate) struct Svc {
     pub machine: Service,
     pub check: Option<i32>,
     pub identity: Option<Identity>,
+    /// `ready = { notify = true }`: the socket it sends READY=1 to (NOTIFY_SOCKET).
+    pub notify: Option<(UnixDatagram, String)>,
+}
+
+/// A per-service sd_notify socket in the abstract namespace (no file to clean up, no
+/// permissions to get wrong for a service that runs as another user).
+fn notify_socket(name: &str) -> std::io::Result<(UnixDatagram, String)> {
+    use std::os::linux::net::SocketAddrExt;
+    // Unique even between two pid-1 inits that share a network namespace.
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let label = format!("rich-init/{}-{stamp}/notify/{name}", std::process::id());
+    let addr = std::os::unix::net::SocketAddr::from_abstract_name(label.as_bytes())?;
+    let sock = UnixDatagram::bind_addr(&addr)?;
+    sock.set_nonblocking(true)?;
+    Ok((sock, format!("@{label}")))
 }
 
 pub(crate) struct Rich<'a> {
@@ -256,12 +274,19 @@ impl Rich<'_> {
         };
         let mut problems = Vec::new();
         for (name, service) in &cfg.services {
-            if matches!(service.ready, Ready::Notify { .. }) {
-                problems.push(format!(
-                    "{}: key \"ready\": notify (sd_notify) is not supported yet; use a ready command",
-                    service.file.display()
-                ));
-            }
+            let notify = match service.ready {
+                Ready::Notify { .. } => match notify_socket(name) {
+                    Ok(sock) => Some(sock),
+                    Err(e) => {
+                        problems.push(format!(
+                            "{}: key \"ready\": cannot open its NOTIFY_SOCKET: {e}",
+                            service.file.display()
+                        ));
+                        None
+                    }
+                },
+                _ => None,
+            };
             let identity = match (&service.user, &service.group) {
                 (None, None) => None,
                 (user, group) => {
@@ -291,6 +316,7 @@ impl Rich<'_> {
                     machine,
                     check: None,
                     identity,
+                    notify,
                 },
             );
         }
@@ -392,6 +418,9 @@ impl Rich<'_> {
             }
         }
         vars.extend(svc.cfg.env.clone());
+        if let Some((_, address)) = &svc.notify {
+            vars.insert("NOTIFY_SOCKET".into(), address.clone());
+        }
         let env: Vec<CString> = vars
             .iter()
             .filter_map(|(k, v)| CString::new(format!("{k}={v}")).ok())

@@ -65,6 +65,19 @@ impl Rich<'_> {
         let mut fds = vec![self.sigfd.raw()];
         fds.extend(self.pipes.iter().map(|p| p.read.as_raw_fd()));
         let pipes_end = fds.len();
+        let notifiers: Vec<String> = self
+            .services
+            .iter()
+            .filter(|(_, s)| s.notify.is_some())
+            .map(|(n, _)| n.clone())
+            .collect();
+        fds.extend(
+            self.services
+                .values()
+                .filter_map(|s| s.notify.as_ref())
+                .map(|(sock, _)| sock.as_raw_fd()),
+        );
+        let notify_end = fds.len();
         if let Some(ctl) = &self.control {
             fds.extend(ctl.fds());
         }
@@ -85,8 +98,13 @@ impl Rich<'_> {
                 self.drain_pipe(i - 1);
             }
         }
-        if ready.len() > pipes_end {
-            let control_ready = ready.get(pipes_end..).unwrap_or_default().to_vec();
+        for (i, name) in notifiers.iter().enumerate() {
+            if ready.get(pipes_end + i) == Some(&true) {
+                self.on_notify(name);
+            }
+        }
+        if ready.len() > notify_end {
+            let control_ready = ready.get(notify_end..).unwrap_or_default().to_vec();
             self.on_control(&control_ready);
         }
         if ready.first() == Some(&true) {
@@ -155,6 +173,21 @@ impl Rich<'_> {
         }
         if eof {
             self.pipes.remove(index);
+        }
+    }
+
+    /// Datagrams on a service's NOTIFY_SOCKET: a `READY=1` line makes it ready.
+    fn on_notify(&mut self, name: &str) {
+        let mut ready = false;
+        if let Some((sock, _)) = self.services.get(name).and_then(|s| s.notify.as_ref()) {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = sock.recv(&mut buf) {
+                let text = buf.get(..n).unwrap_or_default();
+                ready |= text.split(|b| *b == b'\n').any(|l| l == b"READY=1");
+            }
+        }
+        if ready {
+            self.dispatch(name, Event::Notified);
         }
     }
 
