@@ -1,5 +1,6 @@
 //! Helper processes, run as the init's CMD by re-executing this bench binary:
-//! `peers __helper orphans N fork|light` (see orphans.rs) and `peers __helper sigwait`.
+//! `peers __helper orphans N fork|light` (see orphans.rs), `peers __helper sigwait`, and
+//! the rich-mode CMD and services (`rich-cmd`, `stamp FILE`, `term-stamp FILE`, rich.rs).
 
 use crate::{orphans, sys};
 use nix::sys::signal::{SigSet, Signal};
@@ -30,7 +31,9 @@ pub fn run(args: &[String]) -> i32 {
             _ => Err("usage: __helper orphans COUNT fork|light".to_string()),
         },
         Some("sigwait") => sigwait(),
-        _ => Err(format!("unknown helper mode {args:?}")),
+        Some(mode) => crate::rich::helper(mode, &args[1..])
+            .unwrap_or_else(|| Err(format!("unknown helper mode {args:?}"))),
+        None => Err("no helper mode".to_string()),
     };
     match result {
         Ok(()) => 0,

@@ -13,6 +13,9 @@ mod peers;
 mod procstat;
 mod reap;
 mod report;
+mod rich;
+mod rich_proc;
+mod rich_report;
 mod signal;
 mod startup;
 mod stats;
@@ -31,6 +34,9 @@ pub struct Plan {
     pub light_runs: usize,
     pub signal_sends: usize,
     pub idle: Duration,
+    /// Rich mode: boot/shutdown runs, and the crash loop's window.
+    pub rich_runs: usize,
+    pub crash_window: Duration,
 }
 
 impl Plan {
@@ -43,6 +49,8 @@ impl Plan {
             light_runs: 9,
             signal_sends: 1000,
             idle: Duration::from_secs(10),
+            rich_runs: 7,
+            crash_window: Duration::from_secs(30),
         }
     }
 
@@ -55,6 +63,8 @@ impl Plan {
             light_runs: 1,
             signal_sends: 100,
             idle: Duration::from_secs(2),
+            rich_runs: 3,
+            crash_window: Duration::from_secs(10),
         }
     }
 }
@@ -121,11 +131,47 @@ fn run(plan: Plan) -> Result<(), String> {
     }
     progress(&format!("signal latency: {} sends", plan.signal_sends));
     let latency = signal::measure(&inits, plan.signal_sends)?;
-    progress(&format!("idle wake-ups: {} s", plan.idle.as_secs()));
-    let wakeups = procstat::idle_wakeups(&inits, plan.idle)?;
+    let ours = &inits[0].path;
+    progress(&format!(
+        "idle wake-ups: {} s, with rich mode idle ({} services) and a {} s crash loop beside it",
+        plan.idle.as_secs(),
+        rich::IDLE_SERVICES,
+        plan.crash_window.as_secs()
+    ));
+    let mut background = rich::Background::start(ours, plan.crash_window)?;
+    let (wakeups, rich_idle) = std::thread::scope(|s| {
+        let rich_idle = s.spawn(|| background.idle_wakeups(plan.idle));
+        let wakeups = procstat::idle_wakeups(&inits, plan.idle);
+        let rich_idle = rich_idle
+            .join()
+            .unwrap_or_else(|_| Err("the rich idle measure panicked".to_string()));
+        (wakeups, rich_idle)
+    });
     progress("memory");
-    let memory = procstat::memory(&inits)?;
-    let sizes = procstat::sizes(&inits)?;
+    let memory = wakeups
+        .as_ref()
+        .map_err(String::clone)
+        .and_then(|_| procstat::memory(&inits));
+    let sizes = procstat::sizes(&inits);
+    progress(&format!(
+        "rich mode: boot and shutdown with {} services x {} runs",
+        rich::SERVICES,
+        plan.rich_runs
+    ));
+    let boot = rich::boot_shutdown(ours, plan.rich_runs);
+    progress("rich mode: end of the crash loop");
+    // Always stopped, whatever failed above: nothing may be left running.
+    let crash = background.finish();
+    let (wakeups, rich_idle, memory, sizes) = (wakeups?, rich_idle?, memory?, sizes?);
+    let boot = boot?;
+    let (crash, crash_leftovers) = crash?;
+    let rich = rich_report::RichResults {
+        leftovers: boot.leftovers + crash_leftovers,
+        boot,
+        idle: plan.idle,
+        idle_wakeups: rich_idle,
+        crash,
+    };
 
     let results = report::Results {
         startup,
@@ -140,6 +186,9 @@ fn run(plan: Plan) -> Result<(), String> {
     println!();
     print!("{}", table::render(&inits, &rows));
     println!();
+    print!("{}", rich_report::table(&rich));
+    println!();
+    print!("{}", rich_report::notes(&rich));
     print!("{}", report::notes(&inits, &results, begun.elapsed()));
     Ok(())
 }

@@ -24,7 +24,7 @@ fn proc_field(pid: u32, file: &str, field: &str) -> Result<u64, String> {
 }
 
 /// Voluntary plus involuntary context switches of `pid`'s main thread so far.
-fn context_switches(pid: u32) -> Result<u64, String> {
+pub fn context_switches(pid: u32) -> Result<u64, String> {
     Ok(proc_field(pid, "status", "voluntary_ctxt_switches")?
         + proc_field(pid, "status", "nonvoluntary_ctxt_switches")?)
 }

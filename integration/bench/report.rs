@@ -65,13 +65,15 @@ pub fn header(inits: &[Init], plan: &Plan) -> String {
     let _ = writeln!(
         out,
         "plan: startup {} rounds; reaping {} orphans, forked x {} runs and light x {} runs; \
-         signals {} sends; idle {} s{}",
+         signals {} sends; idle {} s; rich mode {} boot/shutdown runs, crash loop {} s{}",
         plan.startup_rounds,
         plan.orphans,
         plan.fork_runs,
         plan.light_runs,
         plan.signal_sends,
         plan.idle.as_secs(),
+        plan.rich_runs,
+        plan.crash_window.as_secs(),
         if quick {
             " (QUICK: a smoke test, not figures to publish)"
         } else {

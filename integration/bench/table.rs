@@ -161,6 +161,12 @@ pub fn render(inits: &[Init], rows: &[Row]) -> String {
         cells.push(verdict(row.target, ours, tini_static, best).to_string());
         lines.push(cells);
     }
+    markdown(&lines)
+}
+
+/// Lines of cells (the first is the header) as a Markdown table with aligned columns:
+/// the first column left-aligned, the others right-aligned.
+pub fn markdown(lines: &[Vec<String>]) -> String {
     let columns = lines[0].len();
     let widths: Vec<usize> = (0..columns)
         .map(|c| {
