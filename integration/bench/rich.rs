@@ -62,6 +62,8 @@ pub struct BootShutdown {
     pub to_slowest_ms: Vec<f64>,
     /// rich-init reaped − slowest service's own exit, ms.
     pub after_slowest_ms: Vec<f64>,
+    /// SIGTERM until the first service's own exit, ms.
+    pub to_first_ms: Vec<f64>,
     /// Processes left below rich-init after it exited, all runs.
     pub leftovers: usize,
     /// Exit codes of rich-init other than 0 (CMD exits 0 on SIGTERM).
@@ -79,6 +81,7 @@ pub fn boot_shutdown(bin: &Path, runs: usize) -> Result<BootShutdown, String> {
         shutdown_sleepers_ms: Vec::new(),
         to_slowest_ms: Vec::new(),
         after_slowest_ms: Vec::new(),
+        to_first_ms: Vec::new(),
         leftovers: 0,
         bad_codes: Vec::new(),
     };
@@ -123,6 +126,7 @@ pub fn boot_shutdown(bin: &Path, runs: usize) -> Result<BootShutdown, String> {
             ));
         }
         let slowest = stamps.iter().copied().max().unwrap_or(0);
+        let first = stamps.iter().copied().min().unwrap_or(0);
         if keep {
             r.boot_stamping_ms.push(boot);
             r.shutdown_ms
@@ -131,6 +135,8 @@ pub fn boot_shutdown(bin: &Path, runs: usize) -> Result<BootShutdown, String> {
                 .push(slowest.saturating_sub(stopped.sent_ns) as f64 / 1e6);
             r.after_slowest_ms
                 .push(stopped.reaped_ns as f64 / 1e6 - slowest as f64 / 1e6);
+            r.to_first_ms
+                .push(first.saturating_sub(stopped.sent_ns) as f64 / 1e6);
         }
     }
     Ok(r)
@@ -143,6 +149,8 @@ pub struct Background {
     starts_file: PathBuf,
     window: Duration,
     began: Instant,
+    /// Context switches of the crash-loop rich-init once its CMD ran.
+    crash_switches: u64,
 }
 
 pub struct CrashLoop {
@@ -150,6 +158,8 @@ pub struct CrashLoop {
     /// rich-init's utime + stime over the window (from its start), as % of wall time.
     pub cpu_percent: f64,
     pub cpu: Duration,
+    /// rich-init's context switches from its CMD's start to the end of the window.
+    pub switches: u64,
     /// Start times of the service, relative to its first start.
     pub starts: Vec<Duration>,
     /// Most starts the backoff allows within the window from the first start.
@@ -202,7 +212,9 @@ impl Background {
                 helper_service("stamp", &starts_file, &extra)?,
             )],
         )?;
+        let crash_switches = procstat::context_switches(crash.pid())?;
         Ok(Background {
+            crash_switches,
             idle,
             crash,
             starts_file,
@@ -228,6 +240,8 @@ impl Background {
         std::thread::sleep(left);
         self.crash.check_running()?;
         let cpu = cpu_time(self.crash.pid())?;
+        let switches =
+            procstat::context_switches(self.crash.pid())?.saturating_sub(self.crash_switches);
         let now = sys::monotonic_ns();
         let wall = Duration::from_nanos(now.saturating_sub(self.crash.spawned_ns));
         let mut stamps = read_stamps(&self.starts_file);
@@ -255,6 +269,7 @@ impl Background {
                 window: self.window,
                 cpu_percent: cpu.as_secs_f64() / wall.as_secs_f64() * 100.0,
                 cpu,
+                switches,
                 starts,
                 expected_starts: expected_starts(since_first),
                 follows_backoff,

@@ -84,7 +84,11 @@ pub fn table(r: &RichResults) -> String {
         ],
         [
             format!("crash loop {secs} s: rich-init CPU (utime+stime) / wall"),
-            format!("{:.3} %", c.cpu_percent),
+            format!(
+                "{:.3} % ({:.0} ms)",
+                c.cpu_percent,
+                c.cpu.as_secs_f64() * 1e3
+            ),
             "—".into(),
             "< 1 %".into(),
             verdict(Some(c.cpu_percent < 1.0)),
@@ -158,6 +162,27 @@ pub fn notes(r: &RichResults) -> String {
         list_ms(&b.after_slowest_ms),
         list_ms(&b.shutdown_sleepers_ms)
     );
+    let spread: Vec<f64> = b
+        .to_slowest_ms
+        .iter()
+        .zip(&b.to_first_ms)
+        .map(|(last, first)| last - first)
+        .collect();
+    let per_service = median(&spread).unwrap_or(0.0) / (rich::SERVICES - 1) as f64;
+    let reading = if per_service >= 0.1 {
+        "The exits come one after another: services are stopped one at a time (reverse start \
+         order, each once the one before has exited), even with no `after` between them, so \
+         shutdown grows with the sum of the services' stop times, not with the slowest one."
+    } else {
+        "The exits come together: services are stopped at once."
+    };
+    let _ = writeln!(
+        out,
+        "- shutdown order: SIGTERM → first service's exit: {}; first → last service's exit: {} \
+         ({per_service:.2} ms per service, median). {reading}",
+        list_ms(&b.to_first_ms),
+        list_ms(&spread),
+    );
     if !b.bad_codes.is_empty() {
         let _ = writeln!(
             out,
@@ -197,10 +222,13 @@ pub fn notes(r: &RichResults) -> String {
         "- crash loop: one service (this bench, `__helper stamp`) that appends its CLOCK_MONOTONIC \
          to a file and exits 1 at once; `restart-delay = \"100ms\"`, `restart-delay-max = \"30s\"`; \
          run beside the idle measure. CPU = rich-init's utime+stime from /proc/PID/stat \
-         ({:.0} ms, clock-tick resolution) over the wall time since its spawn, boot included. \
+         ({:.0} ms, clock-tick resolution) over the wall time since its spawn, boot included; \
+         its context switches from CMD's start to the end: {} (for {} starts). \
          Gaps between starts in ms (backoff delay in brackets): {}. \"gaps = backoff\": each gap is \
          at least its delay and at most {} ms more.",
         c.cpu.as_secs_f64() * 1e3,
+        c.switches,
+        c.starts.len(),
         if gaps.is_empty() {
             "none".to_string()
         } else {
