@@ -26,6 +26,7 @@ mod rich;
 mod rich_boot;
 mod rich_config;
 mod rich_ctl;
+mod rich_options;
 mod rich_runc;
 mod rich_shutdown;
 mod rich_supervise;

@@ -113,6 +113,11 @@ pub struct RichSettings {
     pub profile_hook: Option<std::path::PathBuf>,
     /// Where `rich-init ctl` reaches us; None: no control socket.
     pub control_socket: Option<std::path::PathBuf>,
+    /// CMD's exit shuts the container down (true, the default), or services keep running
+    /// until a stop signal.
+    pub cmd_exit_shuts_down: bool,
+    /// On shutdown, stop CMD before the services (true, the default) or after them.
+    pub stop_cmd_first: bool,
 }
 
 impl Settings {

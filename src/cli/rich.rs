@@ -123,6 +123,16 @@ pub(super) struct Cli {
     #[arg(long, value_name = "PATH")]
     pub(super) profile_hook: Option<OsString>,
 
+    /// Rich mode: what CMD's exit does: shut everything down (shutdown), or leave the
+    /// services running until SIGTERM (stay) [env: RICH_INIT_ON_CMD_EXIT] [default: shutdown]
+    #[arg(long, value_name = "WHAT")]
+    pub(super) on_cmd_exit: Option<String>,
+
+    /// Rich mode: on shutdown, stop CMD before the services (first) or after them (last)
+    /// [env: RICH_INIT_STOP_CMD] [default: first]
+    #[arg(long, value_name = "WHEN")]
+    pub(super) stop_cmd: Option<String>,
+
     /// Rich mode: the control socket for `rich-init ctl` ("" for none)
     /// [env: RICH_INIT_CONTROL_SOCKET] [default: /run/rich-init/control.sock]
     #[arg(long, value_name = "PATH")]
@@ -167,6 +177,8 @@ impl Cli {
             env_file: None,
             profile_hook: None,
             control_socket: None,
+            on_cmd_exit: None,
+            stop_cmd: None,
             warn_on_reap: false,
             verbose: 0,
             quiet: false,

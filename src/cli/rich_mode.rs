@@ -65,7 +65,31 @@ pub(super) fn rich_settings(
         ),
         CONTROL_SOCKET,
     );
+    let on_cmd_exit = cli
+        .on_cmd_exit
+        .clone()
+        .or_else(|| value("on_cmd_exit", "RICH_INIT_ON_CMD_EXIT"));
+    let cmd_exit_shuts_down = match on_cmd_exit.as_deref().map(str::trim) {
+        None | Some("shutdown") => true,
+        Some("stay") => false,
+        Some(other) => {
+            return Err(format!(
+                "invalid --on-cmd-exit {other:?}: use shutdown or stay"
+            ))
+        }
+    };
+    let stop_cmd = cli
+        .stop_cmd
+        .clone()
+        .or_else(|| value("stop_cmd", "RICH_INIT_STOP_CMD"));
+    let stop_cmd_first = match stop_cmd.as_deref().map(str::trim) {
+        None | Some("first") => true,
+        Some("last") => false,
+        Some(other) => return Err(format!("invalid --stop-cmd {other:?}: use first or last")),
+    };
     Ok(Some(RichSettings {
+        cmd_exit_shuts_down,
+        stop_cmd_first,
         control_socket,
         services_dir_given: services_dir.is_some(),
         services_dir: services_dir.unwrap_or_else(|| PathBuf::from(SERVICES_DIR)),
@@ -147,6 +171,29 @@ mod tests {
             settings(parse_with(&["rich-init", "x"], &[("rich_mode", "false")]))
                 .rich
                 .is_none()
+        );
+        let r = settings(parse_with(
+            &[
+                "rich-init",
+                "--rich",
+                "--on-cmd-exit",
+                "stay",
+                "--stop-cmd",
+                "last",
+                "x",
+            ],
+            &[],
+        ))
+        .rich
+        .expect("on");
+        assert!(!r.cmd_exit_shuts_down && !r.stop_cmd_first);
+        let line = error_line(parse_with(
+            &["rich-init", "--rich", "--stop-cmd", "never", "x"],
+            &[],
+        ));
+        assert!(
+            line.contains("invalid --stop-cmd \"never\": use first or last"),
+            "{line}"
         );
     }
 }

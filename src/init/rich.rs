@@ -137,7 +137,10 @@ pub fn run(
     }
     if !r.stopping {
         r.start_cmd()?;
-        r.turn_until(None, &|r| r.stopping || r.cmd_status.is_some());
+        let shuts_down = rich.cmd_exit_shuts_down;
+        r.turn_until(None, &|r| {
+            r.stopping || (shuts_down && r.cmd_status.is_some())
+        });
     }
     Ok(r.shut_down(rich, &order))
 }
@@ -510,28 +513,11 @@ impl Rich<'_> {
     fn shut_down(&mut self, rich: &RichSettings, order: &[String]) -> i32 {
         self.stopping = true;
         let grace = self.settings.grace.unwrap_or(Duration::from_secs(5));
-        if let (Some(pid), None) = (self.cmd, self.cmd_status) {
-            let sig = self.rules.translate(libc::SIGTERM);
-            let target = self.rules.target(pid);
-            if sig != 0 && signals::kill(target, sig) == Err(Errno::ESRCH) && target < 0 {
-                let _ = signals::kill(pid, sig);
-            }
-            let by = Instant::now().checked_add(grace);
-            if !self.turn_until(by, &|r| r.cmd_status.is_some()) {
-                let _ = signals::kill(target, libc::SIGKILL);
-                let _ = signals::kill(pid, libc::SIGKILL);
-                self.turn_until(Instant::now().checked_add(AFTER_KILL), &|r| {
-                    r.cmd_status.is_some()
-                });
-            }
+        if rich.stop_cmd_first {
+            self.stop_cmd(grace);
         }
-        for name in order.iter().rev() {
-            self.dispatch(name, Event::Stop);
-            let n = name.clone();
-            self.turn_until(None, &|r| {
-                r.services.get(&n).is_none_or(|s| !s.machine.is_up())
-            });
-        }
+        self.stop_services(order);
+        self.stop_cmd(grace);
         self.finish_off();
         self.stop_scripts(rich);
         let code = self.cmd_status.map_or(0, reap::exit_code);
@@ -550,6 +536,53 @@ impl Rich<'_> {
             return 0;
         }
         code
+    }
+
+    /// Stop every service, each as soon as the services that start `after` it are down:
+    /// independent ones stop together, so a shutdown takes as long as the slowest chain,
+    /// not the sum of all.
+    fn stop_services(&mut self, order: &[String]) {
+        let mut pending: Vec<String> = order.iter().rev().cloned().collect();
+        loop {
+            let up = |r: &Self, name: &str| r.services.get(name).is_some_and(|s| s.machine.is_up());
+            let free: Vec<String> = pending
+                .iter()
+                .filter(|name| {
+                    !self
+                        .services
+                        .values()
+                        .any(|s| s.cfg.after.iter().any(|a| a == *name) && up(self, &s.cfg.name))
+                })
+                .cloned()
+                .collect();
+            for name in &free {
+                self.dispatch(name, Event::Stop);
+            }
+            pending.retain(|n| !free.contains(n));
+            if pending.is_empty() && !self.services.keys().any(|n| up(self, n)) {
+                return;
+            }
+            self.turn(None);
+        }
+    }
+
+    /// CMD gets SIGTERM (as rewritten) and `grace` to exit, then SIGKILL.
+    fn stop_cmd(&mut self, grace: Duration) {
+        if let (Some(pid), None) = (self.cmd, self.cmd_status) {
+            let sig = self.rules.translate(libc::SIGTERM);
+            let target = self.rules.target(pid);
+            if sig != 0 && signals::kill(target, sig) == Err(Errno::ESRCH) && target < 0 {
+                let _ = signals::kill(pid, sig);
+            }
+            let by = Instant::now().checked_add(grace);
+            if !self.turn_until(by, &|r| r.cmd_status.is_some()) {
+                let _ = signals::kill(target, libc::SIGKILL);
+                let _ = signals::kill(pid, libc::SIGKILL);
+                self.turn_until(Instant::now().checked_add(AFTER_KILL), &|r| {
+                    r.cmd_status.is_some()
+                });
+            }
+        }
     }
 
     /// Everything left gets SIGTERM, then SIGKILL at the grace; output is flushed.
