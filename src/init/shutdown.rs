@@ -29,23 +29,28 @@ fn signal_everything(sig: i32) -> (bool, Option<usize>) {
     (count > 0, Some(count))
 }
 
+/// Reap every leftover that has exited (logging each), and say how draining ended.
+fn reap_leftovers(log: &Logger, exits: &mut Vec<Exit>) -> Drained {
+    exits.clear();
+    let end = reap::drain(exits);
+    for e in exits.iter() {
+        log.emit(Msg::Reaped {
+            pid: e.pid,
+            status: e.status,
+            main: false,
+            warn: false,
+        });
+    }
+    end
+}
+
 /// Reap until there are no children left or `deadline`; true when none are left.
 /// Returns early (false) on a second stop request.
 fn reap_until(log: &Logger, sigfd: &SignalFd, deadline: Instant) -> bool {
     let mut exits: Vec<Exit> = Vec::with_capacity(64);
     let mut batch: Vec<Received> = Vec::with_capacity(16);
     loop {
-        exits.clear();
-        let end = reap::drain(&mut exits);
-        for e in &exits {
-            log.emit(Msg::Reaped {
-                pid: e.pid,
-                status: e.status,
-                main: false,
-                warn: false,
-            });
-        }
-        if end == Drained::NoChildren {
+        if reap_leftovers(log, &mut exits) == Drained::NoChildren {
             return true;
         }
         let now = Instant::now();
@@ -77,17 +82,7 @@ pub fn sweep(log: &Logger, sigfd: &SignalFd, sig: i32, grace: Duration) {
     let start = Instant::now();
     // No children left means nothing below us at all (every living descendant has an
     // ancestor that is our child): the common case costs one waitpid, not a /proc scan.
-    let mut exits: Vec<Exit> = Vec::new();
-    let end = reap::drain(&mut exits);
-    for e in &exits {
-        log.emit(Msg::Reaped {
-            pid: e.pid,
-            status: e.status,
-            main: false,
-            warn: false,
-        });
-    }
-    if end == Drained::NoChildren {
+    if reap_leftovers(log, &mut Vec::new()) == Drained::NoChildren {
         return;
     }
     if sig != 0 && signal_everything(sig).0 {
