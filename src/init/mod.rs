@@ -80,14 +80,14 @@ pub(crate) fn set_up_reaping(settings: &Settings, log: &Logger) -> Result<(), Er
     Ok(())
 }
 
-fn start(settings: &Settings, log: &Logger, mask: SigSet) -> Result<i32, Error> {
-    let argv = build_argv(&settings.command)?;
-    let sigfd = SignalFd::new().map_err(Error::SignalFd)?;
-    if let Some(sig) = settings.parent_death_signal {
-        subreaper::set_parent_death_signal(sig).map_err(Error::ParentDeathSignal)?;
-    }
-    set_up_reaping(settings, log)?;
-
+/// Give the terminal to CMD's session (session isolation), then fork and exec CMD as
+/// the settings place it. Returns its pid and the terminal hand-off signals to expect.
+pub(crate) fn spawn_cmd(
+    settings: &Settings,
+    log: &Logger,
+    argv: &[CString],
+    child_signals: ChildSignals,
+) -> Result<(i32, Handoff), Error> {
     let mut handoff = Handoff::default();
     if settings.isolation == Isolation::Session {
         match tty::detach_controlling_tty() {
@@ -101,7 +101,6 @@ fn start(settings: &Settings, log: &Logger, mask: SigSet) -> Result<i32, Error> 
             Err(e) => log.emit(Msg::TtyDetachFailed(e)),
         }
     }
-
     let cmd = settings
         .command
         .first()
@@ -112,16 +111,12 @@ fn start(settings: &Settings, log: &Logger, mask: SigSet) -> Result<i32, Error> 
         Isolation::Group => Placement::Group,
         Isolation::None => Placement::Inherit,
     };
-    let child_signals = match settings.personality {
-        Personality::DumbInit => ChildSignals::Reset,
-        Personality::Rich | Personality::Tini => ChildSignals::Restore(mask),
-    };
     let report = |event: ChildEvent| {
         log.emit(Msg::Child { cmd: &cmd, event });
         child_exit_code(settings.personality, event)
     };
     let pid = spawn::spawn(
-        &argv,
+        argv,
         placement,
         child_signals,
         &spawn::Setup::default(),
@@ -129,6 +124,33 @@ fn start(settings: &Settings, log: &Logger, mask: SigSet) -> Result<i32, Error> 
     )
     .map_err(Error::Fork)?;
     log.emit(Msg::Spawned { cmd: &cmd, pid });
+    Ok((pid, handoff))
+}
+
+/// Send `sig` to CMD or its group, as the rules say. Until CMD has made its own group
+/// (setsid/setpgid happen after fork) the group does not exist; CMD is then still in
+/// ours, reachable by pid, and keeps the signal pending across exec until it unblocks it.
+pub(crate) fn signal_cmd(rules: &Rules, child: i32, sig: i32) -> Result<(), Errno> {
+    let target = rules.target(child);
+    match signals::kill(target, sig) {
+        Err(Errno::ESRCH) if target < 0 => signals::kill(child, sig),
+        result => result,
+    }
+}
+
+fn start(settings: &Settings, log: &Logger, mask: SigSet) -> Result<i32, Error> {
+    let argv = build_argv(&settings.command)?;
+    let sigfd = SignalFd::new().map_err(Error::SignalFd)?;
+    if let Some(sig) = settings.parent_death_signal {
+        subreaper::set_parent_death_signal(sig).map_err(Error::ParentDeathSignal)?;
+    }
+    set_up_reaping(settings, log)?;
+
+    let child_signals = match settings.personality {
+        Personality::DumbInit => ChildSignals::Reset,
+        Personality::Rich | Personality::Tini => ChildSignals::Restore(mask),
+    };
+    let (pid, handoff) = spawn_cmd(settings, log, &argv, child_signals)?;
     if settings.personality == Personality::DumbInit {
         // dumb-init does not keep its start directory busy; CMD keeps its own.
         let _ = nix::unistd::chdir("/");
@@ -241,14 +263,7 @@ impl Loop<'_> {
             return;
         }
         let target = self.rules.target(self.child);
-        let mut result = signals::kill(target, sig);
-        if result == Err(Errno::ESRCH) && target < 0 {
-            // CMD has not made its group yet (setsid/setpgid happen after fork); it is
-            // still in ours, so it can be reached by pid, and keeps the signal pending
-            // across exec until it unblocks it.
-            result = signals::kill(self.child, sig);
-        }
-        match result {
+        match signal_cmd(self.rules, self.child, sig) {
             Err(Errno::ESRCH) => log.emit(Msg::ChildGone { sig }),
             _ => log.emit(Msg::Forwarded { sig, target }),
         }

@@ -4,8 +4,8 @@
 
 use super::forward::{Handoff, Rules};
 use super::rich_loop::Pipe;
-use super::{build_argv, child_exit_code, set_up_reaping, shutdown};
-use crate::cli::{Isolation, RichSettings, Settings};
+use super::{build_argv, child_exit_code, set_up_reaping, shutdown, signal_cmd, spawn_cmd};
+use crate::cli::{RichSettings, Settings};
 use crate::config::{self, Command, IdSpec, LogTarget, Ready};
 use crate::error::Error;
 use crate::logging::{Level, Logger, Msg};
@@ -473,37 +473,13 @@ impl Rich<'_> {
 
     fn start_cmd(&mut self) -> Result<(), Error> {
         let argv = build_argv(&self.settings.command)?;
-        if self.settings.isolation == Isolation::Session {
-            if let Ok(()) = crate::sys::tty::detach_controlling_tty() {
-                if crate::sys::tty::is_session_leader() {
-                    self.handoff = Handoff::armed();
-                }
-            }
-        }
-        let placement = match self.settings.isolation {
-            Isolation::Session => Placement::Session,
-            Isolation::Group => Placement::Group,
-            Isolation::None => Placement::Inherit,
-        };
-        let cmd = self
-            .settings
-            .command
-            .first()
-            .map(|c| c.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let report = |event: ChildEvent| {
-            self.log.emit(Msg::Child { cmd: &cmd, event });
-            child_exit_code(self.settings.personality, event)
-        };
-        let pid = spawn::spawn(
+        let (pid, handoff) = spawn_cmd(
+            self.settings,
+            self.log,
             &argv,
-            placement,
             ChildSignals::Restore(self.mask),
-            &Setup::default(),
-            &report,
-        )
-        .map_err(Error::Fork)?;
-        self.log.emit(Msg::Spawned { cmd: &cmd, pid });
+        )?;
+        self.handoff = handoff;
         self.procs.register(pid, Owner::Cmd);
         self.cmd = Some(pid);
         Ok(())
@@ -571,8 +547,8 @@ impl Rich<'_> {
         if let (Some(pid), None) = (self.cmd, self.cmd_status) {
             let sig = self.rules.translate(libc::SIGTERM);
             let target = self.rules.target(pid);
-            if sig != 0 && signals::kill(target, sig) == Err(Errno::ESRCH) && target < 0 {
-                let _ = signals::kill(pid, sig);
+            if sig != 0 {
+                let _ = signal_cmd(&self.rules, pid, sig);
             }
             let by = Instant::now().checked_add(grace);
             if !self.turn_until(by, &|r| r.cmd_status.is_some()) {

@@ -215,11 +215,11 @@ impl Rich<'_> {
             }
             Route::Forward { sig, .. } => match (self.cmd, self.cmd_status) {
                 (Some(pid), None) if sig != 0 => {
-                    let target = self.rules.target(pid);
-                    if signals::kill(target, sig) == Err(Errno::ESRCH) && target < 0 {
-                        let _ = signals::kill(pid, sig);
-                    }
-                    self.log.emit(Msg::Forwarded { sig, target });
+                    let _ = super::signal_cmd(&self.rules, pid, sig);
+                    self.log.emit(Msg::Forwarded {
+                        sig,
+                        target: self.rules.target(pid),
+                    });
                 }
                 _ => self.log.emit(Msg::Dropped(r.signo)),
             },
