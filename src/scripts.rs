@@ -61,6 +61,11 @@ fn classify(path: &Path) -> Option<Skip> {
     }
 }
 
+/// Whether `path` is a regular file (links followed) that someone may execute.
+pub fn is_executable_file(path: &Path) -> bool {
+    classify(path).is_none()
+}
+
 /// The scripts of `dir` in byte order of their names. A missing directory has none.
 pub fn discover(dir: &Path) -> Result<Discovered, ScriptsError> {
     let entries = match std::fs::read_dir(dir) {

@@ -12,7 +12,7 @@ use std::time::Duration;
 /// How long CMD's leftovers get between SIGTERM and SIGKILL, unless --grace says.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(5);
 
-fn env_flag(name: &str, value: &str) -> Result<bool, String> {
+pub(super) fn env_flag(name: &str, value: &str) -> Result<bool, String> {
     match value.trim().to_ascii_lowercase().as_str() {
         "1" | "true" | "yes" | "on" => Ok(true),
         "0" | "false" | "no" | "off" | "" => Ok(false),

@@ -1,6 +1,7 @@
 //! rich-init's rich-mode options and their variables → [`RichSettings`].
 
 use super::rich::Cli;
+use super::rich_env::env_flag;
 use super::RichSettings;
 use crate::envfile;
 use crate::scripts;
@@ -15,15 +16,9 @@ pub(super) fn rich_settings(
     cli: &Cli,
     value: &dyn Fn(&str, &str) -> Option<String>,
 ) -> Result<Option<RichSettings>, String> {
-    let flag = |text: &str| {
-        matches!(
-            text.trim().to_ascii_lowercase().as_str(),
-            "1" | "true" | "yes" | "on"
-        )
-    };
-    let on = cli.rich
-        || value("rich", "RICH_INIT_RICH").is_some_and(|v| flag(&v))
-        || value("rich", "rich_mode").is_some_and(|v| flag(&v));
+    // The same words as every other flag variable; anything else leaves rich mode off.
+    let set = |var: &str| value("rich", var).is_some_and(|v| env_flag(var, &v).unwrap_or(false));
+    let on = cli.rich || set("RICH_INIT_RICH") || set("rich_mode");
     let path = |id: &str, var: &str, given: &Option<PathBuf>| {
         given.clone().or_else(|| value(id, var).map(PathBuf::from))
     };

@@ -147,14 +147,7 @@ pub fn run(
 
 impl Rich<'_> {
     fn write_env(&self, rich: &RichSettings) {
-        let vars: Vec<(String, String)> = std::env::vars_os()
-            .map(|(k, v)| {
-                (
-                    k.to_string_lossy().into_owned(),
-                    v.to_string_lossy().into_owned(),
-                )
-            })
-            .collect();
+        let vars = environment();
         let env_file = rich
             .env_file
             .clone()
@@ -401,14 +394,7 @@ impl Rich<'_> {
             return Err(Errno::ESRCH);
         };
         let argv = command_argv(&svc.cfg.command).ok_or(Errno::EINVAL)?;
-        let mut vars: BTreeMap<String, String> = std::env::vars_os()
-            .map(|(k, v)| {
-                (
-                    k.to_string_lossy().into_owned(),
-                    v.to_string_lossy().into_owned(),
-                )
-            })
-            .collect();
+        let mut vars: BTreeMap<String, String> = environment().into_iter().collect();
         if let Some(id) = &svc.identity {
             for (key, value) in [
                 ("HOME", &id.home),
@@ -602,17 +588,25 @@ fn command_argv(command: &Command) -> Option<Vec<CString>> {
 /// Whether a program can be found: an absolute path to an executable file, or a name
 /// in PATH.
 fn program_exists(program: &str) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    let executable = |p: &Path| {
-        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-    };
     if program.contains('/') {
-        return executable(Path::new(program));
+        return scripts::is_executable_file(Path::new(program));
     }
     let path = std::env::var("PATH")
         .unwrap_or_else(|_| "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into());
     path.split(':')
-        .any(|dir| executable(&Path::new(dir).join(program)))
+        .any(|dir| scripts::is_executable_file(&Path::new(dir).join(program)))
+}
+
+/// Our environment as text (names and values not in UTF-8 are made so, lossily).
+fn environment() -> Vec<(String, String)> {
+    std::env::vars_os()
+        .map(|(k, v)| {
+            (
+                k.to_string_lossy().into_owned(),
+                v.to_string_lossy().into_owned(),
+            )
+        })
+        .collect()
 }
 
 /// "exit status 3" or "killed by SIGTERM".
