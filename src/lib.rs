@@ -9,6 +9,7 @@ pub mod error;
 pub mod init;
 pub mod logging;
 pub mod logsink;
+pub mod oci;
 pub mod procs;
 pub mod scripts;
 pub mod signame;

@@ -86,6 +86,15 @@ pub fn frame(name: &str, line: &Line) -> Vec<u8> {
     framed
 }
 
+/// One line as an RFC 3164 datagram for /dev/log: facility daemon, severity info for
+/// stdout and err for stderr, the service name as the tag.
+pub fn syslog_datagram(name: &str, from_stderr: bool, text: &[u8]) -> Vec<u8> {
+    let pri = 3 * 8 + if from_stderr { 3 } else { 6 };
+    let mut d = format!("<{pri}>{name}: ").into_bytes();
+    d.extend_from_slice(text);
+    d
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,6 +10,14 @@ use rich_init::cli::{self, Parsed};
 use rich_init::init;
 use rich_init::sys::{self, signals};
 
+/// A short-lived command (not an init) gets its signal mask back at once, so that it
+/// can be interrupted; the mask is also what its children start with.
+fn restore(blocked: Result<signals::SigSet, sys::Errno>) -> signals::SigSet {
+    let mask = blocked.unwrap_or_else(|_| signals::SigSet::empty());
+    let _ = signals::set_mask(&mask);
+    mask
+}
+
 #[no_mangle]
 pub extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) -> libc::c_int {
     // Block every signal first: as pid 1 a SIGTERM arriving while we parse arguments
@@ -30,5 +38,7 @@ pub extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) ->
         }
         Parsed::Run(settings) => init::run(&settings, blocked),
         Parsed::Ctl(words) => rich_init::ctl::run(&words, &env),
+        Parsed::Hook(words) => rich_init::oci::hook::run(&words, &env, restore(blocked)),
+        Parsed::Oci(words) => rich_init::oci::run(&words, &env),
     }
 }

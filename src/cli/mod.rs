@@ -137,6 +137,10 @@ pub enum Parsed {
     Run(Box<Settings>),
     /// `rich-init ctl ...`: talk to a running rich-init (the words after `ctl`).
     Ctl(Vec<String>),
+    /// `rich-init hook STAGE ...`: run as an OCI runtime hook (the words after `hook`).
+    Hook(Vec<String>),
+    /// `rich-init oci inject ...` (the words after `oci`).
+    Oci(Vec<String>),
     /// Print these and exit with this code (help, version, usage errors).
     Exit {
         code: i32,

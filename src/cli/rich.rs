@@ -196,13 +196,19 @@ fn from_cli(m: &ArgMatches, id: &str) -> bool {
 }
 
 pub fn parse(args: Vec<OsString>, env: &dyn Fn(&str) -> Option<String>) -> Parsed {
-    if args.get(1).is_some_and(|a| a == "ctl") {
-        return Parsed::Ctl(
+    let sub = |make: fn(Vec<String>) -> Parsed| {
+        make(
             args.iter()
                 .skip(2)
                 .map(|a| a.to_string_lossy().into_owned())
                 .collect(),
-        );
+        )
+    };
+    match args.get(1).and_then(|a| a.to_str()) {
+        Some("ctl") => return sub(Parsed::Ctl),
+        Some("hook") => return sub(Parsed::Hook),
+        Some("oci") => return sub(Parsed::Oci),
+        _ => {}
     }
     let result = match without_options(&args) {
         // No options: skip clap, whose set-up costs start-up time in every container.

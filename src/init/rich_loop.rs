@@ -25,15 +25,6 @@ pub(crate) struct Pipe {
     pub syslog: bool,
 }
 
-/// One line as an RFC 3164 datagram for /dev/log: facility daemon, severity info for
-/// stdout and err for stderr, the service name as the tag.
-pub(crate) fn syslog_datagram(name: &str, from_stderr: bool, text: &[u8]) -> Vec<u8> {
-    let pri = 3 * 8 + if from_stderr { 3 } else { 6 };
-    let mut d = format!("<{pri}>{name}: ").into_bytes();
-    d.extend_from_slice(text);
-    d
-}
-
 impl Rich<'_> {
     /// Turn until `done` or `deadline`; true when `done`.
     pub(crate) fn turn_until(
@@ -160,7 +151,8 @@ impl Rich<'_> {
         }
         for line in &lines {
             if pipe.syslog {
-                let datagram = syslog_datagram(&pipe.name, pipe.to == 2, &line.text);
+                let datagram =
+                    crate::logsink::syslog_datagram(&pipe.name, pipe.to == 2, &line.text);
                 let sent = self
                     .syslog
                     .as_ref()
@@ -363,7 +355,7 @@ impl Rich<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::syslog_datagram;
+    use crate::logsink::syslog_datagram;
 
     #[test]
     fn syslog_lines() {

@@ -91,3 +91,43 @@ pub fn poll_readable(
     ready.extend(pfds.iter().map(|p| p.revents != 0));
     Ok(())
 }
+
+/// An anonymous in-memory file holding `bytes`, positioned at its start: a child's stdin
+/// that it can read at its own pace, however large.
+pub fn memfd_with(bytes: &[u8]) -> Result<OwnedFd, Errno> {
+    // SAFETY: the name is a NUL-terminated literal; MFD_CLOEXEC is a valid flag.
+    let fd = unsafe { libc::memfd_create(c"rich-init-state".as_ptr(), libc::MFD_CLOEXEC) };
+    if fd < 0 {
+        return Err(Errno::last());
+    }
+    // SAFETY: memfd_create returned a new descriptor that nobody else owns.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        // SAFETY: the pointer and length come from a live slice.
+        let n = unsafe { libc::write(fd.as_raw_fd(), rest.as_ptr().cast(), rest.len()) };
+        match usize::try_from(n) {
+            Ok(0) => return Err(Errno::EIO),
+            Ok(written) => rest = rest.get(written..).unwrap_or_default(),
+            Err(_) if Errno::last() == Errno::EINTR => {}
+            Err(_) => return Err(Errno::last()),
+        }
+    }
+    // SAFETY: lseek on a descriptor we own.
+    if unsafe { libc::lseek(fd.as_raw_fd(), 0, libc::SEEK_SET) } != 0 {
+        return Err(Errno::last());
+    }
+    Ok(fd)
+}
+
+/// A pidfd for our child `pid`: readable once it has exited (Linux >= 5.3).
+pub fn pidfd_open(pid: i32) -> Result<OwnedFd, Errno> {
+    // SAFETY: pidfd_open takes a pid and flags.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    if fd < 0 {
+        return Err(Errno::last());
+    }
+    let fd = RawFd::try_from(fd).map_err(|_| Errno::EBADF)?;
+    // SAFETY: the kernel returned a new close-on-exec descriptor that nobody else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}

@@ -39,6 +39,26 @@ pub enum Drained {
     Failed(Errno),
 }
 
+/// Reap our child `pid`: its raw wait status, once it has exited (`hang`), or None when
+/// it is still running (`!hang`).
+pub fn wait_for(pid: i32, hang: bool) -> Result<Option<i32>, Errno> {
+    let mut status = 0;
+    loop {
+        let flags = if hang { 0 } else { libc::WNOHANG };
+        // SAFETY: waitpid writes one status into `status`.
+        let rc = unsafe { libc::waitpid(pid, &mut status, flags) };
+        if rc == pid {
+            return Ok(Some(status));
+        }
+        if rc == 0 {
+            return Ok(None);
+        }
+        if Errno::last() != Errno::EINTR {
+            return Err(Errno::last());
+        }
+    }
+}
+
 /// Reap every child that has exited, appending to `out`, until none is waiting.
 pub fn drain(out: &mut Vec<Exit>) -> Drained {
     loop {

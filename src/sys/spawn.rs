@@ -47,6 +47,13 @@ pub enum Step {
     Gid,
     Uid,
     NoNewPrivs,
+    CloseFds,
+    DeathSignal,
+    /// Entering a container (sys::enter).
+    Namespace,
+    Root,
+    Fork,
+    Wait,
 }
 
 impl Step {
@@ -59,6 +66,12 @@ impl Step {
             Step::Gid => "set its group id",
             Step::Uid => "set its user id",
             Step::NoNewPrivs => "set no_new_privs",
+            Step::CloseFds => "close inherited descriptors",
+            Step::DeathSignal => "set its parent death signal",
+            Step::Namespace => "join the container's namespaces",
+            Step::Root => "enter the container's root filesystem",
+            Step::Fork => "fork inside the container",
+            Step::Wait => "wait for its process inside the container",
         }
     }
 }
@@ -84,6 +97,10 @@ pub struct Setup<'a> {
     pub stdin: Option<i32>,
     pub stdout: Option<i32>,
     pub stderr: Option<i32>,
+    /// Close every descriptor above stderr at exec (hooks: nothing leaks into a script).
+    pub close_other_fds: bool,
+    /// prctl(PR_SET_PDEATHSIG): the child gets this signal when its parent dies.
+    pub parent_death_signal: Option<i32>,
 }
 
 impl ChildEvent {
@@ -224,6 +241,12 @@ pub(crate) fn spawn(
 /// The child's part of [`Setup`], in the order that keeps the privileges each step
 /// needs: streams, directory, umask, then groups, gid, uid, and no_new_privs last.
 fn apply(setup: &Setup) -> Result<(), (Step, Errno)> {
+    if let Some(sig) = setup.parent_death_signal {
+        // SAFETY: PR_SET_PDEATHSIG takes a signal number and zeros.
+        if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, sig, 0, 0, 0) } != 0 {
+            return Err((Step::DeathSignal, Errno::last()));
+        }
+    }
     for (fd, target) in [(setup.stdin, 0), (setup.stdout, 1), (setup.stderr, 2)] {
         if let Some(fd) = fd {
             // SAFETY: dup2 takes two descriptors; the target is a standard stream.
@@ -256,11 +279,38 @@ fn apply(setup: &Setup) -> Result<(), (Step, Errno)> {
             return Err((Step::Uid, Errno::last()));
         }
     }
+    if setup.close_other_fds {
+        // Marked close-on-exec rather than closed: the caller's report pipe must stay
+        // usable until exec.
+        // SAFETY: close_range takes plain integers and touches only our descriptor table.
+        if unsafe { libc::close_range(3, libc::c_uint::MAX, libc::CLOSE_RANGE_CLOEXEC as i32) } != 0
+        {
+            cloexec_one_by_one().map_err(|e| (Step::CloseFds, e))?;
+        }
+    }
     if setup.no_new_privs {
         // SAFETY: PR_SET_NO_NEW_PRIVS takes 1 and zeros.
         if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
             return Err((Step::NoNewPrivs, Errno::last()));
         }
+    }
+    Ok(())
+}
+
+/// Kernels before 5.11 lack CLOSE_RANGE_CLOEXEC: mark each possible descriptor instead.
+fn cloexec_one_by_one() -> Result<(), Errno> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes one rlimit into `limit`.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+        return Err(Errno::last());
+    }
+    let top = i32::try_from(limit.rlim_cur.min(1 << 20)).unwrap_or(1 << 20);
+    for fd in 3..top {
+        // SAFETY: F_SETFD on any integer is harmless; EBADF for unused numbers is expected.
+        unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
     }
     Ok(())
 }

@@ -1,0 +1,425 @@
+//! `rich-init hook STAGE`: what an OCI runtime calls at a lifecycle stage. It reads the
+//! state JSON on stdin, loads the bundle's config.json, then runs the host scripts of
+//! `HOOKS_DIR/STAGE/` and, at its stage, the container's initscript inside the
+//! container. Each gets the state on stdin, a cleared environment and a deadline; their
+//! output is logged line by line.
+//!
+//! Exit codes: 0 done; 1 an action failed at a stage before the container's program runs
+//! (the runtime then aborts), or the input was unusable; 2 usage. After the program has
+//! started (poststart, poststop) failures are warnings and the exit code is 0, as the
+//! OCI runtime spec has the lifecycle go on.
+
+use super::action::{self, Action};
+use super::state::{self, BundleConfig, HookState, Stage};
+use crate::config::duration;
+use crate::logsink::{self, Line};
+use crate::sys::enter::Target;
+use crate::sys::signals::SigSet;
+use std::ffi::CString;
+use std::os::unix::net::UnixDatagram;
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub const HOOKS_DIR: &str = "/etc/rich-init/hooks.d";
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// The PATH that host scripts get.
+pub const HOST_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+/// More state than this on stdin is not an OCI state.
+const MAX_STATE: usize = 1 << 20;
+
+const USAGE: &str = "usage: rich-init hook STAGE [--hooks-dir DIR] [--timeout DUR] [--env K=V]... [--log auto|stderr|syslog]";
+
+/// Where action output goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogTo {
+    Auto,
+    Stderr,
+    Syslog,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HookArgs {
+    pub stage: Stage,
+    pub hooks_dir: PathBuf,
+    /// None: the annotation's, else the default.
+    pub timeout: Option<Duration>,
+    pub env: Vec<String>,
+    pub log: LogTo,
+}
+
+/// Parse the words after `hook`. Err: the usage line to print.
+pub fn parse_args(
+    words: &[String],
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<HookArgs, String> {
+    let mut stage = None;
+    let mut hooks_dir = env("RICH_INIT_HOOKS_DIR")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from);
+    let mut timeout = None;
+    let mut vars = Vec::new();
+    let mut log = LogTo::Auto;
+    let mut it = words.iter();
+    while let Some(word) = it.next() {
+        let (flag, inline) = match word.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
+            _ => (word.as_str(), None),
+        };
+        let mut value = |name: &str| {
+            inline
+                .clone()
+                .or_else(|| it.next().cloned())
+                .ok_or_else(|| format!("{name} needs a value; {USAGE}"))
+        };
+        match flag {
+            "--hooks-dir" => hooks_dir = Some(PathBuf::from(value("--hooks-dir")?)),
+            "--timeout" => {
+                let text = value("--timeout")?;
+                timeout = Some(
+                    duration::parse(&text)
+                        .map_err(|e| format!("--timeout {text:?}: {e}; try 30s"))?,
+                );
+            }
+            "--env" => {
+                let pair = value("--env")?;
+                if !pair.contains('=') || pair.starts_with('=') {
+                    return Err(format!("--env {pair:?} is not NAME=VALUE"));
+                }
+                vars.push(pair);
+            }
+            "--log" => {
+                log = match value("--log")?.as_str() {
+                    "auto" => LogTo::Auto,
+                    "stderr" => LogTo::Stderr,
+                    "syslog" => LogTo::Syslog,
+                    other => return Err(format!("--log {other:?}: use auto, stderr or syslog")),
+                }
+            }
+            "-h" | "--help" => return Err(USAGE.to_string()),
+            f if f.starts_with('-') => return Err(format!("unknown option {f}; {USAGE}")),
+            _ if stage.is_some() => return Err(format!("unexpected argument {word:?}; {USAGE}")),
+            _ => {
+                stage = Some(Stage::parse(word).ok_or_else(|| {
+                    format!("unknown stage {word:?}; use one of {}", Stage::list())
+                })?)
+            }
+        }
+    }
+    Ok(HookArgs {
+        stage: stage.ok_or_else(|| format!("no stage given; {USAGE}"))?,
+        hooks_dir: hooks_dir.unwrap_or_else(|| PathBuf::from(HOOKS_DIR)),
+        timeout,
+        env: vars,
+        log,
+    })
+}
+
+/// One line to stderr.
+fn say(line: &str) {
+    crate::sys::write_all_raw(2, format!("{line}\n").as_bytes());
+}
+
+/// Where action output goes, resolved.
+enum Sink {
+    Stderr,
+    Syslog(UnixDatagram),
+}
+
+impl Sink {
+    fn open(log: LogTo) -> Sink {
+        let syslog = || {
+            let sock = UnixDatagram::unbound().ok()?;
+            sock.connect("/dev/log").ok()?;
+            Some(Sink::Syslog(sock))
+        };
+        match log {
+            LogTo::Stderr => Sink::Stderr,
+            LogTo::Syslog | LogTo::Auto => syslog().unwrap_or(Sink::Stderr),
+        }
+    }
+
+    fn line(&self, source: &str, line: &Line) {
+        if let Sink::Syslog(sock) = self {
+            let mut text = format!("[{source}] ").into_bytes();
+            text.extend_from_slice(&line.text);
+            if sock
+                .send(&logsink::syslog_datagram("rich-init-hook", false, &text))
+                .is_ok()
+            {
+                return;
+            }
+        }
+        crate::sys::write_all_raw(2, &logsink::frame(source, line));
+    }
+}
+
+fn read_stdin() -> Result<Vec<u8>, String> {
+    let mut input = Vec::new();
+    let mut buf = [0u8; 8192];
+    loop {
+        match crate::sys::io::read_some(0, &mut buf) {
+            Ok(0) => return Ok(input),
+            Ok(n) => {
+                input.extend_from_slice(buf.get(..n).unwrap_or_default());
+                if input.len() > MAX_STATE {
+                    return Err(
+                        "the OCI state on stdin is larger than 1 MiB; it is not an OCI state"
+                            .into(),
+                    );
+                }
+            }
+            Err(crate::sys::Errno::EINTR) => {}
+            Err(e) => {
+                return Err(format!(
+                    "cannot read the OCI state on stdin: {}; run me as an OCI hook",
+                    crate::sys::strerror(e)
+                ))
+            }
+        }
+    }
+}
+
+fn cstrings(items: &[String], what: &str) -> Result<Vec<CString>, String> {
+    items
+        .iter()
+        .map(|s| CString::new(s.as_str()).map_err(|_| format!("{what} {s:?} contains a NUL byte")))
+        .collect()
+}
+
+/// The variables every action gets, after its base environment.
+fn hook_vars(args: &HookArgs, state: &HookState) -> Vec<String> {
+    let mut vars = vec![
+        format!("RICH_INIT_STAGE={}", args.stage.name()),
+        format!("RICH_INIT_CONTAINER_ID={}", state.id),
+        format!("RICH_INIT_BUNDLE={}", state.bundle.display()),
+    ];
+    if let Some(pid) = state.pid {
+        vars.push(format!("RICH_INIT_CONTAINER_PID={pid}"));
+    }
+    vars.extend(args.env.iter().cloned());
+    vars
+}
+
+/// The initscript to run at this stage, if any: Err when the annotations are wrong.
+fn initscript(
+    args: &HookArgs,
+    state: &HookState,
+    config: &BundleConfig,
+) -> Result<Option<PathBuf>, String> {
+    let Some(path) = config.annotation(state, state::ANNOTATION_INITSCRIPT) else {
+        return Ok(None);
+    };
+    let stage = match config.annotation(state, state::ANNOTATION_INITSCRIPT_STAGE) {
+        None => Stage::Prestart,
+        Some(word) => Stage::parse(word)
+            .filter(|s| s.can_run_initscript())
+            .ok_or_else(|| {
+                format!(
+                    "annotation {}={word:?} is not a stage an initscript can run at; use prestart, createRuntime or createContainer",
+                    state::ANNOTATION_INITSCRIPT_STAGE
+                )
+            })?,
+    };
+    if stage != args.stage {
+        return Ok(None);
+    }
+    if !path.starts_with('/') {
+        return Err(format!(
+            "annotation {}={path:?} is not an absolute path inside the container",
+            state::ANNOTATION_INITSCRIPT
+        ));
+    }
+    Ok(Some(PathBuf::from(path)))
+}
+
+/// Everything before running: Err is the one line to print.
+struct Plan {
+    input: Vec<u8>,
+    state: HookState,
+    config: BundleConfig,
+    timeout: Duration,
+    scripts: Vec<PathBuf>,
+    initscript: Option<PathBuf>,
+}
+
+fn plan(args: &HookArgs) -> Result<Plan, String> {
+    let input = read_stdin()?;
+    let state = state::parse_state(&input).map_err(|e| e.to_string())?;
+    let config = state::load_config(&state.bundle).map_err(|e| e.to_string())?;
+    let timeout = match (
+        args.timeout,
+        config.annotation(&state, state::ANNOTATION_TIMEOUT),
+    ) {
+        (Some(t), _) => t,
+        (None, Some(text)) => duration::parse_nonzero(text)
+            .map_err(|e| format!("annotation {}={text:?}: {e}", state::ANNOTATION_TIMEOUT))?,
+        (None, None) => DEFAULT_TIMEOUT,
+    };
+    let scripts = crate::scripts::discover(&args.hooks_dir.join(args.stage.name()))
+        .map_err(|e| e.to_string())?
+        .run;
+    let initscript = initscript(args, &state, &config)?;
+    Ok(Plan {
+        input,
+        state,
+        config,
+        timeout,
+        scripts,
+        initscript,
+    })
+}
+
+/// `rich-init hook ...`; `mask` is the signal mask we were started with.
+pub fn run(words: &[String], env: &dyn Fn(&str) -> Option<String>, mask: SigSet) -> i32 {
+    let args = match parse_args(words, env) {
+        Ok(args) => args,
+        Err(line) => {
+            say(&format!("rich-init hook: {line}"));
+            return 2;
+        }
+    };
+    let prefix = format!("rich-init hook {}", args.stage.name());
+    let plan = match plan(&args) {
+        Ok(plan) => plan,
+        Err(line) => {
+            say(&format!("{prefix}: {line}"));
+            return 1;
+        }
+    };
+    let sink = Sink::open(args.log);
+    let vars = hook_vars(&args, &plan.state);
+    for script in &plan.scripts {
+        let label = script.display().to_string();
+        let mut env = vec![format!("PATH={HOST_PATH}")];
+        env.extend(vars.iter().cloned());
+        let outcome = cstrings(&env, "--env").and_then(|env| {
+            Ok(Action {
+                argv: vec![CString::new(script.as_os_str().as_encoded_bytes())
+                    .map_err(|_| format!("{label} contains a NUL byte"))?],
+                env,
+                cwd: CString::new(plan.state.bundle.as_os_str().as_encoded_bytes()).ok(),
+                inside: None,
+            })
+        });
+        if !finish(&args, &prefix, &label, &plan, &sink, outcome, mask) {
+            return 1;
+        }
+    }
+    if let Some(path) = &plan.initscript {
+        let label = format!("initscript {}", path.display());
+        let target = plan
+            .state
+            .live_pid()
+            .map_err(|e| e.to_string())
+            .and_then(|pid| Target::open(pid, &plan.config.rootfs).map_err(|e| e.to_string()));
+        let prepared = target.and_then(|target| {
+            let mut env = plan.config.env.clone();
+            env.extend(vars.iter().cloned());
+            let env = cstrings(&env, "environment variable")?;
+            let argv = CString::new(path.as_os_str().as_encoded_bytes())
+                .map_err(|_| format!("{label} contains a NUL byte"))?;
+            Ok((target, argv, env))
+        });
+        let action = prepared.as_ref().map(|(target, argv, env)| Action {
+            argv: vec![argv.clone()],
+            env: env.clone(),
+            cwd: Some(CString::from(c"/")),
+            inside: Some(target),
+        });
+        let action = action.map_err(Clone::clone);
+        if !finish(&args, &prefix, &label, &plan, &sink, action, mask) {
+            return 1;
+        }
+    }
+    0
+}
+
+/// Run one action and report; false when the hook must stop with a failure.
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    args: &HookArgs,
+    prefix: &str,
+    label: &str,
+    plan: &Plan,
+    sink: &Sink,
+    action: Result<Action, String>,
+    mask: SigSet,
+) -> bool {
+    let inside = action.as_ref().is_ok_and(|a| a.inside.is_some());
+    let reason = match action {
+        Err(line) => line,
+        Ok(action) => {
+            let source = format!("{} {label}", args.stage.name());
+            let outcome = action::run(&action, &plan.input, plan.timeout, mask, &mut |line| {
+                sink.line(&source, line)
+            });
+            if outcome.is_success() {
+                return true;
+            }
+            outcome.reason(inside)
+        }
+    };
+    if args.stage.is_fatal() {
+        say(&format!("{prefix}: {label} failed: {reason}"));
+        false
+    } else {
+        say(&format!(
+            "{prefix}: warning: {label} failed: {reason} (the lifecycle goes on)"
+        ));
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(line: &str) -> Vec<String> {
+        line.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn parses_stage_and_flags_in_any_order() {
+        let none = |_: &str| None;
+        let a = parse_args(&words("prestart"), &none).expect("ok");
+        assert_eq!(a.stage, Stage::Prestart);
+        assert_eq!(a.hooks_dir, PathBuf::from(HOOKS_DIR));
+        assert_eq!((a.timeout, a.log), (None, LogTo::Auto));
+        let a = parse_args(
+            &words("--timeout 2s poststop --hooks-dir=/h --env A=1 --env B= --log stderr"),
+            &none,
+        )
+        .expect("ok");
+        assert_eq!(a.stage, Stage::Poststop);
+        assert_eq!(a.hooks_dir, PathBuf::from("/h"));
+        assert_eq!(a.timeout, Some(Duration::from_secs(2)));
+        assert_eq!(a.env, ["A=1", "B="]);
+        assert_eq!(a.log, LogTo::Stderr);
+        let from_env = |k: &str| (k == "RICH_INIT_HOOKS_DIR").then(|| "/e".to_string());
+        let a = parse_args(&words("prestart"), &from_env).expect("ok");
+        assert_eq!(a.hooks_dir, PathBuf::from("/e"));
+        let a = parse_args(&words("prestart --hooks-dir /f"), &from_env).expect("ok");
+        assert_eq!(a.hooks_dir, PathBuf::from("/f"), "the flag wins");
+    }
+
+    #[test]
+    fn usage_errors_are_one_line() {
+        let none = |_: &str| None;
+        for line in [
+            "",
+            "prestrat",
+            "prestart poststop",
+            "prestart --timeout",
+            "prestart --timeout soon",
+            "prestart --env NOVALUE",
+            "prestart --env =x",
+            "prestart --log loud",
+            "prestart --frobnicate",
+        ] {
+            let err = parse_args(&words(line), &none).expect_err(line);
+            assert!(!err.contains('\n'), "{line}: {err}");
+        }
+        let err = parse_args(&words("prestrat"), &none).expect_err("unknown");
+        assert!(err.contains("prestart, createRuntime"), "{err}");
+    }
+}
