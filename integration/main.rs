@@ -30,3 +30,8 @@ mod rich_options;
 mod rich_runc;
 mod rich_shutdown;
 mod rich_supervise;
+
+mod oci_hook;
+mod oci_inject;
+mod oci_lifecycle;
+mod oci_rig;

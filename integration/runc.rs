@@ -1,6 +1,12 @@
 //! OCI bundles and containers run by runc (or crun, same command line): a bundle is a temp
 //! dir with the busybox rootfs, a hand-written config.json and the runtime's private state
-//! dir; a container is deleted (`delete -f`) when dropped, whatever happened.
+//! dir; a container is deleted (`delete -f`) when dropped, whatever happened. A container
+//! runs in the foreground (`run`, [`Container`]) or goes through `create`/`start`/`delete`
+//! ([`Created`]).
+//!
+//! crun refuses hybrid cgroups ("cgroups in hybrid mode not supported") when a cgroup2
+//! hierarchy is mounted at /sys/fs/cgroup/unified beside the v1 controllers. On such a host
+//! every crun command runs in a private mount namespace without that mount.
 
 // Later issues use the parts these tests do not (crun, env, extra mounts, hooks).
 #![allow(dead_code)]
@@ -28,6 +34,30 @@ impl Runtime {
     pub fn program(self) -> PathBuf {
         require(self.name())
     }
+
+    /// A command line that runs this runtime; add its arguments.
+    pub fn command(self) -> Run {
+        match self {
+            Runtime::Crun if hybrid_cgroups() => Run::new(require("unshare"))
+                .args(["--mount", "--propagation", "private"])
+                .arg(require("sh"))
+                .args(["-c", CRUN_WITHOUT_UNIFIED])
+                .arg(self.program()),
+            _ => Run::new(self.program()),
+        }
+    }
+}
+
+/// `sh -c` script: drop the cgroup2 mount in this (private) mount namespace, then exec
+/// `$0` (crun) with the arguments.
+const CRUN_WITHOUT_UNIFIED: &str = "umount /sys/fs/cgroup/unified || exit 125; exec \"$0\" \"$@\"";
+
+/// Whether /sys/fs/cgroup/unified is a mount point (cgroup v1 with a cgroup2 beside it).
+fn hybrid_cgroups() -> bool {
+    let info = std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap_or_else(|e| panic!("cannot read /proc/self/mountinfo: {e}"));
+    info.lines()
+        .any(|l| l.split(' ').nth(4) == Some("/sys/fs/cgroup/unified"))
 }
 
 /// Quote `s` as a JSON string.
@@ -166,10 +196,38 @@ impl Bundle {
         self.dir.join("state")
     }
 
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.join("config.json")
+    }
+
     pub fn write_config(&self, spec: &Spec) {
-        let path = self.dir.join("config.json");
-        std::fs::write(&path, spec.config_json(&self.shared()))
+        self.write_raw_config(&spec.config_json(&self.shared()));
+    }
+
+    /// The bytes of config.json.
+    pub fn raw_config(&self) -> Vec<u8> {
+        let path = self.config_path();
+        std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+    }
+
+    pub fn write_raw_config(&self, text: &str) {
+        let path = self.config_path();
+        std::fs::write(&path, text)
             .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+    }
+
+    /// config.json as a JSON value.
+    pub fn config(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.raw_config())
+            .unwrap_or_else(|e| panic!("{} is not JSON: {e}", self.config_path().display()))
+    }
+
+    /// Change config.json through its JSON value.
+    pub fn edit_config(&self, change: impl FnOnce(&mut serde_json::Value)) {
+        let mut config = self.config();
+        change(&mut config);
+        let text = serde_json::to_string_pretty(&config).expect("a JSON value serialises");
+        self.write_raw_config(&text);
     }
 }
 
@@ -191,8 +249,14 @@ impl<'b> Container<'b> {
     /// Write `spec` into the bundle and start `RUNTIME --root STATE run --bundle B ID`.
     pub fn start(runtime: Runtime, bundle: &'b Bundle, spec: &Spec) -> Container<'b> {
         bundle.write_config(spec);
+        Container::run_bundle(runtime, bundle)
+    }
+
+    /// `RUNTIME --root STATE run --bundle B ID` with the bundle's config.json as it is.
+    pub fn run_bundle(runtime: Runtime, bundle: &'b Bundle) -> Container<'b> {
         let id = unique_id();
-        let running = Run::new(runtime.program())
+        let running = runtime
+            .command()
             .arg("--root")
             .arg(bundle.state())
             .args(["run", "--bundle"])
@@ -212,11 +276,7 @@ impl<'b> Container<'b> {
     }
 
     fn runtime_cmd(&self, args: &[&str]) -> Outcome {
-        Run::new(self.runtime.program())
-            .arg("--root")
-            .arg(self.bundle.state())
-            .args(args)
-            .output()
+        runtime_cmd(self.runtime, self.bundle, args)
     }
 
     /// `RUNTIME kill ID SIG`; panics if the runtime refuses.
@@ -251,6 +311,96 @@ impl Drop for Container<'_> {
         // `delete -f` kills what is left and removes the container and its cgroups.
         let _ = self.runtime_cmd(&["delete", "-f", &self.id]);
         drop(self.running.take());
+    }
+}
+
+/// `RUNTIME --root STATE ARGS...` to completion.
+pub fn runtime_cmd(runtime: Runtime, bundle: &Bundle, args: &[&str]) -> Outcome {
+    runtime
+        .command()
+        .arg("--root")
+        .arg(bundle.state())
+        .args(args)
+        .output()
+}
+
+/// A container made by `RUNTIME create` from the bundle's config.json as it is. Its
+/// stdio is a log file in the bundle (a pipe would be held open by the container);
+/// deleted (`delete -f`) on drop.
+pub struct Created<'b> {
+    pub runtime: Runtime,
+    bundle: &'b Bundle,
+    id: String,
+}
+
+impl<'b> Created<'b> {
+    /// `RUNTIME create`; the outcome's stderr is the log file (the runtime's output, and
+    /// the container's if it runs). The handle is returned whether create succeeded or not.
+    pub fn create(runtime: Runtime, bundle: &'b Bundle) -> (Created<'b>, Outcome) {
+        let id = unique_id();
+        let log_path = bundle.path().join(format!("{id}.log"));
+        let log: std::os::fd::OwnedFd = std::fs::OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(&log_path)
+            .unwrap_or_else(|e| panic!("cannot open {}: {e}", log_path.display()))
+            .into();
+        let mut out = runtime
+            .command()
+            .arg("--root")
+            .arg(bundle.state())
+            .args(["create", "--bundle"])
+            .arg(bundle.path())
+            .arg(&id)
+            .stdio(&log)
+            .output();
+        out.stderr = std::fs::read_to_string(&log_path).unwrap_or_default();
+        let created = Created {
+            runtime,
+            bundle,
+            id,
+        };
+        (created, out)
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// `RUNTIME --root STATE VERB ID`.
+    pub fn verb(&self, verb: &str) -> Outcome {
+        runtime_cmd(self.runtime, self.bundle, &[verb, &self.id])
+    }
+
+    /// `RUNTIME VERB ID` that must succeed.
+    pub fn must(&self, verb: &str) -> Outcome {
+        let out = self.verb(verb);
+        assert_eq!(
+            out.code(),
+            Some(0),
+            "{} {verb} failed\n{out}",
+            self.runtime.name()
+        );
+        out
+    }
+
+    /// The "status" field of `RUNTIME state ID`, or None when the runtime has no such
+    /// container.
+    pub fn status(&self) -> Option<String> {
+        let out = self.verb("state");
+        if out.code() != Some(0) {
+            return None;
+        }
+        let state: serde_json::Value = serde_json::from_str(&out.stdout)
+            .unwrap_or_else(|e| panic!("{} state is not JSON: {e}\n{out}", self.runtime.name()));
+        state["status"].as_str().map(str::to_string)
+    }
+}
+
+impl Drop for Created<'_> {
+    fn drop(&mut self) {
+        let _ = runtime_cmd(self.runtime, self.bundle, &["delete", "-f", &self.id]);
     }
 }
 
