@@ -59,12 +59,12 @@ fn responses_render_as_documented() {
         render_response(&Response::Error {
             message: "boom".into()
         }),
-        "{\"error\":\"boom\",\"ok\":false}\n"
+        "{\"ok\":false,\"error\":\"boom\"}\n"
     );
     assert_eq!(
         render_response(&Response::Status(vec![crond()])),
-        "{\"ok\":true,\"services\":[{\"last_exit\":{\"signal\":9},\"name\":\"crond\",\
-         \"pid\":42,\"restarts\":1,\"state\":\"running\",\"uptime_ms\":192000}]}\n"
+        "{\"ok\":true,\"services\":[{\"name\":\"crond\",\"state\":\"running\",\"pid\":42,\
+         \"uptime_ms\":192000,\"restarts\":1,\"last_exit\":{\"signal\":9}}]}\n"
     );
 }
 

@@ -3,22 +3,36 @@
 //! into a rich container).
 
 pub mod action;
+pub mod diff;
 pub mod hook;
+pub mod inject;
+pub mod rewrite;
 pub mod state;
 
-/// `rich-init oci SUBCOMMAND ...`.
+/// `rich-init oci SUBCOMMAND ...`. Exit codes: 0 done, 1 failed (nothing changed), 2 usage.
 pub fn run(words: &[String], _env: &dyn Fn(&str) -> Option<String>) -> i32 {
-    match words.first().map(String::as_str) {
-        Some(other) => {
-            crate::sys::write_all_raw(
-                2,
-                format!("rich-init oci: unknown subcommand {other:?}; use inject\n").as_bytes(),
-            );
-            2
+    let say = |code: i32, line: &str| {
+        crate::sys::write_all_raw(2, format!("{line}\n").as_bytes());
+        code
+    };
+    match words.split_first() {
+        Some((sub, rest)) if sub == "inject" => {
+            let args = match inject::parse_args(rest) {
+                Ok(args) => args,
+                Err(line) => return say(2, &format!("rich-init oci inject: {line}")),
+            };
+            match inject::execute(&args) {
+                Ok(out) => {
+                    crate::sys::write_all_raw(1, out.as_bytes());
+                    0
+                }
+                Err(line) => say(1, &format!("rich-init oci inject: {line}")),
+            }
         }
-        None => {
-            crate::sys::write_all_raw(2, b"rich-init oci: no subcommand given; use inject\n");
-            2
-        }
+        Some((other, _)) => say(
+            2,
+            &format!("rich-init oci: unknown subcommand {other:?}; use inject"),
+        ),
+        None => say(2, "rich-init oci: no subcommand given; use inject"),
     }
 }

@@ -1,0 +1,316 @@
+//! `rich-init oci inject --bundle DIR [...]`: rewrite a bundle's config.json into rich
+//! mode, in place and atomically (temp file, fsync, rename). The first injection keeps
+//! the original bytes beside it (`.config.json.rich-init-orig`), so that `--remove`
+//! gives them back byte for byte when nothing else changed since.
+
+use super::diff;
+use super::rewrite::{self, Mode, Request};
+use serde_json::Value;
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+const USAGE: &str = "usage: rich-init oci inject --bundle DIR [--rich-mode rich-init|dumb-init|tini|systemd|sbin-init] [--initscript PATH] [--services LIST] [--binary PATH] [--remove] [--dry-run]";
+/// The original config.json, kept by the first injection for `--remove`.
+pub const ORIGINAL: &str = ".config.json.rich-init-orig";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InjectArgs {
+    pub bundle: PathBuf,
+    pub mode: Mode,
+    pub initscript: Option<String>,
+    pub services: Option<String>,
+    pub binary: Option<PathBuf>,
+    pub remove: bool,
+    pub dry_run: bool,
+}
+
+/// Parse the words after `inject`. Err: the line to print.
+pub fn parse_args(words: &[String]) -> Result<InjectArgs, String> {
+    let mut bundle = None;
+    let mut mode = Mode::RichInit;
+    let (mut initscript, mut services, mut binary) = (None, None, None);
+    let (mut remove, mut dry_run) = (false, false);
+    let mut it = words.iter();
+    while let Some(word) = it.next() {
+        let (flag, inline) = match word.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
+            _ => (word.as_str(), None),
+        };
+        let mut value = |name: &str| {
+            inline
+                .clone()
+                .or_else(|| it.next().cloned())
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| format!("{name} needs a value; {USAGE}"))
+        };
+        match flag {
+            "--bundle" => bundle = Some(PathBuf::from(value("--bundle")?)),
+            "--rich-mode" => {
+                let word = value("--rich-mode")?;
+                mode = Mode::parse(&word).ok_or_else(|| {
+                    format!("--rich-mode {word:?}: use rich-init, dumb-init, tini, systemd or sbin-init")
+                })?;
+            }
+            "--initscript" => {
+                let path = value("--initscript")?;
+                if !path.starts_with('/') {
+                    return Err(format!(
+                        "--initscript {path:?}: give an absolute path inside the container"
+                    ));
+                }
+                initscript = Some(path);
+            }
+            "--services" => services = Some(value("--services")?),
+            "--binary" => binary = Some(PathBuf::from(value("--binary")?)),
+            "--remove" => remove = true,
+            "--dry-run" => dry_run = true,
+            "-h" | "--help" => return Err(USAGE.into()),
+            other => return Err(format!("unexpected argument {other:?}; {USAGE}")),
+        }
+    }
+    let bundle = bundle.ok_or_else(|| format!("--bundle is required; {USAGE}"))?;
+    if services.is_some() && mode != Mode::RichInit {
+        return Err(format!(
+            "--services needs --rich-mode rich-init (not {})",
+            mode.name()
+        ));
+    }
+    Ok(InjectArgs {
+        bundle,
+        mode,
+        initscript,
+        services,
+        binary,
+        remove,
+        dry_run,
+    })
+}
+
+/// Whether the ELF file `bytes` asks for a dynamic loader (PT_INTERP).
+pub fn is_dynamic_elf(bytes: &[u8]) -> Option<bool> {
+    let u16_at = |o: usize| {
+        bytes
+            .get(o..o + 2)
+            .map(|b| u16::from_le_bytes([b[0], b[1]]))
+    };
+    let u64_at = |o: usize| {
+        bytes
+            .get(o..o + 8)
+            .and_then(|b| <[u8; 8]>::try_from(b).ok())
+            .map(u64::from_le_bytes)
+    };
+    if bytes.get(..5) != Some(b"\x7fELF\x02") {
+        return None;
+    }
+    let phoff = usize::try_from(u64_at(0x20)?).ok()?;
+    let (size, count) = (usize::from(u16_at(0x36)?), usize::from(u16_at(0x38)?));
+    let mut dynamic = false;
+    for i in 0..count {
+        let at = phoff.checked_add(i.checked_mul(size)?)?;
+        let kind = bytes.get(at..at + 4)?;
+        dynamic |= kind == 3u32.to_le_bytes();
+    }
+    Some(dynamic)
+}
+
+fn resolve_binary(args: &InjectArgs) -> Result<String, String> {
+    let given = match &args.binary {
+        Some(path) => path.clone(),
+        None => std::env::current_exe()
+            .map_err(|e| format!("cannot find my own executable ({e}); give --binary PATH"))?,
+    };
+    let path = std::fs::canonicalize(&given).map_err(|e| {
+        format!(
+            "--binary {}: {e}; give the host path of a static rich-init",
+            given.display()
+        )
+    })?;
+    let bytes = std::fs::read(&path)
+        .map_err(|e| format!("--binary {}: cannot read it: {e}", path.display()))?;
+    match is_dynamic_elf(&bytes) {
+        None => return Err(format!("--binary {}: not an x86-64 ELF executable; give the path of a static rich-init", path.display())),
+        Some(true) if !matches!(args.mode, Mode::Systemd | Mode::SbinInit) => {
+            return Err(format!(
+                "--binary {} is dynamically linked and would not run in the container; build the static one with `make`",
+                path.display()
+            ))
+        }
+        Some(_) => {}
+    }
+    path.into_os_string().into_string().map_err(|p| {
+        format!(
+            "--binary {}: the path is not UTF-8",
+            Path::new(&p).display()
+        )
+    })
+}
+
+/// The indentation config.json uses (None: it is on one line), so that we write it back
+/// the way it came.
+fn indent_of(text: &str) -> Option<String> {
+    let second = text.trim_start().lines().nth(1)?;
+    let indent: String = second
+        .chars()
+        .take_while(|c| *c == ' ' || *c == '\t')
+        .collect();
+    Some(if indent.is_empty() {
+        "\t".into()
+    } else {
+        indent
+    })
+}
+
+fn render(value: &Value, like: &str) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    let written = match indent_of(like) {
+        None => serde_json::to_writer(&mut out, value),
+        Some(indent) => {
+            let fmt = serde_json::ser::PrettyFormatter::with_indent(indent.as_bytes());
+            let mut ser = serde_json::Serializer::with_formatter(&mut out, fmt);
+            serde::Serialize::serialize(value, &mut ser)
+        }
+    };
+    written.map_err(|e| format!("cannot render the new config.json: {e}"))?;
+    if like.ends_with('\n') {
+        out.push(b'\n');
+    }
+    Ok(out)
+}
+
+/// Replace `path` with `bytes`: same directory, same mode, fsync'd, then renamed over.
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map_or_else(Default::default, |n| n.to_string_lossy());
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let mode = std::fs::metadata(path).map_or(0o644, |m| m.permissions().mode() & 0o7777);
+    let result = (|| {
+        let mut file = std::fs::File::create(&tmp)?;
+        file.set_permissions(std::fs::Permissions::from_mode(mode))?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    result.map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        format!("cannot write {}: {e}; nothing was changed", path.display())
+    })
+}
+
+/// The whole command; Ok holds what to print on stdout.
+pub fn execute(args: &InjectArgs) -> Result<String, String> {
+    if !args.bundle.is_dir() {
+        return Err(format!(
+            "the bundle {} does not exist; give an OCI bundle directory (with config.json)",
+            args.bundle.display()
+        ));
+    }
+    let path = args.bundle.join("config.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        format!(
+            "cannot read {}: {e}; is {} an OCI bundle?",
+            path.display(),
+            args.bundle.display()
+        )
+    })?;
+    let value: Value = serde_json::from_str(&text)
+        .map_err(|e| format!("{} is not valid JSON ({e}); fix it first", path.display()))?;
+    let bad = |e: rewrite::RewriteError| format!("{}: {e}", path.display());
+    let injected = rewrite::record(&value).map_err(bad)?.is_some();
+    let plain = rewrite::remove(&value).map_err(bad)?;
+    let original_path = args.bundle.join(ORIGINAL);
+    let bytes = if args.remove {
+        if !injected {
+            return Ok(format!(
+                "{} has no rich-init injection; nothing to remove\n",
+                path.display()
+            ));
+        }
+        match std::fs::read(&original_path) {
+            Ok(orig) if serde_json::from_slice::<Value>(&orig).ok().as_ref() == Some(&plain) => {
+                orig
+            }
+            _ => render(&plain, &text)?,
+        }
+    } else {
+        let req = Request {
+            mode: args.mode,
+            binary: resolve_binary(args)?,
+            initscript: args.initscript.clone(),
+            services: args.services.clone(),
+        };
+        render(&rewrite::inject(&plain, &req).map_err(bad)?, &text)?
+    };
+    if args.dry_run {
+        let new = String::from_utf8_lossy(&bytes);
+        return Ok(diff::lines(&text, &new));
+    }
+    if !args.remove && !injected {
+        write_atomic(&original_path, text.as_bytes())?;
+    }
+    write_atomic(&path, &bytes)?;
+    if args.remove {
+        let _ = std::fs::remove_file(&original_path);
+    }
+    Ok(String::new())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(line: &str) -> Vec<String> {
+        line.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn parses_flags() {
+        let a = parse_args(&words("--bundle /b")).expect("ok");
+        assert_eq!(
+            (a.mode, a.remove, a.dry_run),
+            (Mode::RichInit, false, false)
+        );
+        let a = parse_args(&words(
+            "--bundle=/b --rich-mode tini --initscript /i.sh --binary /x --remove --dry-run",
+        ))
+        .expect("ok");
+        assert_eq!(a.mode, Mode::Tini);
+        assert_eq!(a.initscript.as_deref(), Some("/i.sh"));
+        assert_eq!(a.binary, Some(PathBuf::from("/x")));
+        assert!(a.remove && a.dry_run);
+        for bad in [
+            "",
+            "--bundle",
+            "--bundle /b --rich-mode upstart",
+            "--bundle /b --initscript init.sh",
+            "--bundle /b --rich-mode tini --services crond",
+            "--bundle /b extra",
+        ] {
+            let err = parse_args(&words(bad)).expect_err(bad);
+            assert!(!err.contains('\n'), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn indentation_is_kept() {
+        assert_eq!(indent_of("{\n\t\"a\": 1\n}\n").as_deref(), Some("\t"));
+        assert_eq!(indent_of("{\n  \"a\": 1\n}").as_deref(), Some("  "));
+        assert_eq!(indent_of("{\"a\":1}"), None);
+        let v: Value = serde_json::from_str("{\"a\":[1]}").expect("json");
+        assert_eq!(
+            render(&v, "{\n\t\"x\": 0\n}\n").expect("render"),
+            b"{\n\t\"a\": [\n\t\t1\n\t]\n}\n"
+        );
+        assert_eq!(render(&v, "{}").expect("render"), b"{\"a\":[1]}");
+    }
+
+    #[test]
+    fn tells_static_from_dynamic() {
+        let me = std::fs::read("/proc/self/exe").expect("read myself");
+        assert_eq!(is_dynamic_elf(&me), Some(true), "test binaries are dynamic");
+        assert_eq!(is_dynamic_elf(b"#!/bin/sh\n"), None);
+        assert_eq!(is_dynamic_elf(b"\x7fELF\x02"), None, "truncated");
+    }
+}
