@@ -6,6 +6,8 @@ CARGO       ?= cargo
 STATIC      := -C target-feature=+crt-static
 RELEASE_DIR := target/$(TARGET)/release
 PREFIX      ?= /usr/local
+# Where podman and CRI-O look for OCI hook definitions (not under PREFIX: they read this one).
+HOOKSDIR    ?= /usr/share/containers/oci/hooks.d
 DESTDIR     ?=
 PACKAGES    := $(shell sed -e 's/\#.*//' .ci/debian-packages)
 
@@ -49,6 +51,12 @@ install: build
 	install -d $(DESTDIR)$(PREFIX)/lib/rich-init $(DESTDIR)$(PREFIX)/share/rich-init/presets
 	install -m 0755 initscripts/*.sh $(DESTDIR)$(PREFIX)/lib/rich-init/
 	install -m 0644 initscripts/*.toml $(DESTDIR)$(PREFIX)/share/rich-init/presets/
+	install -d $(DESTDIR)$(HOOKSDIR)
+	for f in initscripts/oci-hooks.d/*.json; do \
+		sed -e 's|@BINDIR@|$(PREFIX)/bin|' $$f > $(DESTDIR)$(HOOKSDIR)/$$(basename $$f).tmp && \
+		chmod 0644 $(DESTDIR)$(HOOKSDIR)/$$(basename $$f).tmp && \
+		mv -f $(DESTDIR)$(HOOKSDIR)/$$(basename $$f).tmp $(DESTDIR)$(HOOKSDIR)/$$(basename $$f) || exit 1; \
+	done
 
 clean:
 	rm -rf build
