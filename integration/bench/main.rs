@@ -8,6 +8,8 @@
 
 mod child;
 mod helpers;
+mod hooks;
+mod hooks_report;
 mod orphans;
 mod peers;
 mod procstat;
@@ -37,6 +39,8 @@ pub struct Plan {
     /// Rich mode: boot/shutdown runs, and the crash loop's window.
     pub rich_runs: usize,
     pub crash_window: Duration,
+    /// OCI hooks: `runc run` with and without our hooks, runs of each.
+    pub hook_runs: usize,
 }
 
 impl Plan {
@@ -51,6 +55,7 @@ impl Plan {
             idle: Duration::from_secs(10),
             rich_runs: 7,
             crash_window: Duration::from_secs(30),
+            hook_runs: 50,
         }
     }
 
@@ -65,6 +70,7 @@ impl Plan {
             idle: Duration::from_secs(2),
             rich_runs: 3,
             crash_window: Duration::from_secs(10),
+            hook_runs: 5,
         }
     }
 }
@@ -114,6 +120,13 @@ fn run(plan: Plan) -> Result<(), String> {
         return Err("the reaping measure needs root (pid namespaces): run as root".into());
     }
     let header = report::header(&inits, &plan);
+
+    // First, on a quiet machine, and so that a hook that fails stops the bench early.
+    progress(&format!(
+        "OCI hooks: runc run with and without our hooks x {} runs each",
+        plan.hook_runs
+    ));
+    let hooks = hooks::measure(&inits[0].path, plan.hook_runs)?;
 
     progress(&format!("startup: {} rounds", plan.startup_rounds));
     let startup = startup::measure(&inits, plan.startup_rounds)?;
@@ -188,7 +201,10 @@ fn run(plan: Plan) -> Result<(), String> {
     println!();
     print!("{}", rich_report::table(&rich));
     println!();
+    print!("{}", hooks_report::table(&hooks));
+    println!();
     print!("{}", rich_report::notes(&rich));
+    print!("{}", hooks_report::notes(&hooks));
     print!("{}", report::notes(&inits, &results, begun.elapsed()));
     Ok(())
 }
