@@ -4,9 +4,10 @@
 //! group is killed too: a hook leaves nothing running.
 
 use crate::logsink::{Line, LineBuffer};
+use crate::sys::caps::CapSets;
 use crate::sys::enter::{self, Middle, Target};
 use crate::sys::signals::{self, SigSet};
-use crate::sys::spawn::{self, ChildEvent, ChildSignals, Placement, Setup, Step};
+use crate::sys::spawn::{self, ChildEvent, ChildSignals, Ids, Placement, Setup, Step};
 use crate::sys::{io, reap, Errno};
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
@@ -19,6 +20,11 @@ pub struct Action<'a> {
     pub cwd: Option<CString>,
     /// Run inside this container instead of on the host.
     pub inside: Option<&'a Target>,
+    /// The user (uid, gid, supplementary groups) to run as; None: ours.
+    pub user: Option<(u32, u32, Vec<u32>)>,
+    /// The capabilities to run with; None: ours.
+    pub caps: Option<CapSets>,
+    pub no_new_privs: bool,
 }
 
 /// How it ended.
@@ -83,7 +89,7 @@ fn step_code(step: Step) -> i32 {
         .map_or(-1, |i| i as i32)
 }
 
-const STEPS: [Step; 13] = [
+const STEPS: [Step; 14] = [
     Step::Stdio,
     Step::Chdir,
     Step::Umask,
@@ -97,6 +103,7 @@ const STEPS: [Step; 13] = [
     Step::Root,
     Step::Fork,
     Step::Wait,
+    Step::Caps,
 ];
 
 fn send(fd: RawFd, kind: i32, a: i32, b: i32) {
@@ -193,6 +200,13 @@ fn start_and_wait(
         stderr: Some(out_w.as_raw_fd()),
         close_other_fds: true,
         parent_death_signal: Some(libc::SIGKILL),
+        ids: action.user.as_ref().map(|(uid, gid, groups)| Ids {
+            uid: *uid,
+            gid: *gid,
+            groups,
+        }),
+        caps: action.caps.as_ref(),
+        no_new_privs: action.no_new_privs,
         ..Setup::default()
     };
     let rep = rep_w.as_raw_fd();

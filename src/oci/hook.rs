@@ -299,6 +299,9 @@ pub fn run(words: &[String], env: &dyn Fn(&str) -> Option<String>, mask: SigSet)
                 env,
                 cwd: CString::new(plan.state.bundle.as_os_str().as_encoded_bytes()).ok(),
                 inside: None,
+                user: None,
+                caps: None,
+                no_new_privs: false,
             })
         });
         if !finish(&args, &prefix, &label, &plan, &sink, outcome, mask) {
@@ -325,6 +328,11 @@ pub fn run(words: &[String], env: &dyn Fn(&str) -> Option<String>, mask: SigSet)
             env: env.clone(),
             cwd: Some(CString::from(c"/")),
             inside: Some(target),
+            // The container's own user, capabilities and no_new_privs: the script may do
+            // what the container's program may do, no more.
+            user: Some(plan.config.user.clone()),
+            caps: Some(plan.config.caps),
+            no_new_privs: plan.config.no_new_privs,
         });
         let action = action.map_err(Clone::clone);
         if !finish(&args, &prefix, &label, &plan, &sink, action, mask) {

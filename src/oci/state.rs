@@ -1,6 +1,7 @@
 //! What a hook is given: the stage it runs at, the OCI state JSON on stdin, and the
 //! bundle's config.json. Pure parsing and checking; every error is one line.
 
+use crate::sys::caps::{self, CapSets};
 use oci_spec::runtime::State;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -135,6 +136,11 @@ pub struct BundleConfig {
     pub annotations: HashMap<String, String>,
     /// The container process's environment.
     pub env: Vec<String>,
+    /// process.user: uid, gid, additionalGids.
+    pub user: (u32, u32, Vec<u32>),
+    /// process.capabilities (absent sets are empty, as runtimes treat them).
+    pub caps: CapSets,
+    pub no_new_privs: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -196,10 +202,76 @@ pub fn parse_config(text: &[u8], bundle: &Path, path: &Path) -> Result<BundleCon
             .collect::<Result<_, _>>()?,
         Some(_) => return Err(parse_err("process.env is not a list".into())),
     };
+    let process = spec.get("process");
+    let id = |key: &str| -> Result<u32, ConfigError> {
+        match process.and_then(|p| p.get("user")).and_then(|u| u.get(key)) {
+            None | Some(Value::Null) => Ok(0),
+            Some(v) => v
+                .as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .ok_or_else(|| parse_err(format!("process.user.{key} is not a uid/gid"))),
+        }
+    };
+    let (uid, gid) = (id("uid")?, id("gid")?);
+    let groups = match process
+        .and_then(|p| p.get("user"))
+        .and_then(|u| u.get("additionalGids"))
+    {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| v.as_u64().and_then(|n| u32::try_from(n).ok()))
+            .collect::<Option<_>>()
+            .ok_or_else(|| parse_err("process.user.additionalGids holds a non-gid".into()))?,
+        Some(_) => {
+            return Err(parse_err(
+                "process.user.additionalGids is not a list".into(),
+            ))
+        }
+    };
+    let set = |key: &str| -> Result<u64, ConfigError> {
+        match process
+            .and_then(|p| p.get("capabilities"))
+            .and_then(|c| c.get(key))
+        {
+            None | Some(Value::Null) => Ok(0),
+            Some(Value::Array(names)) => {
+                let mut bits = 0u64;
+                for name in names {
+                    let name = name.as_str().ok_or_else(|| {
+                        parse_err(format!("process.capabilities.{key} holds a non-string"))
+                    })?;
+                    // Unknown names are skipped, as runc does (a newer kernel's capability).
+                    if let Some(n) = caps::number(name) {
+                        bits |= 1u64 << n;
+                    }
+                }
+                Ok(bits)
+            }
+            Some(_) => Err(parse_err(format!(
+                "process.capabilities.{key} is not a list"
+            ))),
+        }
+    };
+    let caps = CapSets {
+        bounding: set("bounding")?,
+        effective: set("effective")?,
+        permitted: set("permitted")?,
+        inheritable: set("inheritable")?,
+        ambient: set("ambient")?,
+        last_cap: caps::last_cap(),
+    };
+    let no_new_privs = process
+        .and_then(|p| p.get("noNewPrivileges"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     Ok(BundleConfig {
         rootfs: bundle.join(root),
         annotations,
         env,
+        user: (uid, gid, groups),
+        caps,
+        no_new_privs,
     })
 }
 
@@ -295,6 +367,8 @@ mod tests {
         let c = parse_config(text, Path::new("/b"), Path::new("/b/config.json")).expect("ok");
         assert_eq!(c.rootfs, PathBuf::from("/b/rootfs"));
         assert_eq!(c.env, ["A=1"]);
+        assert_eq!(c.user, (0, 0, vec![]));
+        assert_eq!(c.caps.bounding, 0, "no capabilities given: none");
         let state = parse_state(br#"{"id":"x","bundle":"/b"}"#).expect("state");
         assert_eq!(
             c.annotation(&state, ANNOTATION_INITSCRIPT),
@@ -303,6 +377,22 @@ mod tests {
         let abs = br#"{"ociVersion":"1.0.2","root":{"path":"/srv/root"}}"#;
         let c = parse_config(abs, Path::new("/b"), Path::new("/b/config.json")).expect("ok");
         assert_eq!(c.rootfs, PathBuf::from("/srv/root"));
+    }
+
+    #[test]
+    fn user_and_capabilities_are_read() {
+        let text = br#"{"root":{"path":"r"},"process":{"user":{"uid":1000,"gid":100,
+            "additionalGids":[4,27]},"noNewPrivileges":true,
+            "capabilities":{"bounding":["CAP_KILL","CAP_SYS_ADMIN","CAP_FUTURE"],
+            "effective":["CAP_KILL"]}}}"#;
+        let c = parse_config(text, Path::new("/b"), Path::new("/b/config.json")).expect("ok");
+        assert_eq!(c.user, (1000, 100, vec![4, 27]));
+        assert_eq!(c.caps.bounding, (1 << 5) | (1 << 21));
+        assert_eq!(c.caps.effective, 1 << 5);
+        assert_eq!(c.caps.ambient, 0);
+        assert!(c.no_new_privs);
+        let bad = br#"{"root":{"path":"r"},"process":{"user":{"uid":-1}}}"#;
+        assert!(parse_config(bad, Path::new("/b"), Path::new("/b/config.json")).is_err());
     }
 
     #[test]

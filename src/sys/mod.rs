@@ -1,6 +1,7 @@
 //! The only place with `unsafe` and raw libc calls: one small documented wrapper per
 //! syscall. Everything above this module works with plain Rust values and `Errno`.
 
+pub mod caps;
 pub mod enter;
 pub mod io;
 pub mod procs_scan;

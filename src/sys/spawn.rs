@@ -54,6 +54,7 @@ pub enum Step {
     Root,
     Fork,
     Wait,
+    Caps,
 }
 
 impl Step {
@@ -72,6 +73,7 @@ impl Step {
             Step::Root => "enter the container's root filesystem",
             Step::Fork => "fork inside the container",
             Step::Wait => "wait for its process inside the container",
+            Step::Caps => "set its capabilities",
         }
     }
 }
@@ -101,6 +103,8 @@ pub struct Setup<'a> {
     pub close_other_fds: bool,
     /// prctl(PR_SET_PDEATHSIG): the child gets this signal when its parent dies.
     pub parent_death_signal: Option<i32>,
+    /// Capability sets to run with (set around the user change).
+    pub caps: Option<&'a super::caps::CapSets>,
 }
 
 impl ChildEvent {
@@ -265,6 +269,9 @@ fn apply(setup: &Setup) -> Result<(), (Step, Errno)> {
         // SAFETY: umask cannot fail.
         unsafe { libc::umask(mask & 0o777) };
     }
+    if let Some(caps) = setup.caps {
+        super::caps::before_setuid(caps).map_err(|e| (Step::Caps, e))?;
+    }
     if let Some(ids) = setup.ids {
         // SAFETY: `groups` is a live slice of gid_t-sized integers of the given length.
         if unsafe { libc::setgroups(ids.groups.len(), ids.groups.as_ptr()) } != 0 {
@@ -278,6 +285,9 @@ fn apply(setup: &Setup) -> Result<(), (Step, Errno)> {
         if unsafe { libc::setuid(ids.uid) } != 0 {
             return Err((Step::Uid, Errno::last()));
         }
+    }
+    if let Some(caps) = setup.caps {
+        super::caps::after_setuid(caps).map_err(|e| (Step::Caps, e))?;
     }
     if setup.close_other_fds {
         // Marked close-on-exec rather than closed: the caller's report pipe must stay
