@@ -15,3 +15,4 @@ pub mod scripts;
 pub mod signame;
 pub mod supervisor;
 pub mod sys;
+pub mod upgrade;
