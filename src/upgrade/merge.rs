@@ -5,6 +5,7 @@
 //! - env and labels: what the user set on the old container wins; what came from the old
 //!   image is replaced by the new image's; `--env`/`--label` override both;
 //! - the working directory follows the image unless the user set it.
+//!
 //! Everything else in the spec (namespaces, mounts, resources, hooks, annotations) is kept.
 
 use serde_json::Value;
