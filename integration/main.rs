@@ -36,3 +36,9 @@ mod oci_hooksd;
 mod oci_inject;
 mod oci_lifecycle;
 mod oci_rig;
+
+mod containerd;
+mod containerd_smoke;
+mod ctr_run;
+mod leaks;
+mod netns;
