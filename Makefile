@@ -20,27 +20,34 @@ deps:
 	apt-get update
 	apt-get install -y --no-install-recommends $(PACKAGES)
 
+# rich-init is built without features: it never links tokio/tonic. upgrade-helper needs
+# the `containerd` feature (and protoc, Debian's protobuf-compiler, to build its client).
 build:
 	RUSTFLAGS="$(STATIC)" $(CARGO) build --release --locked --target $(TARGET) --bin rich-init
+	RUSTFLAGS="$(STATIC)" $(CARGO) build --release --locked --target $(TARGET) --features containerd --bin upgrade-helper
 	mkdir -p build
-	# Copy then rename: a running build/rich-init (a test, a bench) keeps its old inode.
-	cp $(RELEASE_DIR)/rich-init build/.rich-init.tmp
-	mv -f build/.rich-init.tmp build/rich-init
-	@file build/rich-init | grep -q 'static' || { echo "build/rich-init is not statically linked" >&2; exit 1; }
+	# Copy then rename: a running binary (a test, a bench) keeps its old inode.
+	for b in rich-init upgrade-helper; do \
+		cp $(RELEASE_DIR)/$$b build/.$$b.tmp && mv -f build/.$$b.tmp build/$$b || exit 1; \
+		file build/$$b | grep -q 'static' || { echo "build/$$b is not statically linked" >&2; exit 1; }; \
+	done
 
 # Unit tests, then the integration tests against the static release binary.
+# The tests' upgrade-helper is cargo's debug build with the test-only fault injection;
+# the one `make` builds cannot reach it.
 test: build
-	RICH_INIT_BIN=$(CURDIR)/build/rich-init $(CARGO) test --locked -- --test-threads=2
+	RICH_INIT_BIN=$(CURDIR)/build/rich-init $(CARGO) test --locked --features fault-injection -- --test-threads=2
 
 unit:
 	$(CARGO) test --locked --lib
 
 integration: build
-	RICH_INIT_BIN=$(CURDIR)/build/rich-init $(CARGO) test --locked --test integration -- --test-threads=2
+	RICH_INIT_BIN=$(CURDIR)/build/rich-init $(CARGO) test --locked --features fault-injection --test integration -- --test-threads=2
 
 lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --locked --all-targets -- -D warnings
+	$(CARGO) clippy --locked --all-targets --all-features -- -D warnings
 
 bench: build
 	RICH_INIT_BIN=$(CURDIR)/build/rich-init $(CARGO) bench --locked --bench peers
@@ -48,6 +55,7 @@ bench: build
 # Presets are built into the binary; the copies under share/ are examples for services.d.
 install: build
 	install -D -m 0755 build/rich-init $(DESTDIR)$(PREFIX)/bin/rich-init
+	install -D -m 0755 build/upgrade-helper $(DESTDIR)$(PREFIX)/bin/upgrade-helper
 	install -d $(DESTDIR)$(PREFIX)/lib/rich-init $(DESTDIR)$(PREFIX)/share/rich-init/presets
 	install -m 0755 initscripts/*.sh $(DESTDIR)$(PREFIX)/lib/rich-init/
 	install -m 0644 initscripts/*.toml $(DESTDIR)$(PREFIX)/share/rich-init/presets/

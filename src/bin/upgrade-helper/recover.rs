@@ -1,0 +1,136 @@
+//! Bringing a container with a journal to a consistent end: before the commit, roll back
+//! to the old image, snapshot, spec and labels (restarting the old task if it ran); from
+//! the commit on, finish the cleanup. Each step checks what is already done, so that a
+//! crash in the middle of this is recovered by running it again.
+
+use crate::containerd::Client;
+use crate::fault::fault;
+use crate::task;
+use crate::upgrade::{self, clear_journal, journal_of, old_container, spec_any};
+use anyhow::{anyhow, Context, Result};
+use rich_init::upgrade::journal::{self, Journal, Phase};
+
+/// Finish or roll back the upgrade of `id`, as its journal says. Ok(true): it ended
+/// upgraded; Ok(false): rolled back (or there was nothing to do).
+pub async fn settle(client: &Client, id: &str) -> Result<bool> {
+    let container = client.container(id).await?;
+    match journal_of(&container)? {
+        None => Ok(false),
+        Some(j) if j.phase == Phase::Committing => {
+            finish_commit(client, id).await?;
+            Ok(true)
+        }
+        Some(_) => {
+            roll_back(client, id).await?;
+            Ok(false)
+        }
+    }
+}
+
+/// Roll back an upgrade that has not committed.
+pub async fn roll_back(client: &Client, id: &str) -> Result<()> {
+    fault("rollback")?;
+    let mut container = client.container(id).await?;
+    let Some(j) = journal_of(&container)? else {
+        return Ok(());
+    };
+    if j.phase == Phase::Committing {
+        return Err(anyhow!(
+            "the upgrade of {id} has committed; it can only be finished, not rolled back"
+        ));
+    }
+    // The record: back to the old image, snapshot, spec and labels, with the journal
+    // turned back to "prepared" (what is left is the same as for an early failure).
+    if container.image != j.old_image || container.snapshot_key != j.old_snapshot {
+        task::stop(client, id, 9, std::time::Duration::from_secs(10))
+            .await
+            .context("cannot stop the new task")?;
+        let (spec, mut labels) = old_container(&container)?;
+        let prepared = Journal {
+            phase: Phase::Prepared,
+            ..j.clone()
+        };
+        labels.insert(journal::LABEL.into(), prepared.encode()?);
+        container.image = j.old_image.clone();
+        container.snapshot_key = j.old_snapshot.clone();
+        container.spec = Some(spec_any(&spec, container.spec.as_ref()));
+        container.labels = labels;
+        container = client
+            .update_container(
+                container.clone(),
+                &["image", "snapshotkey", "spec", "labels"],
+            )
+            .await
+            .context("cannot put the old image back on the container")?;
+        eprintln!(
+            "upgrade-helper: rollback: container {id} has its old image {} again",
+            j.old_image
+        );
+    }
+    if j.was_running {
+        let running = client.task(id).await?.is_some_and(|t| task::is_running(&t));
+        if !running {
+            task::create_and_start(client, id, &j.snapshotter, &j.old_snapshot, &j.stdio)
+                .await
+                .context("cannot restart the old task")?;
+            eprintln!("upgrade-helper: rollback: the old task of {id} runs again");
+        }
+    }
+    client
+        .remove_snapshot(&j.snapshotter, &j.new_snapshot)
+        .await?;
+    clear_journal(client, &mut container).await?;
+    client.delete_lease(&j.lease).await?;
+    Ok(())
+}
+
+/// Finish a committed upgrade: remove the old snapshot, clear the journal, drop the lease.
+pub async fn finish_commit(client: &Client, id: &str) -> Result<()> {
+    let mut container = client.container(id).await?;
+    let Some(j) = journal_of(&container)? else {
+        return Ok(());
+    };
+    if j.old_snapshot != container.snapshot_key {
+        client
+            .remove_snapshot(&j.snapshotter, &j.old_snapshot)
+            .await?;
+    }
+    clear_journal(client, &mut container).await?;
+    client.delete_lease(&j.lease).await?;
+    Ok(())
+}
+
+/// `upgrade-helper recover [NAME...]`: 0 when every journal is settled.
+pub async fn recover(client: &Client, names: &[String]) -> Result<Vec<(String, bool)>> {
+    let mut ids: Vec<String> = names.to_vec();
+    if ids.is_empty() {
+        for c in client.list_containers().await? {
+            if c.labels.contains_key(journal::LABEL) {
+                ids.push(c.id);
+            }
+        }
+    }
+    let mut done = Vec::new();
+    for id in ids {
+        let upgraded = settle(client, &id)
+            .await
+            .with_context(|| format!("cannot recover container {id}"))?;
+        done.push((id, upgraded));
+    }
+    // Leases of upgrades that died before writing their journal.
+    for lease in client.upgrade_leases().await? {
+        let owned = client
+            .list_containers()
+            .await?
+            .iter()
+            .filter_map(|c| upgrade::journal_of(c).ok().flatten())
+            .any(|j| j.lease == lease);
+        if !owned {
+            client.delete_lease(&lease).await?;
+            eprintln!(
+                "upgrade-helper: removed lease {lease} of an upgrade that never wrote its journal"
+            );
+        }
+    }
+    Ok(done)
+}
