@@ -101,6 +101,10 @@ fn package_of(tool: &str) -> &'static str {
         "ps" => "procps",
         "file" => "file",
         "sh" => "dash",
+        "containerd" | "ctr" | "containerd-shim-runc-v2" => "containerd",
+        "ip" => "iproute2",
+        "make" => "make",
+        "python3" => "python3",
         _ => "coreutils",
     }
 }
