@@ -13,6 +13,7 @@ mod reaping;
 mod robustness;
 mod rootfs;
 mod runc;
+mod runc_create;
 mod signal_rig;
 mod signals;
 mod sweep;

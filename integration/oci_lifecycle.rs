@@ -10,7 +10,8 @@ use crate::oci_rig::{
     inject_ok, members_of_pidns, ns_of, set_annotation, set_hook_env, shared, wait_shared,
     write_script, Gate, IN_CONTAINER_BIN,
 };
-use crate::runc::{runtime_cmd, Bundle, Container, Created, Runtime, Spec};
+use crate::runc::{runtime_cmd, Bundle, Container, Runtime, Spec};
+use crate::runc_create::Created;
 use serde_json::Value;
 
 /// At prestart, inside the container: the state, the netns, the environment, a file.

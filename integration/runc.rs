@@ -2,7 +2,7 @@
 //! dir with the busybox rootfs, a hand-written config.json and the runtime's private state
 //! dir; a container is deleted (`delete -f`) when dropped, whatever happened. A container
 //! runs in the foreground (`run`, [`Container`]) or goes through `create`/`start`/`delete`
-//! ([`Created`]).
+//! (`runc_create::Created`).
 //!
 //! crun refuses hybrid cgroups ("cgroups in hybrid mode not supported") when a cgroup2
 //! hierarchy is mounted at /sys/fs/cgroup/unified beside the v1 controllers. On such a host
@@ -239,7 +239,7 @@ pub struct Container<'b> {
     running: Option<Running>,
 }
 
-fn unique_id() -> String {
+pub fn unique_id() -> String {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
     format!("rich-init-it-{}-{n}", std::process::id())
@@ -322,86 +322,6 @@ pub fn runtime_cmd(runtime: Runtime, bundle: &Bundle, args: &[&str]) -> Outcome 
         .arg(bundle.state())
         .args(args)
         .output()
-}
-
-/// A container made by `RUNTIME create` from the bundle's config.json as it is. Its
-/// stdio is a log file in the bundle (a pipe would be held open by the container);
-/// deleted (`delete -f`) on drop.
-pub struct Created<'b> {
-    pub runtime: Runtime,
-    bundle: &'b Bundle,
-    id: String,
-}
-
-impl<'b> Created<'b> {
-    /// `RUNTIME create`; the outcome's stderr is the log file (the runtime's output, and
-    /// the container's if it runs). The handle is returned whether create succeeded or not.
-    pub fn create(runtime: Runtime, bundle: &'b Bundle) -> (Created<'b>, Outcome) {
-        let id = unique_id();
-        let log_path = bundle.path().join(format!("{id}.log"));
-        let log: std::os::fd::OwnedFd = std::fs::OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .open(&log_path)
-            .unwrap_or_else(|e| panic!("cannot open {}: {e}", log_path.display()))
-            .into();
-        let mut out = runtime
-            .command()
-            .arg("--root")
-            .arg(bundle.state())
-            .args(["create", "--bundle"])
-            .arg(bundle.path())
-            .arg(&id)
-            .stdio(&log)
-            .output();
-        out.stderr = std::fs::read_to_string(&log_path).unwrap_or_default();
-        let created = Created {
-            runtime,
-            bundle,
-            id,
-        };
-        (created, out)
-    }
-
-    pub fn id(&self) -> &str {
-        &self.id
-    }
-
-    /// `RUNTIME --root STATE VERB ID`.
-    pub fn verb(&self, verb: &str) -> Outcome {
-        runtime_cmd(self.runtime, self.bundle, &[verb, &self.id])
-    }
-
-    /// `RUNTIME VERB ID` that must succeed.
-    pub fn must(&self, verb: &str) -> Outcome {
-        let out = self.verb(verb);
-        assert_eq!(
-            out.code(),
-            Some(0),
-            "{} {verb} failed\n{out}",
-            self.runtime.name()
-        );
-        out
-    }
-
-    /// The "status" field of `RUNTIME state ID`, or None when the runtime has no such
-    /// container.
-    pub fn status(&self) -> Option<String> {
-        let out = self.verb("state");
-        if out.code() != Some(0) {
-            return None;
-        }
-        let state: serde_json::Value = serde_json::from_str(&out.stdout)
-            .unwrap_or_else(|e| panic!("{} state is not JSON: {e}\n{out}", self.runtime.name()));
-        state["status"].as_str().map(str::to_string)
-    }
-}
-
-impl Drop for Created<'_> {
-    fn drop(&mut self) {
-        let _ = runtime_cmd(self.runtime, self.bundle, &["delete", "-f", &self.id]);
-    }
 }
 
 /// Run `spec` in a fresh bundle to completion.
