@@ -11,7 +11,7 @@ HOOKSDIR    ?= /usr/share/containers/oci/hooks.d
 DESTDIR     ?=
 PACKAGES    := $(shell sed -e 's/\#.*//' .ci/debian-packages)
 
-.PHONY: all deps build test unit integration lint bench install clean
+.PHONY: all deps build test unit integration lint bench images install clean
 
 all: build
 
@@ -51,6 +51,14 @@ lint:
 
 bench: build
 	RICH_INIT_BIN=$(CURDIR)/build/rich-init $(CARGO) bench --locked --bench peers
+
+# OCI image-layout tarballs in build/images/ for `ctr images import` (see images/README.md):
+# each recipe images/NAME/build writes its images into the directory it is given.
+IMAGE_RECIPES ?= rich-busybox
+images: build
+	for r in $(IMAGE_RECIPES); do \
+		RICH_INIT_BIN=$(CURDIR)/build/rich-init images/$$r/build build/images || exit 1; \
+	done
 
 # Presets are built into the binary; the copies under share/ are examples for services.d.
 install: build

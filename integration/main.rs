@@ -38,6 +38,8 @@ mod oci_inject;
 mod oci_lifecycle;
 mod oci_rig;
 
+mod images;
+
 mod containerd;
 mod containerd_smoke;
 mod ctr_run;
