@@ -76,7 +76,7 @@ pub fn parse_args(
             "--timeout" => {
                 let text = value("--timeout")?;
                 timeout = Some(
-                    duration::parse(&text)
+                    duration::parse_nonzero(&text)
                         .map_err(|e| format!("--timeout {text:?}: {e}; try 30s"))?,
                 );
             }
@@ -419,6 +419,7 @@ mod tests {
             "prestart poststop",
             "prestart --timeout",
             "prestart --timeout soon",
+            "prestart --timeout 0s",
             "prestart --env NOVALUE",
             "prestart --env =x",
             "prestart --log loud",
