@@ -286,6 +286,7 @@ fn supervise(
     let mut ready = Vec::new();
     let mut buf = vec![0u8; 16 * 1024];
     let mut killed = false;
+    let mut last_resort: Option<Instant> = None;
     let mut status = None;
     let (mut out_open, mut rep_open) = (true, true);
     while status.is_none() {
@@ -319,12 +320,26 @@ fn supervise(
             log(&piece);
         }
         status = reap::wait_for(pid, false)?;
-        if status.is_none() && !killed && Instant::now() >= deadline {
-            if let Some(group) = reports.group {
-                let _ = signals::kill(-group, libc::SIGKILL);
+        let now = Instant::now();
+        if status.is_none() && !killed && now >= deadline {
+            match reports.group {
+                // Kill the action's group, and only that: an intermediate process (inside a
+                // container) must live to reap it. Were it killed too, the action would be
+                // reparented outside its pid namespace, to the runtime (a subreaper that
+                // never reaps it), and the container's init could never finish exiting.
+                Some(group) => {
+                    let _ = signals::kill(-group, libc::SIGKILL);
+                    last_resort = Some(now + Duration::from_secs(5));
+                }
+                None => {
+                    let _ = signals::kill(pid, libc::SIGKILL);
+                }
             }
-            let _ = signals::kill(pid, libc::SIGKILL);
             killed = true;
+        }
+        if status.is_none() && last_resort.is_some_and(|t| now >= t) {
+            let _ = signals::kill(pid, libc::SIGKILL);
+            last_resort = None;
         }
     }
     // What it wrote just before it ended; a descendant that keeps the pipe open does not

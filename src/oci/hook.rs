@@ -149,7 +149,10 @@ impl Sink {
                 return;
             }
         }
-        crate::sys::write_all_raw(2, &logsink::frame(source, line));
+        crate::sys::write_all_raw(
+            2,
+            &logsink::frame(&format!("rich-init hook {source}"), line),
+        );
     }
 }
 
