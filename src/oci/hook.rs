@@ -59,36 +59,27 @@ pub fn parse_args(
     let mut timeout = None;
     let mut vars = Vec::new();
     let mut log = LogTo::Auto;
-    let mut it = words.iter();
-    while let Some(word) = it.next() {
-        let (flag, inline) = match word.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
-            _ => (word.as_str(), None),
-        };
-        let mut value = |name: &str| {
-            inline
-                .clone()
-                .or_else(|| it.next().cloned())
-                .ok_or_else(|| format!("{name} needs a value; {USAGE}"))
-        };
-        match flag {
-            "--hooks-dir" => hooks_dir = Some(PathBuf::from(value("--hooks-dir")?)),
+    let mut it = super::words::Words::new(words, USAGE);
+    while let Some(w) = it.next_word() {
+        let word = w.text;
+        match word {
+            "--hooks-dir" => hooks_dir = Some(PathBuf::from(it.value(&w)?)),
             "--timeout" => {
-                let text = value("--timeout")?;
+                let text = it.value(&w)?;
                 timeout = Some(
                     duration::parse_nonzero(&text)
                         .map_err(|e| format!("--timeout {text:?}: {e}; try 30s"))?,
                 );
             }
             "--env" => {
-                let pair = value("--env")?;
+                let pair = it.value(&w)?;
                 if !pair.contains('=') || pair.starts_with('=') {
                     return Err(format!("--env {pair:?} is not NAME=VALUE"));
                 }
                 vars.push(pair);
             }
             "--log" => {
-                log = match value("--log")?.as_str() {
+                log = match it.value(&w)?.as_str() {
                     "auto" => LogTo::Auto,
                     "stderr" => LogTo::Stderr,
                     "syslog" => LogTo::Syslog,

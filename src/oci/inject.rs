@@ -31,29 +31,19 @@ pub fn parse_args(words: &[String]) -> Result<InjectArgs, String> {
     let mut mode = Mode::RichInit;
     let (mut initscript, mut services, mut binary) = (None, None, None);
     let (mut remove, mut dry_run) = (false, false);
-    let mut it = words.iter();
-    while let Some(word) = it.next() {
-        let (flag, inline) = match word.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
-            _ => (word.as_str(), None),
-        };
-        let mut value = |name: &str| {
-            inline
-                .clone()
-                .or_else(|| it.next().cloned())
-                .filter(|v| !v.is_empty())
-                .ok_or_else(|| format!("{name} needs a value; {USAGE}"))
-        };
-        match flag {
-            "--bundle" => bundle = Some(PathBuf::from(value("--bundle")?)),
+    let mut it = super::words::Words::new(words, USAGE);
+    while let Some(w) = it.next_word() {
+        let word = w.text;
+        match word {
+            "--bundle" => bundle = Some(PathBuf::from(it.value(&w)?)),
             "--rich-mode" => {
-                let word = value("--rich-mode")?;
+                let word = it.value(&w)?;
                 mode = Mode::parse(&word).ok_or_else(|| {
                     format!("--rich-mode {word:?}: use rich-init, dumb-init, tini, systemd or sbin-init")
                 })?;
             }
             "--initscript" => {
-                let path = value("--initscript")?;
+                let path = it.value(&w)?;
                 if !path.starts_with('/') {
                     return Err(format!(
                         "--initscript {path:?}: give an absolute path inside the container"
@@ -61,8 +51,8 @@ pub fn parse_args(words: &[String]) -> Result<InjectArgs, String> {
                 }
                 initscript = Some(path);
             }
-            "--services" => services = Some(value("--services")?),
-            "--binary" => binary = Some(PathBuf::from(value("--binary")?)),
+            "--services" => services = Some(it.value(&w)?),
+            "--binary" => binary = Some(PathBuf::from(it.value(&w)?)),
             "--remove" => remove = true,
             "--dry-run" => dry_run = true,
             "-h" | "--help" => return Err(USAGE.into()),

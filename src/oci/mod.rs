@@ -8,6 +8,7 @@ pub mod hook;
 pub mod inject;
 pub mod rewrite;
 pub mod state;
+pub mod words;
 
 /// `rich-init oci SUBCOMMAND ...`. Exit codes: 0 done, 1 failed (nothing changed), 2 usage.
 pub fn run(words: &[String], _env: &dyn Fn(&str) -> Option<String>) -> i32 {
