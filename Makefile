@@ -49,7 +49,7 @@ lint:
 	$(CARGO) clippy --locked --all-targets -- -D warnings
 	$(CARGO) clippy --locked --all-targets --all-features -- -D warnings
 
-bench: build
+bench: build images
 	RICH_INIT_BIN=$(CURDIR)/build/rich-init $(CARGO) bench --locked --bench peers
 
 # OCI image-layout tarballs in build/images/ for `ctr images import` (see images/README.md):

@@ -7,9 +7,12 @@
 //! (`peers __helper MODE ...`, see helpers.rs).
 
 mod child;
+mod ctr_events;
+mod ctrd;
 mod helpers;
 mod hooks;
 mod hooks_report;
+mod host;
 mod orphans;
 mod peers;
 mod procstat;
@@ -23,6 +26,8 @@ mod startup;
 mod stats;
 mod sys;
 mod table;
+mod upgrade;
+mod upgrade_report;
 
 use std::time::{Duration, Instant};
 
@@ -41,6 +46,8 @@ pub struct Plan {
     pub crash_window: Duration,
     /// OCI hooks: `runc run` with and without our hooks, runs of each.
     pub hook_runs: usize,
+    /// In-place upgrade: rounds of each path (upgrade-helper, recreate with ctr).
+    pub upgrade_rounds: usize,
 }
 
 impl Plan {
@@ -56,6 +63,7 @@ impl Plan {
             rich_runs: 7,
             crash_window: Duration::from_secs(30),
             hook_runs: 50,
+            upgrade_rounds: 20,
         }
     }
 
@@ -71,6 +79,7 @@ impl Plan {
             rich_runs: 3,
             crash_window: Duration::from_secs(10),
             hook_runs: 5,
+            upgrade_rounds: 5,
         }
     }
 }
@@ -127,6 +136,11 @@ fn run(plan: Plan) -> Result<(), String> {
         plan.hook_runs
     ));
     let hooks = hooks::measure(&inits[0].path, plan.hook_runs)?;
+    progress(&format!(
+        "in-place upgrade: upgrade-helper and recreate on a private containerd x {} rounds",
+        plan.upgrade_rounds
+    ));
+    let upgrade = upgrade::measure(&inits[0].path, plan.upgrade_rounds)?;
 
     progress(&format!("startup: {} rounds", plan.startup_rounds));
     let startup = startup::measure(&inits, plan.startup_rounds)?;
@@ -203,8 +217,11 @@ fn run(plan: Plan) -> Result<(), String> {
     println!();
     print!("{}", hooks_report::table(&hooks));
     println!();
+    print!("{}", upgrade_report::table(&upgrade));
+    println!();
     print!("{}", rich_report::notes(&rich));
     print!("{}", hooks_report::notes(&hooks));
+    print!("{}", upgrade_report::notes(&upgrade));
     print!("{}", report::notes(&inits, &results, begun.elapsed()));
     Ok(())
 }
