@@ -45,3 +45,10 @@ mod containerd_smoke;
 mod ctr_run;
 mod leaks;
 mod netns;
+
+mod upgrade;
+mod upgrade_fail;
+mod upgrade_faults;
+mod upgrade_image;
+mod upgrade_rich;
+mod upgrade_rig;
