@@ -172,7 +172,7 @@ fn run_case(rig: &Rig, case: &Case, running: bool) {
                 "{what}: a second upgrade must wait\n{again}"
             );
             assert!(
-                again.stderr.contains("unfinished upgrade"),
+                again.stderr.contains("has a pending upgrade"),
                 "{what}\n{again}"
             );
         }

@@ -256,8 +256,8 @@ impl Client {
         Ok(())
     }
 
-    /// Create a lease (an existing one with that id is reused).
-    pub async fn create_lease(&self, id: &str) -> Result<()> {
+    /// Create a lease: Ok(false) if one with that id exists already.
+    pub async fn create_lease(&self, id: &str) -> Result<bool> {
         let mut labels = HashMap::new();
         labels.insert("io.rich-init.upgrade".to_string(), "true".to_string());
         match self
@@ -268,8 +268,8 @@ impl Client {
             })?)
             .await
         {
-            Ok(_) => Ok(()),
-            Err(s) if s.code() == Code::AlreadyExists => Ok(()),
+            Ok(_) => Ok(true),
+            Err(s) if s.code() == Code::AlreadyExists => Ok(false),
             Err(s) => Err(s.into()),
         }
     }

@@ -114,6 +114,15 @@ fn main() {
 }
 
 async fn run(cli: Cli) -> i32 {
+    // Bad K=V pairs are usage errors, whether or not containerd is there.
+    if let Command::Upgrade { env, label, .. } = &cli.command {
+        for (list, what) in [(env, "--env"), (label, "--label")] {
+            if let Some(e) = list.iter().find_map(|p| pair(p, what).err()) {
+                eprintln!("upgrade-helper: {e}");
+                return 2;
+            }
+        }
+    }
     let mut client = match containerd::Client::connect(&cli.address, &cli.namespace).await {
         Ok(c) => c,
         Err(e) => {
@@ -165,19 +174,34 @@ async fn run(cli: Cli) -> i32 {
         }
         Command::Recover { names } => match recover::recover(&client, &names).await {
             Ok(done) => {
-                for (id, upgraded) in done {
-                    let end = if upgraded {
-                        "upgrade finished"
-                    } else {
-                        "rolled back"
-                    };
-                    eprintln!("upgrade-helper: recovered {id}: {end}");
+                for (id, end) in &done.settled {
+                    match end {
+                        recover::Settled::Nothing => {
+                            eprintln!("upgrade-helper: {id}: {}", end.describe())
+                        }
+                        _ => eprintln!("upgrade-helper: recovered {id}: {}", end.describe()),
+                    }
                 }
-                0
+                for id in &done.unknown {
+                    eprintln!(
+                        "upgrade-helper: recover {id}: no such container in namespace {}",
+                        cli.namespace
+                    );
+                }
+                for (id, e) in &done.failed {
+                    eprintln!("upgrade-helper: recover {id} failed: {e:#}; run `upgrade-helper recover {id}` again");
+                }
+                if !done.failed.is_empty() {
+                    3
+                } else if !done.unknown.is_empty() {
+                    1
+                } else {
+                    0
+                }
             }
             Err(e) => {
-                eprintln!("upgrade-helper: recover failed: {e:#}; run it again");
-                3
+                eprintln!("upgrade-helper: recover failed: {e:#}");
+                1
             }
         },
         Command::Status { name, json } => status(&client, &name, json).await,

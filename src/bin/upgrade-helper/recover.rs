@@ -10,19 +10,38 @@ use crate::upgrade::{self, clear_journal, journal_of, old_container, spec_any};
 use anyhow::{anyhow, Context, Result};
 use rich_init::upgrade::journal::{self, Journal, Phase};
 
-/// Finish or roll back the upgrade of `id`, as its journal says. Ok(true): it ended
-/// upgraded; Ok(false): rolled back (or there was nothing to do).
-pub async fn settle(client: &Client, id: &str) -> Result<bool> {
+/// How `settle` left a container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settled {
+    /// It had no journal.
+    Nothing,
+    RolledBack,
+    /// The upgrade had committed; its cleanup is done.
+    Finished,
+}
+
+impl Settled {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Settled::Nothing => "no pending upgrade, nothing to do",
+            Settled::RolledBack => "rolled back",
+            Settled::Finished => "upgrade finished",
+        }
+    }
+}
+
+/// Finish or roll back the upgrade of `id`, as its journal says.
+pub async fn settle(client: &Client, id: &str) -> Result<Settled> {
     let container = client.container(id).await?;
     match journal_of(&container)? {
-        None => Ok(false),
+        None => Ok(Settled::Nothing),
         Some(j) if j.phase == Phase::Committing => {
             finish_commit(client, id).await?;
-            Ok(true)
+            Ok(Settled::Finished)
         }
         Some(_) => {
             roll_back(client, id).await?;
-            Ok(false)
+            Ok(Settled::RolledBack)
         }
     }
 }
@@ -100,28 +119,44 @@ pub async fn finish_commit(client: &Client, id: &str) -> Result<()> {
     Ok(())
 }
 
-/// `upgrade-helper recover [NAME...]`: 0 when every journal is settled.
-pub async fn recover(client: &Client, names: &[String]) -> Result<Vec<(String, bool)>> {
-    let mut ids: Vec<String> = names.to_vec();
-    if ids.is_empty() {
+/// What `recover` did: each container's end, and the ones it could not settle.
+#[derive(Default)]
+pub struct Recovered {
+    pub settled: Vec<(String, Settled)>,
+    /// Named containers that do not exist.
+    pub unknown: Vec<String>,
+    /// Containers whose journal could not be settled (run recover again).
+    pub failed: Vec<(String, anyhow::Error)>,
+}
+
+/// `upgrade-helper recover [NAME...]`.
+pub async fn recover(client: &Client, names: &[String]) -> Result<Recovered> {
+    let mut out = Recovered::default();
+    let mut ids: Vec<String> = Vec::new();
+    if names.is_empty() {
         for c in client.list_containers().await? {
             if c.labels.contains_key(journal::LABEL) {
                 ids.push(c.id);
             }
         }
     }
-    let mut done = Vec::new();
+    for name in names {
+        match client.container(name).await {
+            Ok(_) => ids.push(name.clone()),
+            Err(e) if crate::containerd::not_found(&e) => out.unknown.push(name.clone()),
+            Err(e) => return Err(e.context(format!("cannot look up container {name}"))),
+        }
+    }
     for id in ids {
-        let upgraded = settle(client, &id)
-            .await
-            .with_context(|| format!("cannot recover container {id}"))?;
-        done.push((id, upgraded));
+        match settle(client, &id).await {
+            Ok(end) => out.settled.push((id, end)),
+            Err(e) => out.failed.push((id, e)),
+        }
     }
     // Leases of upgrades that died before writing their journal.
+    let containers = client.list_containers().await?;
     for lease in client.upgrade_leases().await? {
-        let owned = client
-            .list_containers()
-            .await?
+        let owned = containers
             .iter()
             .filter_map(|c| upgrade::journal_of(c).ok().flatten())
             .any(|j| j.lease == lease);
@@ -132,5 +167,5 @@ pub async fn recover(client: &Client, names: &[String]) -> Result<Vec<(String, b
             );
         }
     }
-    Ok(done)
+    Ok(out)
 }

@@ -5,6 +5,7 @@
 use crate::containerd::Client;
 use crate::fault::fault;
 use crate::image::{self, Resolved};
+use crate::recover::Settled;
 use crate::task;
 use anyhow::{anyhow, bail, Context, Result};
 use containerd_client::services::v1::Container;
@@ -142,7 +143,12 @@ pub async fn write_journal(client: &Client, container: &mut Container, j: &Journ
 /// Drop the journal label and the saved old container in one update.
 pub async fn clear_journal(client: &Client, container: &mut Container) -> Result<()> {
     container.labels.remove(journal::LABEL);
-    container.extensions.remove(journal::OLD_SPEC_EXTENSION);
+    // containerd 1.6 cannot delete a container extension: neither `extensions.KEY` nor a
+    // whole `extensions` map without the key removes it. What it can do is store an empty
+    // value there, so the old spec is gone and an empty entry stays.
+    container
+        .extensions
+        .insert(journal::OLD_SPEC_EXTENSION.into(), Any::default());
     let paths = [
         format!("labels.{}", journal::LABEL),
         format!("extensions.{}", journal::OLD_SPEC_EXTENSION),
@@ -185,7 +191,7 @@ async fn check(client: &Client, opts: &Options) -> Result<Prepared> {
     }
     if journal_of(&container)?.is_some() {
         bail!(
-            "container {} has an unfinished upgrade; run `upgrade-helper recover {}` first",
+            "container {} has a pending upgrade: another upgrade-helper is at work, or one was interrupted (then run `upgrade-helper recover {}`)",
             opts.name,
             opts.name
         );
@@ -241,47 +247,47 @@ pub async fn upgrade(
         snapshotter: p.container.snapshotter.clone(),
         old_snapshot: p.container.snapshot_key.clone(),
         new_snapshot: format!("{id}-upgrade-{}", now_nanos()),
-        lease: format!("rich-init-upgrade-{id}-{}", now_nanos()),
+        // One name per container: creating it is the lock that keeps two upgrades of the
+        // same container from running at once.
+        lease: format!("rich-init-upgrade-{id}"),
         was_running,
         stdio,
     };
     let mut container = p.container.clone();
-    let mut journal_written = false;
-    let result = steps(
-        client,
-        opts,
-        &p,
-        &j,
-        &mut container,
-        &mut journal_written,
-        report,
-    )
-    .await;
+    let mut progress = Progress::default();
+    let result = steps(client, opts, &p, &j, &mut container, &mut progress, report).await;
+    client.set_lease(None);
     match result {
         Ok(()) => Ok(()),
-        Err(e) if !journal_written => {
-            // Only the lease may exist.
-            client.set_lease(None);
-            if let Err(e2) = client.delete_lease(&j.lease).await {
-                return Err(Failure::Incomplete(e, e2));
+        Err(e) if !progress.lease_ours => Err(Failure::RolledBack(e)),
+        Err(e) if !progress.journal_written => {
+            // Only our lease exists.
+            match client.delete_lease(&j.lease).await {
+                Ok(()) => Err(Failure::RolledBack(e)),
+                Err(e2) => Err(Failure::Incomplete(e, e2)),
             }
-            Err(Failure::RolledBack(e))
         }
         Err(e) => {
             eprintln!("upgrade-helper: failed: {e:#}; settling by the journal");
-            client.set_lease(None);
             match crate::recover::settle(client, &id).await {
-                Ok(true) => {
+                Ok(Settled::Finished) => {
                     eprintln!(
                         "upgrade-helper: that was after the commit; the upgrade was finished"
                     );
                     Ok(())
                 }
-                Ok(false) => Err(Failure::RolledBack(e)),
+                Ok(_) => Err(Failure::RolledBack(e)),
                 Err(e2) => Err(Failure::Incomplete(e, e2)),
             }
         }
     }
+}
+
+/// What exists that a failure must undo.
+#[derive(Default)]
+struct Progress {
+    lease_ours: bool,
+    journal_written: bool,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -291,17 +297,24 @@ async fn steps(
     p: &Prepared,
     j: &Journal,
     container: &mut Container,
-    journal_written: &mut bool,
+    progress: &mut Progress,
     report: &mut Report,
 ) -> Result<()> {
     let id = opts.name.as_str();
     // 1. A lease protects the old snapshot and the new image while we work.
     fault("lease")?;
     let t = Instant::now();
-    client
+    if !client
         .create_lease(&j.lease)
         .await
-        .context("cannot create a lease")?;
+        .context("cannot create a lease")?
+    {
+        bail!(
+            "another upgrade of {id} holds lease {}; if none is running, run `upgrade-helper recover {id}`",
+            j.lease
+        );
+    }
+    progress.lease_ours = true;
     client
         .lease_add(
             &j.lease,
@@ -335,7 +348,7 @@ async fn steps(
         .update_container(container.clone(), &[&paths[0], &paths[1]])
         .await
         .context("cannot write the journal")?;
-    *journal_written = true;
+    progress.journal_written = true;
     report.step("2/8 journal", t);
 
     // 3. The new snapshot, from the image's chain (unpacked first if needed).
