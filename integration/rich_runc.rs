@@ -89,7 +89,7 @@ until $bb grep -q hello-from-cmd /var/log/messages 2>/dev/null; do
     i=$((i + 1)); [ $i -gt 3000 ] && exit 90; $bb sleep 0.01
 done
 $bb cp /var/log/messages /shared/messages
-crond_pid() { /sbin/rich-init ctl status --json | $bb sed -n 's/.*"name":"crond","pid":\([0-9]*\).*/\1/p'; }
+crond_pid() { /sbin/rich-init ctl status --json | $bb sed -n 's/.*"name":"crond"[^}]*"pid":\([0-9]*\).*/\1/p'; }
 old=$(crond_pid)
 [ -n "$old" ] || exit 91
 /sbin/rich-init ctl status --json > /shared/status-before.json
@@ -134,11 +134,22 @@ fn presets_crond_and_syslogd_in_a_runc_container() {
         "{before}"
     );
     let after = shared("status-after.json");
-    assert!(
-        after.contains("\"last_exit\":{\"signal\":9},\"name\":\"crond\"")
-            && after.contains("\"restarts\":1,\"state\":\"running\""),
+    let status: serde_json::Value = serde_json::from_str(&after)
+        .unwrap_or_else(|e| panic!("ctl status --json is not JSON ({e}):\n{after}"));
+    let crond = status["services"]
+        .as_array()
+        .and_then(|rows| rows.iter().find(|r| r["name"] == "crond"))
+        .unwrap_or_else(|| panic!("no crond row:\n{after}"));
+    assert_eq!(
+        crond["last_exit"],
+        serde_json::json!({"signal": 9}),
+        "{after}"
+    );
+    assert_eq!(
+        crond["restarts"], 1,
         "ctl status shows crond's restart:\n{after}"
     );
+    assert_eq!(crond["state"], "running", "{after}");
 }
 
 /// `log = "syslog"`: a service's output lines reach syslogd as `NAME: line`.
