@@ -54,7 +54,7 @@ bench: build images
 
 # OCI image-layout tarballs in build/images/ for `ctr images import` (see images/README.md):
 # each recipe images/NAME/build writes its images into the directory it is given.
-IMAGE_RECIPES ?= rich-busybox
+IMAGE_RECIPES ?= rich-busybox rich-debian
 images: build
 	for r in $(IMAGE_RECIPES); do \
 		RICH_INIT_BIN=$(CURDIR)/build/rich-init images/$$r/build build/images || exit 1; \
