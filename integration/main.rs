@@ -39,6 +39,7 @@ mod oci_lifecycle;
 mod oci_rig;
 
 mod images;
+mod images_debian;
 
 mod containerd;
 mod containerd_smoke;

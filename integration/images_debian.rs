@@ -1,0 +1,425 @@
+//! images/rich-debian: the debootstrap-based image, built by its recipe.
+//! - Two builds from the same download, the second with a base made afresh (its own cache
+//!   dir holding only the download tarball), give the same bytes. The layers hold no SSH
+//!   host key, log, package list or file of the build host; layer 2 is rich-init and the
+//!   boot script; tag 2 differs from tag 1 only in /etc/rich-debian-release.
+//! - Under a private containerd, in a netns: rich-init is pid 1 with rsyslogd, cron, sshd
+//!   and CMD as its children; `logger` reaches /var/log/syslog; an @reboot cron job runs;
+//!   root logs in over ssh with the key from SSH_AUTHORIZED_KEYS, against the host keys the
+//!   boot script made on the volume at /etc/ssh/host-keys; a second container (tag 2, key
+//!   from a mounted /etc/rich-init/authorized_keys) keeps those keys; SIGTERM stops each
+//!   with CMD's 143.
+//!
+//! The recipe needs root, debootstrap and, the first time, Debian's archive: what it
+//! downloads (about 50 MB) stays in build/images/cache, as with `make images`.
+
+use crate::containerd::{require_from, Containerd};
+use crate::ctr_run::CtrRun;
+use crate::harness::{children, read_or_empty, static_bin, wait_for, Outcome, Run, TempDir};
+use crate::leaks::cmdline;
+use crate::netns::NetNs;
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+const REF: &str = "rich-init.test/rich-debian";
+/// A cold build (download, debootstrap, two layers packed) takes about 70 s on 2 cores.
+const BUILD_LIMIT: Duration = Duration::from_secs(600);
+
+fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+fn ok(run: Run) -> Outcome {
+    let out = run.output();
+    assert_eq!(out.code(), Some(0), "{out}");
+    out
+}
+
+fn read(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+/// The recipe into `out`; `cache` replaces build/images/cache.
+fn build(out: &Path, cache: Option<&Path>) {
+    require_from("debootstrap", "debootstrap");
+    require_from("python3", "python3");
+    let mut run = Run::new(repo("images/rich-debian/build"))
+        .env("RICH_INIT_BIN", static_bin())
+        .timeout(BUILD_LIMIT)
+        .arg(out);
+    run.command_mut().env_remove("SOURCE_DATE_EPOCH");
+    if let Some(dir) = cache {
+        run = run.env("RICH_DEBIAN_CACHE", dir);
+    }
+    ok(run);
+}
+
+/// The download tarball of the default cache (after a build).
+fn download_tarball() -> PathBuf {
+    let dir = repo("build/images/cache");
+    std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().contains("/debootstrap-bookworm-"))
+        .unwrap_or_else(|| panic!("no debootstrap-bookworm-*.tar in {}", dir.display()))
+}
+
+/// An OCI layout tarball, unpacked: its one manifest, its config and layer blob paths.
+struct Image {
+    dir: TempDir,
+    manifest: Value,
+    config: Value,
+}
+
+impl Image {
+    fn open(tar: &Path) -> Image {
+        let dir = TempDir::new("debian-layout");
+        ok(Run::new(require_from("tar", "tar"))
+            .arg("-xf")
+            .arg(tar)
+            .arg("-C")
+            .arg(dir.path()));
+        let json = |p: PathBuf| -> Value {
+            serde_json::from_slice(&read(&p))
+                .unwrap_or_else(|e| panic!("{} is not JSON: {e}", p.display()))
+        };
+        let index = json(dir.join("index.json"));
+        let blob = |d: &Value| {
+            dir.join("blobs/sha256")
+                .join(&d["digest"].as_str().unwrap()[7..])
+        };
+        let manifest = json(blob(&index["manifests"][0]));
+        let config = json(blob(&manifest["config"]));
+        Image {
+            dir,
+            manifest,
+            config,
+        }
+    }
+
+    fn layer(&self, i: usize) -> PathBuf {
+        let digest = self.manifest["layers"][i]["digest"].as_str().unwrap();
+        self.dir.join("blobs/sha256").join(&digest[7..])
+    }
+}
+
+/// One `tar -tv` line of a layer: (name, mode string, size).
+fn listing(layer: &Path) -> Vec<(String, String, u64)> {
+    let run = Run::new(require_from("tar", "tar")).args(["--numeric-owner", "-tvzf"]);
+    let out = ok(run.arg(layer));
+    out.stdout
+        .lines()
+        .map(|line| {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            let size = f[2].parse().unwrap_or_else(|_| panic!("size in {line:?}"));
+            (
+                f[5].trim_end_matches('/').to_string(),
+                f[0].to_string(),
+                size,
+            )
+        })
+        .collect()
+}
+
+fn file_in_layer(layer: &Path, name: &str) -> String {
+    let run = Run::new(require_from("tar", "tar")).arg("-xzOf").arg(layer);
+    ok(run.arg(name)).stdout
+}
+
+/// The hex SHA-256 of what the shell pipeline `pipe` prints.
+fn sha256(pipe: &str) -> String {
+    let out = ok(Run::new(require_from("sh", "dash")).args(["-c", &format!("{pipe} | sha256sum")]));
+    out.stdout
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
+fn rich_debian_twice_gives_the_same_bytes_and_no_secrets() {
+    let (a, b, cache_b) = (
+        TempDir::new("debian-a"),
+        TempDir::new("debian-b"),
+        TempDir::new("debian-cache"),
+    );
+    build(a.path(), None);
+    // The same download, but layer 1 made again by debootstrap.
+    let download = download_tarball();
+    let copy = cache_b.join(download.file_name().unwrap());
+    std::fs::copy(&download, &copy).unwrap_or_else(|e| panic!("cannot copy the download: {e}"));
+    build(b.path(), Some(cache_b.path()));
+    for tag in ["1", "2"] {
+        let name = format!("rich-debian-{tag}.tar");
+        assert!(
+            read(&a.join(&name)) == read(&b.join(&name)),
+            "{name} differs between two builds from the same download"
+        );
+    }
+
+    let one = Image::open(&a.join("rich-debian-1.tar"));
+    let two = Image::open(&a.join("rich-debian-2.tar"));
+    let c = &one.config["config"];
+    assert_eq!(
+        c["Entrypoint"],
+        json!([
+            "/sbin/rich-init",
+            "--rich",
+            "--services",
+            "syslogd,crond,sshd",
+            "--"
+        ])
+    );
+    assert_eq!(c["Cmd"], json!(["/bin/sleep", "infinity"]));
+    assert_eq!(one.config["config"], two.config["config"]);
+    let layers = |i: &Image| i.manifest["layers"].as_array().unwrap().clone();
+    let (l1, l2) = (layers(&one), layers(&two));
+    assert_eq!((l1.len(), l2.len()), (3, 3));
+    assert_eq!(l1[..2], l2[..2], "tags 1 and 2 share Debian and rich-init");
+    assert_ne!(l1[2], l2[2]);
+
+    let base = listing(&one.layer(0));
+    let has = |name: &str| base.iter().any(|(n, _, _)| n == name);
+    for name in [
+        "usr/sbin/rsyslogd",
+        "usr/sbin/cron",
+        "usr/sbin/sshd",
+        "usr/sbin/logrotate",
+    ] {
+        assert!(has(name), "layer 1 has /{name}");
+    }
+    for (name, mode, size) in &base {
+        let secret = name.starts_with("etc/ssh/ssh_host_")
+            || ["etc/machine-id", "etc/hostname", "etc/resolv.conf"].contains(&name.as_str());
+        assert!(!secret, "layer 1 must not have /{name}");
+        let cached = name.starts_with("var/lib/apt/lists/") && name != "var/lib/apt/lists/partial"
+            || name.starts_with("var/cache/apt/archives/") && name.ends_with(".deb");
+        assert!(!cached, "layer 1 must not have /{name}");
+        if name.starts_with("var/log/") && mode.starts_with('-') {
+            assert_eq!(*size, 0, "/{name} is an empty log");
+        }
+        for dir in ["dev/", "proc/", "sys/", "run/", "tmp/"] {
+            assert!(
+                !name.starts_with(dir),
+                "/{dir} is empty in the image: /{name}"
+            );
+        }
+    }
+
+    let init = listing(&one.layer(1));
+    let names: Vec<&str> = init.iter().map(|(n, _, _)| n.as_str()).collect();
+    for name in [
+        "usr/sbin/rich-init",
+        "etc/rich-init/init.d/10-prepare",
+        "usr/local/lib/rich-init/sshd-prepare.sh",
+    ] {
+        assert!(names.contains(&name), "layer 2 has /{name}: {names:?}");
+    }
+    assert_eq!(
+        sha256(&format!(
+            "tar -xzOf '{}' usr/sbin/rich-init",
+            one.layer(1).display()
+        )),
+        sha256(&format!("cat '{}'", static_bin().display())),
+        "/usr/sbin/rich-init is the binary under test"
+    );
+    for (image, tag) in [(&one, "1\n"), (&two, "2\n")] {
+        let top = listing(&image.layer(2));
+        let names: Vec<&str> = top.iter().map(|(n, _, _)| n.as_str()).collect();
+        assert_eq!(names, ["etc", "etc/rich-debian-release"]);
+        let release = file_in_layer(&image.layer(2), "etc/rich-debian-release");
+        assert_eq!(release, tag);
+    }
+}
+
+/// The containers' common parts: the daemon with both tags, a netns, the client's key.
+struct Vm {
+    ctd: Containerd,
+    ns: NetNs,
+    dir: TempDir,
+}
+
+impl Vm {
+    fn ssh(&self, command: &str) -> Outcome {
+        Run::new(require_from("ssh", "openssh-client"))
+            .args([
+                "-F",
+                "/dev/null",
+                "-o",
+                "BatchMode=yes",
+                "-o",
+                "ConnectTimeout=10",
+            ])
+            .args(["-o", "StrictHostKeyChecking=yes", "-o"])
+            .arg(format!(
+                "UserKnownHostsFile={}",
+                self.dir.join("known_hosts").display()
+            ))
+            .arg("-i")
+            .arg(self.dir.join("key"))
+            .arg(format!("root@{}", self.ns.inside_ip()))
+            .arg(command)
+            .output()
+    }
+
+    /// Wait until the task of `id` is pid 1 with the services and CMD as its children.
+    fn wait_booted(&self, id: &str) -> i32 {
+        let task = self.ctd.wait_task_status(id, "RUNNING");
+        let log = || self.ctd.task_log(id);
+        wait_for(&format!("sshd to listen in {id}"), || {
+            log()
+                .contains("[sshd] Server listening on 0.0.0.0 port 22")
+                .then_some(())
+        });
+        let want = [
+            "/usr/sbin/rsyslogd -n -iNONE",
+            "/usr/sbin/cron -f",
+            "sshd: ",
+            "/bin/sleep infinity",
+        ];
+        wait_for(&format!("rich-init's children in {id}"), || {
+            let kids: Vec<String> = children(task.pid)
+                .iter()
+                .map(|p| cmdline(*p).join(" "))
+                .collect();
+            want.iter()
+                .all(|w| kids.iter().any(|k| k.starts_with(w)))
+                .then_some(())
+        });
+        let argv = cmdline(task.pid).join(" ");
+        assert_eq!(
+            argv,
+            "/sbin/rich-init --rich --services syslogd,crond,sshd -- /bin/sleep infinity"
+        );
+        task.pid
+    }
+
+    /// Wait until `text` is in the task's /var/log/syslog.
+    fn wait_syslog(&self, pid: i32, text: &str) {
+        let path = PathBuf::from(format!("/proc/{pid}/root/var/log/syslog"));
+        wait_for(&format!("{text:?} in /var/log/syslog"), || {
+            read_or_empty(&path).contains(text).then_some(())
+        });
+    }
+
+    /// SIGTERM, and the task's exit code must be CMD's 143.
+    fn stop(&self, id: &str) {
+        self.ctd
+            .ctr_ok(["tasks", "kill", "--signal", "SIGTERM", id]);
+        self.ctd.wait_task_status(id, "STOPPED");
+        let out = self.ctd.ctr_ok(["tasks", "delete", id]);
+        assert!(
+            out.stderr.contains("exit code 143"),
+            "{id} should exit with 143 (sleep's SIGTERM)\n{out}\n--- task log ---\n{}",
+            self.ctd.task_log(id)
+        );
+        self.ctd.ctr_ok(["containers", "delete", id]);
+    }
+}
+
+#[test]
+fn rich_debian_runs_syslog_cron_and_sshd_under_containerd() {
+    let out = TempDir::new("debian-run");
+    build(out.path(), None);
+    let ctd = Containerd::start();
+    for tag in ["1", "2"] {
+        ctd.import(&out.join(format!("rich-debian-{tag}.tar")), &[]);
+    }
+    let vm = Vm {
+        ctd,
+        ns: NetNs::new(),
+        dir: TempDir::new("debian-vm"),
+    };
+    let keygen = require_from("ssh-keygen", "openssh-client");
+    ok(Run::new(keygen)
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "it", "-f"])
+        .arg(vm.dir.join("key")));
+    let public = String::from_utf8_lossy(&read(&vm.dir.join("key.pub")))
+        .trim()
+        .to_string();
+    let host_keys = vm.dir.join("host-keys");
+    std::fs::create_dir(&host_keys).expect("create the host key volume");
+    let cron = vm.dir.write(
+        "cron-reboot",
+        "@reboot root logger -t cron-it fired-at-boot\n",
+    );
+
+    let first = CtrRun::new(&format!("{REF}:1"), "rd1")
+        .netns(&vm.ns.path())
+        .bind(&host_keys, "/etc/ssh/host-keys")
+        .flag(&format!(
+            "--mount=type=bind,src={},dst=/etc/cron.d/it-reboot,options=rbind:ro",
+            cron.display()
+        ))
+        .env(&format!("SSH_AUTHORIZED_KEYS={public}"));
+    vm.ctd.run_detached(&first);
+    let pid = vm.wait_booted("rd1");
+    vm.wait_syslog(pid, "cron-it: fired-at-boot");
+    vm.ctd.ctr_ok([
+        "tasks",
+        "exec",
+        "--exec-id",
+        "logger",
+        "rd1",
+        "logger",
+        "-t",
+        "it",
+        "hello-syslog",
+    ]);
+    vm.wait_syslog(pid, "it: hello-syslog");
+    let log = vm.ctd.task_log("rd1");
+    assert!(
+        log.contains("[10-prepare] generated the ed25519 host key in /etc/ssh/host-keys"),
+        "{log}"
+    );
+
+    // The host key on the volume is the one sshd shows.
+    let host_pub = read(&host_keys.join("ssh_host_ed25519_key.pub"));
+    let host_pub = String::from_utf8_lossy(&host_pub);
+    let known = format!("{} {}", vm.ns.inside_ip(), host_pub.trim());
+    vm.dir.write("known_hosts", &format!("{known}\n"));
+    let login = vm.ssh("cat /etc/rich-debian-release; id -u; cat /proc/1/cmdline | tr '\\0' ' '");
+    assert_eq!(
+        login.code(),
+        Some(0),
+        "{login}\n--- task log ---\n{}",
+        vm.ctd.task_log("rd1")
+    );
+    assert!(
+        login.stdout.starts_with("1\n0\n/sbin/rich-init --rich"),
+        "{login}"
+    );
+    vm.stop("rd1");
+
+    // A new container from tag 2, the same volume: the same host keys.
+    let keys_file = vm.dir.write("authorized_keys", &format!("{public}\n"));
+    let second = CtrRun::new(&format!("{REF}:2"), "rd2")
+        .netns(&vm.ns.path())
+        .bind(&host_keys, "/etc/ssh/host-keys")
+        .flag(&format!(
+            "--mount=type=bind,src={},dst=/etc/rich-init/authorized_keys,options=rbind:ro",
+            keys_file.display()
+        ));
+    vm.ctd.run_detached(&second);
+    vm.wait_booted("rd2");
+    let log = vm.ctd.task_log("rd2");
+    assert!(
+        !log.contains("generated"),
+        "the keys on the volume are kept\n{log}"
+    );
+    assert!(
+        log.contains("1 key(s) from /etc/rich-init/authorized_keys"),
+        "{log}"
+    );
+    let login = vm.ssh("cat /etc/rich-debian-release");
+    assert_eq!(
+        login.code(),
+        Some(0),
+        "{login}\n--- task log ---\n{}",
+        vm.ctd.task_log("rd2")
+    );
+    assert_eq!(login.stdout, "2\n");
+    vm.stop("rd2");
+}
