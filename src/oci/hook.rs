@@ -263,7 +263,9 @@ fn plan(args: &HookArgs) -> Result<Plan, String> {
     })
 }
 
-/// `rich-init hook ...`; `mask` is the signal mask we were started with.
+/// `rich-init hook ...`; `mask` is the signal mask we were started with. Cold: it keeps
+/// this code out of the pages the init touches at start-up.
+#[cold]
 pub fn run(words: &[String], env: &dyn Fn(&str) -> Option<String>, mask: SigSet) -> i32 {
     let args = match parse_args(words, env) {
         Ok(args) => args,

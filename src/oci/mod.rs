@@ -11,6 +11,8 @@ pub mod state;
 pub mod words;
 
 /// `rich-init oci SUBCOMMAND ...`. Exit codes: 0 done, 1 failed (nothing changed), 2 usage.
+/// Cold: it keeps this code out of the pages the init touches at start-up.
+#[cold]
 pub fn run(words: &[String], _env: &dyn Fn(&str) -> Option<String>) -> i32 {
     let say = |code: i32, line: &str| {
         crate::sys::write_all_raw(2, format!("{line}\n").as_bytes());
