@@ -13,6 +13,7 @@ use super::action::{self, Action};
 use super::state::{self, BundleConfig, HookState, Stage};
 use crate::config::duration;
 use crate::logsink::{self, Line};
+use crate::sys::caps::CapSets;
 use crate::sys::enter::Target;
 use crate::sys::signals::SigSet;
 use std::ffi::CString;
@@ -96,9 +97,18 @@ pub fn parse_args(
             }
         }
     }
+    let hooks_dir = hooks_dir.unwrap_or_else(|| PathBuf::from(HOOKS_DIR));
+    // Scripts run with the bundle as their working directory: name them absolutely.
+    let hooks_dir = if hooks_dir.is_absolute() {
+        hooks_dir
+    } else {
+        std::env::current_dir()
+            .map_err(|e| format!("--hooks-dir {}: {e}", hooks_dir.display()))?
+            .join(hooks_dir)
+    };
     Ok(HookArgs {
         stage: stage.ok_or_else(|| format!("no stage given; {USAGE}"))?,
-        hooks_dir: hooks_dir.unwrap_or_else(|| PathBuf::from(HOOKS_DIR)),
+        hooks_dir,
         timeout,
         env: vars,
         log,
@@ -209,7 +219,7 @@ fn initscript(
             .filter(|s| s.can_run_initscript())
             .ok_or_else(|| {
                 format!(
-                    "annotation {}={word:?} is not a stage an initscript can run at; use prestart, createRuntime or createContainer",
+                    "annotation {}={word:?} is not a stage an initscript can run at; use prestart or createRuntime",
                     state::ANNOTATION_INITSCRIPT_STAGE
                 )
             })?,
@@ -240,19 +250,39 @@ fn plan(args: &HookArgs) -> Result<Plan, String> {
     let input = read_stdin()?;
     let state = state::parse_state(&input).map_err(|e| e.to_string())?;
     let config = state::load_config(&state.bundle).map_err(|e| e.to_string())?;
-    let timeout = match (
-        args.timeout,
-        config.annotation(&state, state::ANNOTATION_TIMEOUT),
-    ) {
-        (Some(t), _) => t,
-        (None, Some(text)) => duration::parse_nonzero(text)
-            .map_err(|e| format!("annotation {}={text:?}: {e}", state::ANNOTATION_TIMEOUT))?,
-        (None, None) => DEFAULT_TIMEOUT,
+    // The container's annotations are the container author's: they may shorten the
+    // administrator's deadline, never lengthen it, and at the stages after the program has
+    // started a bad one only earns a warning (the administrator's scripts still run).
+    let limit = args.timeout.unwrap_or(DEFAULT_TIMEOUT);
+    let lenient = |line: String| -> Result<(), String> {
+        if args.stage.is_fatal() {
+            Err(line)
+        } else {
+            say(&format!(
+                "rich-init hook {}: warning: {line}",
+                args.stage.name()
+            ));
+            Ok(())
+        }
     };
+    let mut timeout = limit;
+    if let Some(text) = config.annotation(&state, state::ANNOTATION_TIMEOUT) {
+        match duration::parse_nonzero(text) {
+            Ok(t) => timeout = t.min(limit),
+            Err(e) => lenient(format!(
+                "annotation {}={text:?}: {e}",
+                state::ANNOTATION_TIMEOUT
+            ))?,
+        }
+    }
     let scripts = crate::scripts::discover(&args.hooks_dir.join(args.stage.name()))
         .map_err(|e| e.to_string())?
         .run;
-    let initscript = initscript(args, &state, &config)?;
+    let initscript = if args.stage.can_run_initscript() {
+        initscript(args, &state, &config)?
+    } else {
+        None
+    };
     Ok(Plan {
         input,
         state,
@@ -327,7 +357,7 @@ pub fn run(words: &[String], env: &dyn Fn(&str) -> Option<String>, mask: SigSet)
             // The container's own user, capabilities and no_new_privs: the script may do
             // what the container's program may do, no more.
             user: Some(plan.config.user.clone()),
-            caps: Some(plan.config.caps),
+            caps: Some(without_mknod(plan.config.caps)),
             no_new_privs: plan.config.no_new_privs,
         });
         let action = action.map_err(Clone::clone);
@@ -336,6 +366,22 @@ pub fn run(words: &[String], env: &dyn Fn(&str) -> Option<String>, mask: SigSet)
         }
     }
     0
+}
+
+/// The container's devices cgroup is what keeps its CAP_MKNOD from reaching host devices,
+/// and the initscript does not join the container's cgroups: it goes without it.
+fn without_mknod(mut caps: CapSets) -> CapSets {
+    let bit = crate::sys::caps::number("CAP_MKNOD").map_or(0, |n| 1u64 << n);
+    for set in [
+        &mut caps.bounding,
+        &mut caps.effective,
+        &mut caps.permitted,
+        &mut caps.inheritable,
+        &mut caps.ambient,
+    ] {
+        *set &= !bit;
+    }
+    caps
 }
 
 /// Run one action and report; false when the hook must stop with a failure.

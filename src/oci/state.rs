@@ -53,13 +53,12 @@ impl Stage {
         !matches!(self, Stage::Poststart | Stage::Poststop)
     }
 
-    /// The stages at which the container's namespaces and rootfs exist and its program
-    /// has not started yet: where an initscript may run.
+    /// The stages at which the container's namespaces and rootfs exist, its program has
+    /// not started, and the hook runs on the host: where an initscript may run.
+    /// (createContainer hooks run inside the container's namespaces, where the state's pid
+    /// is not a host pid.)
     pub fn can_run_initscript(self) -> bool {
-        matches!(
-            self,
-            Stage::Prestart | Stage::CreateRuntime | Stage::CreateContainer
-        )
+        matches!(self, Stage::Prestart | Stage::CreateRuntime)
     }
 
     pub fn list() -> String {
@@ -316,6 +315,7 @@ mod tests {
         assert!(!Stage::Poststart.is_fatal() && !Stage::Poststop.is_fatal());
         assert!(Stage::CreateRuntime.can_run_initscript());
         assert!(!Stage::StartContainer.can_run_initscript());
+        assert!(!Stage::CreateContainer.can_run_initscript());
     }
 
     #[test]

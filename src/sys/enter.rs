@@ -1,9 +1,10 @@
 //! Running a program *inside* a container from the host (a hook's initscript): join the
-//! namespaces of the container's process through /proc/PID/ns, chroot into its root
-//! filesystem, then fork once more so that the program is also in its pid namespace.
+//! namespaces of the container's process through /proc/PID/ns, make its root filesystem
+//! our root (pivot_root in a mount namespace of our own), then fork once more so that the
+//! program is also in its pid namespace.
 //!
 //! Everything is opened before the first fork; the path of the program is only ever
-//! resolved after the chroot, so neither it nor a symlink in it can name a host file.
+//! resolved after the pivot, so neither it nor a symlink in it can name a host file.
 
 use super::spawn::{self, ChildEvent, ChildSignals, Placement, Setup, Step};
 use super::Errno;
@@ -49,6 +50,9 @@ pub enum EnterError {
 pub struct Target {
     namespaces: Vec<(OwnedFd, libc::c_int)>,
     root: OwnedFd,
+    /// The rootfs path in the container's mount namespace, when the container has not
+    /// pivoted into it yet (then we must); None when its root already is the rootfs.
+    rootfs: Option<CString>,
 }
 
 fn open_raw(dir: RawFd, path: &Path, how: &libc::open_how) -> Result<OwnedFd, Errno> {
@@ -132,6 +136,10 @@ impl Target {
             libc::O_PATH | libc::O_DIRECTORY,
             libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS,
         );
+        let mut rootfs_path = Some(
+            CString::new(rootfs.as_os_str().as_encoded_bytes())
+                .map_err(|_| root_err(Errno::EINVAL))?,
+        );
         let root = match open_raw(proc_root.as_raw_fd(), relative, &in_root) {
             Ok(fd) => fd,
             Err(Errno::ENOENT) => {
@@ -145,16 +153,54 @@ impl Target {
                         pid,
                     });
                 }
+                rootfs_path = None;
                 proc_root
             }
             Err(errno) => return Err(root_err(errno)),
         };
-        Ok(Target { namespaces, root })
+        Ok(Target {
+            namespaces,
+            root,
+            rootfs: rootfs_path,
+        })
     }
 
     /// How many namespaces will be joined (those that differ from ours).
     pub fn namespace_count(&self) -> usize {
         self.namespaces.len()
+    }
+}
+
+/// Make `rootfs` (a path in the container's mount namespace, which we have joined) our
+/// real root, as runc does for the container itself: in a mount namespace of our own (a
+/// copy of the container's, nothing propagating back), bind the rootfs onto itself,
+/// pivot_root into it and detach the old root. A chroot would not do: a process with
+/// CAP_SYS_CHROOT can leave one, and before pivot_root the container's mount namespace
+/// still holds the host's root. Runs in the forked child; only syscalls.
+fn pivot_into(rootfs: &CString) -> bool {
+    let null = std::ptr::null::<libc::c_char>();
+    // SAFETY: unshare takes a flag; the mount calls take NUL-terminated strings or null
+    // where the kernel allows it; pivot_root and umount2 take "." (NUL-terminated).
+    unsafe {
+        libc::unshare(libc::CLONE_NEWNS) == 0
+            && libc::mount(
+                null,
+                c"/".as_ptr(),
+                null,
+                libc::MS_REC | libc::MS_SLAVE,
+                std::ptr::null(),
+            ) == 0
+            && libc::mount(
+                rootfs.as_ptr(),
+                rootfs.as_ptr(),
+                null,
+                libc::MS_BIND | libc::MS_REC,
+                std::ptr::null(),
+            ) == 0
+            && libc::chdir(rootfs.as_ptr()) == 0
+            && libc::syscall(libc::SYS_pivot_root, c".".as_ptr(), c".".as_ptr()) == 0
+            && libc::umount2(c".".as_ptr(), libc::MNT_DETACH) == 0
+            && libc::chdir(c"/".as_ptr()) == 0
     }
 }
 
@@ -197,9 +243,14 @@ pub(crate) fn spawn_inside(
         middle(Middle::Failed(step, Errno::last()));
         super::exit_now(1)
     };
+    let parent = nix::unistd::getppid();
     // SAFETY: PR_SET_PDEATHSIG takes a signal number and zeros.
     if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) } != 0 {
         fail(Step::DeathSignal);
+    }
+    // The hook died before that: nobody would ever stop what we start.
+    if nix::unistd::getppid() != parent {
+        super::exit_now(1);
     }
     for (fd, flag) in &target.namespaces {
         // SAFETY: `fd` is a namespace descriptor we opened; `flag` names its type.
@@ -207,11 +258,13 @@ pub(crate) fn spawn_inside(
             fail(Step::Namespace);
         }
     }
-    // SAFETY: fchdir/chroot/chdir take a live descriptor and NUL-terminated literals.
-    let entered = unsafe {
-        libc::fchdir(target.root.as_raw_fd()) == 0
-            && libc::chroot(c".".as_ptr()) == 0
-            && libc::chdir(c"/".as_ptr()) == 0
+    let entered = match &target.rootfs {
+        Some(rootfs) => pivot_into(rootfs),
+        // SAFETY: fchdir/chdir take a live descriptor and a NUL-terminated literal. After
+        // setns(CLONE_NEWNS) our root is the namespace's root, which is the rootfs.
+        None => unsafe {
+            libc::fchdir(target.root.as_raw_fd()) == 0 && libc::chdir(c"/".as_ptr()) == 0
+        },
     };
     if !entered {
         fail(Step::Root);

@@ -174,6 +174,8 @@ pub(crate) fn spawn(
         return Ok(pid);
     }
 
+    // Our parent as we see it now, to tell later whether it has died meanwhile.
+    let parent = nix::unistd::getppid();
     let fail = |event: ChildEvent| -> ! { super::exit_now(report(event)) };
     let note = |event: ChildEvent| {
         if event.is_fatal() {
@@ -229,7 +231,7 @@ pub(crate) fn spawn(
     if let Err(e) = signals::set_mask(&mask) {
         fail(ChildEvent::ExecFailed(e));
     }
-    if let Err((step, e)) = apply(setup) {
+    if let Err((step, e)) = apply(setup, parent) {
         fail(ChildEvent::SetupFailed(step, e));
     }
     match &env_ptrs {
@@ -243,14 +245,9 @@ pub(crate) fn spawn(
 }
 
 /// The child's part of [`Setup`], in the order that keeps the privileges each step
-/// needs: streams, directory, umask, then groups, gid, uid, and no_new_privs last.
-fn apply(setup: &Setup) -> Result<(), (Step, Errno)> {
-    if let Some(sig) = setup.parent_death_signal {
-        // SAFETY: PR_SET_PDEATHSIG takes a signal number and zeros.
-        if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, sig, 0, 0, 0) } != 0 {
-            return Err((Step::DeathSignal, Errno::last()));
-        }
-    }
+/// needs: streams, directory, umask, then groups, gid, uid, capabilities, the parent death
+/// signal, and no_new_privs last.
+fn apply(setup: &Setup, parent: nix::unistd::Pid) -> Result<(), (Step, Errno)> {
     for (fd, target) in [(setup.stdin, 0), (setup.stdout, 1), (setup.stderr, 2)] {
         if let Some(fd) = fd {
             // SAFETY: dup2 takes two descriptors; the target is a standard stream.
@@ -288,6 +285,17 @@ fn apply(setup: &Setup) -> Result<(), (Step, Errno)> {
     }
     if let Some(caps) = setup.caps {
         super::caps::after_setuid(caps).map_err(|e| (Step::Caps, e))?;
+    }
+    if let Some(sig) = setup.parent_death_signal {
+        // Last of the credential changes: a change of uid clears the parent death signal.
+        // SAFETY: PR_SET_PDEATHSIG takes a signal number and zeros.
+        if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, sig, 0, 0, 0) } != 0 {
+            return Err((Step::DeathSignal, Errno::last()));
+        }
+        // Had the parent died before that, the signal would never come.
+        if nix::unistd::getppid() != parent {
+            return Err((Step::DeathSignal, Errno::ESRCH));
+        }
     }
     if setup.close_other_fds {
         // Marked close-on-exec rather than closed: the caller's report pipe must stay
