@@ -260,14 +260,9 @@ pub async fn upgrade(
     match result {
         Ok(()) => Ok(()),
         Err(e) if !progress.lease_ours => Err(Failure::RolledBack(e)),
-        Err(e) if !progress.journal_written => {
-            // Only our lease exists.
-            match client.delete_lease(&j.lease).await {
-                Ok(()) => Err(Failure::RolledBack(e)),
-                Err(e2) => Err(Failure::Incomplete(e, e2)),
-            }
-        }
         Err(e) => {
+            // Settle by the journal even if we think we never wrote it: a write whose answer
+            // was lost may have been applied.
             eprintln!("upgrade-helper: failed: {e:#}; settling by the journal");
             match crate::recover::settle(client, &id).await {
                 Ok(Settled::Finished) => {
@@ -276,7 +271,12 @@ pub async fn upgrade(
                     );
                     Ok(())
                 }
-                Ok(_) => Err(Failure::RolledBack(e)),
+                Ok(Settled::RolledBack) => Err(Failure::RolledBack(e)),
+                // No journal: only our lease exists.
+                Ok(Settled::Nothing) => match client.delete_lease(&j.lease).await {
+                    Ok(()) => Err(Failure::RolledBack(e)),
+                    Err(e2) => Err(Failure::Incomplete(e, e2)),
+                },
                 Err(e2) => Err(Failure::Incomplete(e, e2)),
             }
         }
@@ -287,7 +287,6 @@ pub async fn upgrade(
 #[derive(Default)]
 struct Progress {
     lease_ours: bool,
-    journal_written: bool,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -301,6 +300,14 @@ async fn steps(
     report: &mut Report,
 ) -> Result<()> {
     let id = opts.name.as_str();
+    // What the new container runs, worked out before anything changes: an image with
+    // neither entrypoint nor cmd fails here, not after the old task was stopped.
+    let old_config = p.old_config.clone().unwrap_or_else(|| ImageConfig {
+        // Unknown old image: nothing counts as coming from it.
+        ..ImageConfig::default()
+    });
+    let new_spec = merge::rewrite_spec(&p.old_spec, &old_config, &p.new.config, &opts.overrides)
+        .map_err(|e| anyhow!("{e}"))?;
     // 1. A lease protects the old snapshot and the new image while we work.
     fault("lease")?;
     let t = Instant::now();
@@ -315,6 +322,14 @@ async fn steps(
         );
     }
     progress.lease_ours = true;
+    // Checked again now that we hold the lock: another upgrade may have come and gone.
+    let fresh = client.container(id).await?;
+    if journal_of(&fresh)?.is_some()
+        || fresh.image != p.container.image
+        || fresh.snapshot_key != p.container.snapshot_key
+    {
+        bail!("container {id} changed while this upgrade was starting; run it again");
+    }
     client
         .lease_add(
             &j.lease,
@@ -348,7 +363,6 @@ async fn steps(
         .update_container(container.clone(), &[&paths[0], &paths[1]])
         .await
         .context("cannot write the journal")?;
-    progress.journal_written = true;
     report.step("2/8 journal", t);
 
     // 3. The new snapshot, from the image's chain (unpacked first if needed).
@@ -382,12 +396,6 @@ async fn steps(
     // 5. Swap image, snapshot and spec (and the labels) in one update.
     fault("swap")?;
     let t = Instant::now();
-    let old_config = p.old_config.clone().unwrap_or_else(|| ImageConfig {
-        // Unknown old image: nothing counts as coming from it.
-        ..ImageConfig::default()
-    });
-    let new_spec = merge::rewrite_spec(&p.old_spec, &old_config, &p.new.config, &opts.overrides)
-        .map_err(|e| anyhow!("{e}"))?;
     let old_labels: BTreeMap<String, String> = container
         .labels
         .iter()
