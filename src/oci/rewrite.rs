@@ -302,8 +302,23 @@ pub fn remove(config: &Value) -> Result<Value, RewriteError> {
     let was_created = |path: &str| created.iter().any(|c| c == path);
 
     if let Some(process) = root.get_mut("process").and_then(Value::as_object_mut) {
-        if let Some(args) = rec.get("args").filter(|a| a.is_array()) {
-            process.insert("args".into(), args.clone());
+        if let Some(recorded) = rec.get("args").filter(|a| a.is_array()) {
+            // In the wrapping modes, what follows our "--" is the user's command: keep it
+            // as it is now, with any edit made since the injection.
+            let now = process.get("args").and_then(Value::as_array);
+            let tail = now.and_then(|a| {
+                let dash = a.iter().position(|x| x == "--")?;
+                let first = a.first()?.as_str()?;
+                first
+                    .starts_with(MOUNT_DIR)
+                    .then(|| a.get(dash + 1..).map(<[Value]>::to_vec))
+                    .flatten()
+            });
+            let args = match tail {
+                Some(tail) if !tail.is_empty() => Value::Array(tail),
+                _ => recorded.clone(),
+            };
+            process.insert("args".into(), args);
         }
         let ours = strings(&rec, "env")?;
         if let Some(env) = process.get_mut("env").and_then(Value::as_array_mut) {

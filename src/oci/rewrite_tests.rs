@@ -137,6 +137,10 @@ fn remove_undoes_inject_exactly_for_every_mode_and_shape() {
 #[test]
 fn remove_keeps_changes_made_after_injection() {
     let mut out = inject(&base(), &request(Mode::RichInit)).expect("inject");
+    // The user's command after "--" was edited.
+    let args = out["process"]["args"].as_array_mut().expect("args");
+    let last = args.len() - 1;
+    args[last] = json!("echo edited");
     out["mounts"]
         .as_array_mut()
         .expect("mounts")
@@ -146,6 +150,7 @@ fn remove_keeps_changes_made_after_injection() {
         .expect("prestart")
         .push(json!({"path": "/bin/cni"}));
     let back = remove(&out).expect("remove");
+    assert_eq!(back["process"]["args"], json!(["sh", "-c", "echo edited"]));
     assert_eq!(back["mounts"].as_array().map(Vec::len), Some(2));
     assert_eq!(back["hooks"], json!({"prestart": [{"path": "/bin/cni"}]}));
 }

@@ -109,7 +109,13 @@ pub async fn finish_commit(client: &Client, id: &str) -> Result<()> {
     let Some(j) = journal_of(&container)? else {
         return Ok(());
     };
-    if j.old_snapshot != container.snapshot_key {
+    // Never a snapshot that any container still names (ours included).
+    let in_use = client
+        .list_containers()
+        .await?
+        .iter()
+        .any(|c| c.snapshotter == j.snapshotter && c.snapshot_key == j.old_snapshot);
+    if !in_use {
         client
             .remove_snapshot(&j.snapshotter, &j.old_snapshot)
             .await?;
