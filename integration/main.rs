@@ -53,3 +53,5 @@ mod upgrade_faults;
 mod upgrade_image;
 mod upgrade_rich;
 mod upgrade_rig;
+
+mod walkthrough;
