@@ -84,12 +84,6 @@ fn ctr_base(address: &Path, namespace: &str) -> Run {
         .arg(namespace)
 }
 
-/// A TOML basic string.
-fn toml_string(s: &Path) -> String {
-    let text = s.display().to_string();
-    format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
-}
-
 /// A private containerd daemon; everything it made is removed on drop.
 pub struct Containerd {
     dir: TempDir,
@@ -112,7 +106,10 @@ impl Containerd {
             std::fs::create_dir_all(&path)
                 .unwrap_or_else(|e| panic!("cannot create {}: {e}", path.display()));
         }
-        let config = dir.write("config.toml", &config_toml(&dir));
+        let config = dir.write(
+            "config.toml",
+            &crate::ctrd_common::config_toml(dir.path(), &dir.join("containerd.sock")),
+        );
         let daemon = Run::new(program)
             .arg("--config")
             .arg(&config)
@@ -258,46 +255,6 @@ impl Containerd {
     pub fn containers(&self) -> Vec<String> {
         words(&self.ctr_ok(["containers", "ls", "-q"]).stdout, 0)
     }
-}
-
-/// The config: everything under `dir`, CRI and unused plugins off.
-fn config_toml(dir: &TempDir) -> String {
-    let sock = dir.join("containerd.sock");
-    format!(
-        r#"version = 2
-root = {root}
-state = {state}
-temp = {temp}
-disabled_plugins = [
-  "io.containerd.grpc.v1.cri",
-  "io.containerd.snapshotter.v1.aufs",
-  "io.containerd.snapshotter.v1.btrfs",
-  "io.containerd.snapshotter.v1.devmapper",
-  "io.containerd.snapshotter.v1.zfs",
-  "io.containerd.internal.v1.opt",
-  "io.containerd.internal.v1.tracing",
-  "io.containerd.tracing.processor.v1.otlp",
-]
-
-[grpc]
-  address = {sock}
-
-[ttrpc]
-  address = {ttrpc}
-
-[debug]
-  address = ""
-  level = "info"
-
-[metrics]
-  address = ""
-"#,
-        root = toml_string(&dir.join("root")),
-        state = toml_string(&dir.join("state")),
-        temp = toml_string(&dir.join("tmp")),
-        sock = toml_string(&sock),
-        ttrpc = toml_string(&dir.join("containerd.sock.ttrpc")),
-    )
 }
 
 /// Field `col` of each non-empty line (`ctr ... -q` prints one id a line).

@@ -12,27 +12,12 @@
 use crate::harness::stat;
 use crate::runner::kill_tree;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How long clean-up waits for the kernel to finish with killed processes.
 pub const SETTLE_LIMIT: Duration = Duration::from_secs(10);
 
-/// Poll `done` with a short back-off until it holds or `limit` passes; whether it held.
-/// For clean-up only (it never panics); a test waits with `harness::wait_for`.
-pub fn settle(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let start = Instant::now();
-    let mut pause = Duration::from_millis(1);
-    loop {
-        if done() {
-            return true;
-        }
-        if start.elapsed() >= limit {
-            return false;
-        }
-        std::thread::sleep(pause);
-        pause = (pause * 2).min(Duration::from_millis(20));
-    }
-}
+pub use crate::ctrd_common::settle;
 
 /// One line of /proc/self/mountinfo, the fields we use.
 #[derive(Debug, Clone, PartialEq, Eq)]

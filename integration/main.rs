@@ -44,6 +44,7 @@ mod images_debian;
 mod containerd;
 mod containerd_smoke;
 mod ctr_run;
+mod ctrd_common;
 mod leaks;
 mod netns;
 

@@ -51,50 +51,6 @@ pub struct Ctrd {
     finished: bool,
 }
 
-fn quoted(path: &Path) -> String {
-    let text = path.display().to_string();
-    format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
-}
-
-fn config_toml(dir: &Path, address: &Path) -> String {
-    let ttrpc = PathBuf::from(format!("{}.ttrpc", address.display()));
-    format!(
-        r#"version = 2
-root = {}
-state = {}
-temp = {}
-disabled_plugins = [
-  "io.containerd.grpc.v1.cri",
-  "io.containerd.snapshotter.v1.aufs",
-  "io.containerd.snapshotter.v1.btrfs",
-  "io.containerd.snapshotter.v1.devmapper",
-  "io.containerd.snapshotter.v1.zfs",
-  "io.containerd.internal.v1.opt",
-  "io.containerd.internal.v1.tracing",
-  "io.containerd.tracing.processor.v1.otlp",
-]
-
-[grpc]
-  address = {}
-
-[ttrpc]
-  address = {}
-
-[debug]
-  address = ""
-  level = "info"
-
-[metrics]
-  address = ""
-"#,
-        quoted(&dir.join("root")),
-        quoted(&dir.join("state")),
-        quoted(&dir.join("tmp")),
-        quoted(address),
-        quoted(&ttrpc),
-    )
-}
-
 impl Ctrd {
     /// Write the config, start the daemon, wait until `ctr version` answers and check that
     /// the overlayfs snapshotter loaded.
@@ -111,7 +67,7 @@ impl Ctrd {
         }
         let address = dir.join("containerd.sock");
         let config = dir.join("config.toml");
-        std::fs::write(&config, config_toml(&dir, &address))
+        std::fs::write(&config, crate::ctrd_common::config_toml(&dir, &address))
             .map_err(|e| format!("cannot write {}: {e}", config.display()))?;
         let log = std::fs::File::create(dir.join("containerd.log"))
             .map_err(|e| format!("cannot create the daemon's log in {}: {e}", dir.display()))?;

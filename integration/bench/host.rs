@@ -6,23 +6,9 @@
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-/// Poll `done` with a short back-off until it holds or `limit` passes; whether it held.
-pub fn settle(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let start = Instant::now();
-    let mut pause = Duration::from_millis(1);
-    loop {
-        if done() {
-            return true;
-        }
-        if start.elapsed() >= limit {
-            return false;
-        }
-        std::thread::sleep(pause);
-        pause = (pause * 2).min(Duration::from_millis(20));
-    }
-}
+pub use crate::ctrd_common::settle;
 
 /// State and parent of a live process, from /proc/PID/stat.
 fn state_and_ppid(pid: i32) -> Option<(char, i32)> {

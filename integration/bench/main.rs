@@ -9,6 +9,8 @@
 mod child;
 mod ctr_events;
 mod ctrd;
+#[path = "../ctrd_common.rs"]
+mod ctrd_common;
 mod helpers;
 mod hooks;
 mod hooks_report;
