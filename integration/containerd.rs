@@ -47,24 +47,6 @@ pub const SNAPSHOTTER: &str = "overlayfs";
 /// How long Drop gives the daemon after SIGTERM, and each clean-up `ctr` call.
 const STOP_LIMIT: Duration = Duration::from_secs(20);
 
-/// [`require`] with the right Debian package in the hint: harness's table names only the
-/// tools the runc tests use. A missing prerequisite is a failure, never a skip.
-pub fn require_from(tool: &str, package: &str) -> PathBuf {
-    let mut dirs: Vec<PathBuf> = ["/usr/bin", "/usr/sbin", "/bin", "/sbin"]
-        .iter()
-        .map(PathBuf::from)
-        .collect();
-    if let Some(path) = std::env::var_os("PATH") {
-        dirs.extend(std::env::split_paths(&path));
-    }
-    if !dirs.iter().any(|d| d.join(tool).is_file()) {
-        panic!(
-            "missing prerequisite {tool}: install it with `make deps` (Debian package {package})"
-        );
-    }
-    require(tool)
-}
-
 /// Environment variables that would redirect `ctr`; each call says what it means instead.
 const CTR_ENV: &[&str] = &[
     "CONTAINERD_ADDRESS",
@@ -74,7 +56,7 @@ const CTR_ENV: &[&str] = &[
 
 /// `ctr --address SOCK --namespace NS` with ARGS still to add.
 fn ctr_base(address: &Path, namespace: &str) -> Run {
-    let mut run = Run::new(require_from("ctr", "containerd"));
+    let mut run = Run::new(require("ctr"));
     for var in CTR_ENV {
         run.command_mut().env_remove(var);
     }
@@ -98,8 +80,8 @@ impl Containerd {
     pub fn start() -> Containerd {
         static NEXT: AtomicUsize = AtomicUsize::new(0);
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let program = require_from("containerd", "containerd");
-        require_from("ctr", "containerd");
+        let program = require("containerd");
+        require("ctr");
         let dir = TempDir::new("containerd");
         for sub in ["root", "state", "tmp", "logs"] {
             let path = dir.join(sub);

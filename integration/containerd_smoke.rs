@@ -4,7 +4,7 @@
 //! a netns with a bind mount, env and a label, and dropping the daemon while it runs
 //! removes all of it.
 
-use crate::containerd::{require_from, Containerd, SNAPSHOTTER};
+use crate::containerd::{Containerd, SNAPSHOTTER};
 use crate::ctr_run::CtrRun;
 use crate::harness::{assert_static, read_or_empty, require, wait_for, Run, TempDir};
 use crate::leaks;
@@ -118,7 +118,7 @@ fn netns_has_its_addresses_answers_ping_and_goes_away() {
         "{INSIDE_IF} in {name} should have {}/30\n{inside}",
         ns.inside_ip()
     );
-    let host = Run::new(require_from("ip", "iproute2"))
+    let host = Run::new(require("ip"))
         .args(["-4", "addr", "show", "dev", &host_if])
         .output();
     assert!(
@@ -164,7 +164,7 @@ fn add_blob(layout: &Path, bytes: &[u8]) -> (String, usize) {
 }
 
 fn tar(args: &[&str], dir: &Path, out: &Path) {
-    let run = Run::new(require_from("tar", "tar"))
+    let run = Run::new(require("tar"))
         .args(args)
         .arg("-C")
         .arg(dir)

@@ -105,6 +105,10 @@ fn package_of(tool: &str) -> &'static str {
         "ip" => "iproute2",
         "make" => "make",
         "python3" => "python3",
+        "bash" => "bash",
+        "tar" => "tar",
+        "debootstrap" => "debootstrap",
+        "ssh" | "ssh-keygen" => "openssh-client",
         _ => "coreutils",
     }
 }

@@ -6,7 +6,6 @@
 
 mod builder;
 
-use crate::containerd::require_from;
 use crate::harness::{require, static_bin, Outcome, Run, TempDir};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -33,7 +32,7 @@ fn ok(run: Run) -> Outcome {
 
 /// A builder or recipe run, with no SOURCE_DATE_EPOCH from the caller.
 fn script(path: &str) -> Run {
-    require_from("python3", "python3");
+    require("python3");
     let mut run = Run::new(repo(path));
     run.command_mut().env_remove("SOURCE_DATE_EPOCH");
     run
@@ -72,7 +71,7 @@ struct Layout {
 impl Layout {
     fn open(tar: &Path) -> Layout {
         let dir = TempDir::new("oci-layout");
-        let tar_bin = require_from("tar", "tar");
+        let tar_bin = require("tar");
         ok(Run::new(tar_bin)
             .arg("-xf")
             .arg(tar)
@@ -184,7 +183,7 @@ struct Entry {
 /// Every entry of a gzip layer by name, after checking that each is owned by 0/0 and
 /// dated 1970-01-01 00:00.
 fn entries(layer: &Path) -> BTreeMap<String, Entry> {
-    let tar_bin = require_from("tar", "tar");
+    let tar_bin = require("tar");
     let run = Run::new(tar_bin)
         .env("TZ", "UTC")
         .args(["--numeric-owner", "-tvzf"]);
@@ -209,7 +208,7 @@ fn entries(layer: &Path) -> BTreeMap<String, Entry> {
 
 /// A text file of a gzip layer.
 fn file_in_layer(layer: &Path, name: &str) -> String {
-    let tar_bin = require_from("tar", "tar");
+    let tar_bin = require("tar");
     ok(Run::new(tar_bin).arg("-xzOf").arg(layer).arg(name)).stdout
 }
 

@@ -13,8 +13,9 @@
 //! The recipe needs root, debootstrap and, the first time, Debian's archive: what it
 //! downloads (about 50 MB) stays in build/images/cache, as with `make images`.
 
-use crate::containerd::{require_from, Containerd};
+use crate::containerd::Containerd;
 use crate::ctr_run::CtrRun;
+use crate::harness::require;
 use crate::harness::{children, read_or_empty, static_bin, wait_for, Outcome, Run, TempDir};
 use crate::leaks::cmdline;
 use crate::netns::NetNs;
@@ -42,8 +43,8 @@ fn read(path: &Path) -> Vec<u8> {
 
 /// The recipe into `out`; `cache` replaces build/images/cache.
 fn build(out: &Path, cache: Option<&Path>) {
-    require_from("debootstrap", "debootstrap");
-    require_from("python3", "python3");
+    require("debootstrap");
+    require("python3");
     let mut run = Run::new(repo("images/rich-debian/build"))
         .env("RICH_INIT_BIN", static_bin())
         .timeout(BUILD_LIMIT)
@@ -76,7 +77,7 @@ struct Image {
 impl Image {
     fn open(tar: &Path) -> Image {
         let dir = TempDir::new("debian-layout");
-        ok(Run::new(require_from("tar", "tar"))
+        ok(Run::new(require("tar"))
             .arg("-xf")
             .arg(tar)
             .arg("-C")
@@ -107,7 +108,7 @@ impl Image {
 
 /// One `tar -tv` line of a layer: (name, mode string, size).
 fn listing(layer: &Path) -> Vec<(String, String, u64)> {
-    let run = Run::new(require_from("tar", "tar")).args(["--numeric-owner", "-tvzf"]);
+    let run = Run::new(require("tar")).args(["--numeric-owner", "-tvzf"]);
     let out = ok(run.arg(layer));
     out.stdout
         .lines()
@@ -124,13 +125,13 @@ fn listing(layer: &Path) -> Vec<(String, String, u64)> {
 }
 
 fn file_in_layer(layer: &Path, name: &str) -> String {
-    let run = Run::new(require_from("tar", "tar")).arg("-xzOf").arg(layer);
+    let run = Run::new(require("tar")).arg("-xzOf").arg(layer);
     ok(run.arg(name)).stdout
 }
 
 /// The hex SHA-256 of what the shell pipeline `pipe` prints.
 fn sha256(pipe: &str) -> String {
-    let out = ok(Run::new(require_from("sh", "dash")).args(["-c", &format!("{pipe} | sha256sum")]));
+    let out = ok(Run::new(require("sh")).args(["-c", &format!("{pipe} | sha256sum")]));
     out.stdout
         .split_whitespace()
         .next()
@@ -243,7 +244,7 @@ struct Vm {
 
 impl Vm {
     fn ssh(&self, command: &str) -> Outcome {
-        Run::new(require_from("ssh", "openssh-client"))
+        Run::new(require("ssh"))
             .args([
                 "-F",
                 "/dev/null",
@@ -332,7 +333,7 @@ fn rich_debian_runs_syslog_cron_and_sshd_under_containerd() {
         ns: NetNs::new(),
         dir: TempDir::new("debian-vm"),
     };
-    let keygen = require_from("ssh-keygen", "openssh-client");
+    let keygen = require("ssh-keygen");
     ok(Run::new(keygen)
         .args(["-q", "-t", "ed25519", "-N", "", "-C", "it", "-f"])
         .arg(vm.dir.join("key")));

@@ -11,8 +11,7 @@
 // Shared by the containerd tests and the upgrade-helper tests: not every piece is used by every build.
 #![allow(dead_code)]
 
-use crate::containerd::require_from;
-use crate::harness::{Outcome, Run};
+use crate::harness::{require, Outcome, Run};
 use std::ffi::OsStr;
 use std::net::Ipv4Addr;
 use std::os::unix::fs::MetadataExt;
@@ -29,7 +28,7 @@ pub const NETNS_DIR: &str = "/var/run/netns";
 pub const INSIDE_IF: &str = "eth0";
 
 fn ip() -> Run {
-    Run::new(require_from("ip", "iproute2"))
+    Run::new(require("ip"))
 }
 
 /// `ip ARGS...`, which must succeed.

@@ -8,7 +8,6 @@
 //! IDs differ while the base is unpacked once. Each variant is built once per test process
 //! (see [`image`]).
 
-use crate::containerd::require_from;
 use crate::harness::{require, static_bin, Run, TempDir};
 use serde_json::{json, Value};
 use std::os::unix::fs::PermissionsExt;
@@ -120,7 +119,7 @@ fn run_script(run: Run) {
 }
 
 fn script(path: &str) -> Run {
-    require_from("python3", "python3");
+    require("python3");
     require("busybox");
     let mut run = Run::new(repo(path));
     run.command_mut().env_remove("SOURCE_DATE_EPOCH");
@@ -142,7 +141,7 @@ fn sha256_file(path: &Path) -> String {
 
 /// One member of a tar archive, as JSON.
 fn json_in_tar(tar: &Path, member: &str) -> Value {
-    let out = Run::new(require_from("tar", "tar"))
+    let out = Run::new(require("tar"))
         .arg("-xOf")
         .arg(tar)
         .arg(member)

@@ -6,7 +6,7 @@
 //! temp dir that the block finds through IMAGES. The outcome is then checked from the
 //! container record and /proc, never from `ctr task exec` output (which containerd can lose).
 
-use crate::containerd::{require_from, Containerd};
+use crate::containerd::Containerd;
 use crate::harness::{read_or_empty, require, static_bin, wait_for, Run, TempDir};
 use crate::upgrade_rig::{env_value, process};
 use std::path::{Path, PathBuf};
@@ -70,10 +70,10 @@ fn children_argv(pid: i32) -> Vec<(i32, Vec<String>)> {
 
 #[test]
 fn readme_walkthrough_runs_and_upgrades_in_place() {
-    let bash = require_from("bash", "bash");
+    let bash = require("bash");
     require("busybox");
     require("file");
-    require_from("python3", "python3");
+    require("python3");
     let helper = repo().join("build/upgrade-helper");
     assert!(
         helper.is_file(),
