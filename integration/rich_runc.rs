@@ -2,19 +2,8 @@
 //! directories: /etc/rich-init/{services.d,init.d,stop.d}, /run/rich-init/env and the
 //! profile hook.
 
+use crate::oci_rig::write_file as write;
 use crate::runc::{Bundle, Container, Runtime, Spec};
-use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
-
-fn write(path: &Path, text: &str, mode: u32) {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)
-            .unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
-    }
-    std::fs::write(path, text).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
-        .unwrap_or_else(|e| panic!("cannot chmod {}: {e}", path.display()));
-}
 
 /// The service: records its start and SIGTERM on /shared; ready when its pid file is.
 const SERVICE: &str = r#"#!/bin/sh
