@@ -274,17 +274,9 @@ pub(crate) fn spawn_inside(
         Err(_) => fail(Step::Fork),
     };
     middle(Middle::Started(child));
-    let mut status = 0;
-    loop {
-        // SAFETY: waitpid writes one status into `status`.
-        let rc = unsafe { libc::waitpid(child, &mut status, 0) };
-        if rc == child {
-            break;
-        }
-        if rc < 0 && Errno::last() != Errno::EINTR {
-            fail(Step::Wait);
-        }
+    match super::reap::wait_for(child, true) {
+        Ok(Some(status)) => middle(Middle::Exited(status)),
+        _ => fail(Step::Wait),
     }
-    middle(Middle::Exited(status));
     super::exit_now(0)
 }
