@@ -174,8 +174,9 @@ pub(crate) fn spawn(
         return Ok(pid);
     }
 
-    // Our parent as we see it now, to tell later whether it has died meanwhile.
-    let parent = nix::unistd::getppid();
+    // Our parent as we see it now, to tell later whether it died before the parent death
+    // signal was set (only asked when one is wanted: CMD and services skip the syscall).
+    let parent = setup.parent_death_signal.map(|_| nix::unistd::getppid());
     let fail = |event: ChildEvent| -> ! { super::exit_now(report(event)) };
     let note = |event: ChildEvent| {
         if event.is_fatal() {
@@ -247,7 +248,7 @@ pub(crate) fn spawn(
 /// The child's part of [`Setup`], in the order that keeps the privileges each step
 /// needs: streams, directory, umask, then groups, gid, uid, capabilities, the parent death
 /// signal, and no_new_privs last.
-fn apply(setup: &Setup, parent: nix::unistd::Pid) -> Result<(), (Step, Errno)> {
+fn apply(setup: &Setup, parent: Option<nix::unistd::Pid>) -> Result<(), (Step, Errno)> {
     for (fd, target) in [(setup.stdin, 0), (setup.stdout, 1), (setup.stderr, 2)] {
         if let Some(fd) = fd {
             // SAFETY: dup2 takes two descriptors; the target is a standard stream.
@@ -293,7 +294,7 @@ fn apply(setup: &Setup, parent: nix::unistd::Pid) -> Result<(), (Step, Errno)> {
             return Err((Step::DeathSignal, Errno::last()));
         }
         // Had the parent died before that, the signal would never come.
-        if nix::unistd::getppid() != parent {
+        if parent.is_some_and(|p| nix::unistd::getppid() != p) {
             return Err((Step::DeathSignal, Errno::ESRCH));
         }
     }
