@@ -56,3 +56,6 @@ mod upgrade_rich;
 mod upgrade_rig;
 
 mod walkthrough;
+
+mod security;
+mod stress;
