@@ -18,7 +18,9 @@ use crate::ctr_run::CtrRun;
 use crate::harness::require;
 use crate::harness::{children, read_or_empty, static_bin, wait_for, Outcome, Run, TempDir};
 use crate::leaks::cmdline;
-use crate::netns::NetNs;
+use crate::netns::{netns_inode, NetNs};
+use crate::upgrade_rig::helper_bin;
+use nix::sys::signal::Signal;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -244,6 +246,10 @@ struct Vm {
 
 impl Vm {
     fn ssh(&self, command: &str) -> Outcome {
+        self.ssh_run(command).output()
+    }
+
+    fn ssh_run(&self, command: &str) -> Run {
         Run::new(require("ssh"))
             .args([
                 "-F",
@@ -262,7 +268,6 @@ impl Vm {
             .arg(self.dir.join("key"))
             .arg(format!("root@{}", self.ns.inside_ip()))
             .arg(command)
-            .output()
     }
 
     /// Wait until the task of `id` is pid 1 with the services and CMD as its children.
@@ -305,6 +310,21 @@ impl Vm {
         });
     }
 
+    /// Wait until `text` is in the task's /var/log/syslog, for at most `limit` (for what
+    /// fires on a clock, like a cron minute, rather than on a handshake).
+    fn wait_syslog_within(&self, pid: i32, text: &str, limit: Duration) {
+        let path = PathBuf::from(format!("/proc/{pid}/root/var/log/syslog"));
+        let start = std::time::Instant::now();
+        while !read_or_empty(&path).contains(text) {
+            assert!(
+                start.elapsed() < limit,
+                "gave up after {limit:?} waiting for {text:?} in /var/log/syslog:\n{}",
+                read_or_empty(&path)
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
     /// SIGTERM, and the task's exit code must be CMD's 143.
     fn stop(&self, id: &str) {
         self.ctd
@@ -320,6 +340,48 @@ impl Vm {
     }
 }
 
+/// The pid namespace of `pid` (/proc/PID/ns/pid), as the link's text.
+fn pid_ns(pid: i32) -> String {
+    let path = format!("/proc/{pid}/ns/pid");
+    std::fs::read_link(&path)
+        .unwrap_or_else(|e| panic!("cannot read {path}: {e}"))
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Every process on the host whose pid namespace is `ns` (exited ones skipped).
+fn processes_in_pid_ns(ns: &str) -> Vec<(i32, String)> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()))
+        .filter(|pid| {
+            std::fs::read_link(format!("/proc/{pid}/ns/pid"))
+                .map(|l| l.to_string_lossy() == ns)
+                .unwrap_or(false)
+        })
+        .map(|pid| (pid, cmdline(pid).join(" ")))
+        .collect()
+}
+
+/// A cron.d file: an @reboot job and an every-minute job, each logging the container's env.
+const CRON_JOBS: &str = "\
+@reboot root logger -t cron-it \"fired-at-boot mode=$APP_MODE greeting=$APP_GREETING\"\n\
+* * * * * root logger -t cron-it \"fired-on-the-minute mode=$APP_MODE greeting=$APP_GREETING\"\n";
+/// What the jobs and an ssh session print of the container's env (`ctr run --env`).
+const ENV_SEEN: &str = "mode=legacy-vm greeting=hello world";
+
+/// The whole journey of a legacy VM on rich-debian:1, in a netns with a volume for the
+/// host keys and one for data:
+/// - boot: rich-init is pid 1 over rsyslogd, cron, sshd; an @reboot job and `logger` reach
+///   /var/log/syslog; the container's env is in the cron job and in an ssh session;
+/// - an ssh session is opened and its client stopped (SIGSTOP); `upgrade-helper upgrade` to
+///   tag 2; the stopped session ends when resumed (its sshd is gone); ssh again: same IP
+///   and netns, same host key (StrictHostKeyChecking against the first one), the data on
+///   the volume intact, env still there, the services back; an every-minute job fires;
+/// - `ctr task kill -s TERM`: CMD's 143, and no process of the container's pid namespace
+///   is left.
 #[test]
 fn rich_debian_runs_syslog_cron_and_sshd_under_containerd() {
     let out = TempDir::new("debian-run");
@@ -342,22 +404,24 @@ fn rich_debian_runs_syslog_cron_and_sshd_under_containerd() {
         .to_string();
     let host_keys = vm.dir.join("host-keys");
     std::fs::create_dir(&host_keys).expect("create the host key volume");
-    let cron = vm.dir.write(
-        "cron-reboot",
-        "@reboot root logger -t cron-it fired-at-boot\n",
-    );
+    let data = vm.dir.join("data");
+    std::fs::create_dir(&data).expect("create the data volume");
+    let cron = vm.dir.write("cron-jobs", CRON_JOBS);
 
     let first = CtrRun::new(&format!("{REF}:1"), "rd1")
         .netns(&vm.ns.path())
         .bind(&host_keys, "/etc/ssh/host-keys")
+        .bind(&data, "/data")
         .flag(&format!(
-            "--mount=type=bind,src={},dst=/etc/cron.d/it-reboot,options=rbind:ro",
+            "--mount=type=bind,src={},dst=/etc/cron.d/it-jobs,options=rbind:ro",
             cron.display()
         ))
+        .env("APP_MODE=legacy-vm")
+        .env("APP_GREETING=hello world")
         .env(&format!("SSH_AUTHORIZED_KEYS={public}"));
     vm.ctd.run_detached(&first);
     let pid = vm.wait_booted("rd1");
-    vm.wait_syslog(pid, "cron-it: fired-at-boot");
+    vm.wait_syslog(pid, &format!("cron-it: fired-at-boot {ENV_SEEN}"));
     vm.ctd.ctr_ok([
         "tasks",
         "exec",
@@ -378,21 +442,110 @@ fn rich_debian_runs_syslog_cron_and_sshd_under_containerd() {
 
     // The host key on the volume is the one sshd shows.
     let host_pub = read(&host_keys.join("ssh_host_ed25519_key.pub"));
-    let host_pub = String::from_utf8_lossy(&host_pub);
-    let known = format!("{} {}", vm.ns.inside_ip(), host_pub.trim());
+    let known = format!(
+        "{} {}",
+        vm.ns.inside_ip(),
+        String::from_utf8_lossy(&host_pub).trim()
+    );
     vm.dir.write("known_hosts", &format!("{known}\n"));
-    let login = vm.ssh("cat /etc/rich-debian-release; id -u; cat /proc/1/cmdline | tr '\\0' ' '");
+    let login = vm.ssh(
+        "cat /etc/rich-debian-release; id -u; cat /proc/1/cmdline | tr '\\0' ' '; echo; \
+         echo \"mode=$APP_MODE greeting=$APP_GREETING\"; echo payload-1 > /data/payload",
+    );
     assert_eq!(
         login.code(),
         Some(0),
         "{login}\n--- task log ---\n{}",
         vm.ctd.task_log("rd1")
     );
-    assert!(
-        login.stdout.starts_with("1\n0\n/sbin/rich-init --rich"),
+    assert_eq!(
+        login.stdout,
+        format!(
+            "1\n0\n/sbin/rich-init --rich --services syslogd,crond,sshd -- /bin/sleep infinity \n{ENV_SEEN}\n"
+        ),
         "{login}"
     );
+    assert_eq!(read(&data.join("payload")), b"payload-1\n");
+
+    // An ssh session, open and stopped (its client suspended), across the upgrade.
+    let session = vm
+        .ssh_run("echo session-open; exec sleep 600")
+        .timeout(Duration::from_secs(300))
+        .spawn();
+    wait_for("the ssh session to open", || {
+        session
+            .stdout_so_far()
+            .contains("session-open")
+            .then_some(())
+    });
+    session.signal(Signal::SIGSTOP);
+
+    let upgrade = Run::new(helper_bin())
+        .arg("--address")
+        .arg(vm.ctd.address())
+        .arg("--namespace")
+        .arg(vm.ctd.namespace())
+        .args(["upgrade", "rd1", "--image", &format!("{REF}:2")])
+        .timeout(Duration::from_secs(120))
+        .output();
+    session.signal(Signal::SIGCONT);
+    assert_eq!(
+        upgrade.code(),
+        Some(0),
+        "{upgrade}\n--- task log ---\n{}",
+        vm.ctd.task_log("rd1")
+    );
+    assert!(
+        upgrade
+            .stderr
+            .contains(&format!("upgraded rd1 from {REF}:1 to {REF}:2")),
+        "{upgrade}"
+    );
+    // The resumed client finds its connection closed: the old sshd went with the old task.
+    let ended = session.wait();
+    assert_eq!(ended.code(), Some(255), "ssh of the old session\n{ended}");
+
+    let new_pid = vm.wait_booted("rd1");
+    assert_ne!(new_pid, pid, "a new task");
+    assert_eq!(
+        netns_inode(new_pid),
+        vm.ns.inode(),
+        "the same netns, so the same IP"
+    );
+    let info = vm.ctd.container_info("rd1");
+    assert_eq!(info["Image"], format!("{REF}:2"));
+    let again = vm.ssh(
+        "cat /etc/rich-debian-release; cat /data/payload; \
+         echo \"mode=$APP_MODE greeting=$APP_GREETING\"",
+    );
+    assert_eq!(
+        again.code(),
+        Some(0),
+        "ssh after the upgrade, same IP and known host key\n{again}\n--- task log ---\n{}",
+        vm.ctd.task_log("rd1")
+    );
+    assert_eq!(again.stdout, format!("2\npayload-1\n{ENV_SEEN}\n"));
+    assert_eq!(
+        read(&host_keys.join("ssh_host_ed25519_key.pub")),
+        host_pub,
+        "the host key on the volume is unchanged"
+    );
+    vm.wait_syslog(new_pid, &format!("cron-it: fired-at-boot {ENV_SEEN}"));
+    // cron runs minute jobs at the top of a minute: at most 60 s after it started.
+    vm.wait_syslog_within(
+        new_pid,
+        &format!("cron-it: fired-on-the-minute {ENV_SEEN}"),
+        Duration::from_secs(150),
+    );
+
+    // SIGTERM: CMD's 143, and nothing of the container left running.
+    let ns = pid_ns(new_pid);
     vm.stop("rd1");
+    let left = processes_in_pid_ns(&ns);
+    assert!(
+        left.is_empty(),
+        "left in the container's pid namespace: {left:?}"
+    );
 
     // A new container from tag 2, the same volume: the same host keys.
     let keys_file = vm.dir.write("authorized_keys", &format!("{public}\n"));

@@ -24,6 +24,23 @@ for f in /etc/pam.d/sshd /etc/pam.d/cron /etc/pam.d/login; do
     sed -i -e 's/^session\([[:space:]]*\)required\([[:space:]]*\)pam_loginuid\.so/session\1optional\2pam_loginuid.so/' "$f"
 done
 
+# The container's environment (`ctr run --env`, the image's Env) in ssh sessions and cron
+# jobs, as on a VM where /etc/environment holds it: neither sshd nor cron passes its own
+# environment on, but both open a PAM session and take pam_env's variables. rich-init
+# writes the environment to /run/rich-init/env (`export NAME='value'` lines, which pam_env
+# reads too; a value holding a quote or a newline is read right only by `. /run/rich-init/env`),
+# so have pam_env read that file after Debian's own two. `optional`: a missing file (an init
+# other than rich-init) must not refuse logins.
+for f in /etc/pam.d/sshd /etc/pam.d/cron; do
+    grep -q 'envfile=/run/rich-init/env' "$f" && continue
+    sed -i -e '/^session[[:space:]].*pam_env\.so.*envfile=\/etc\/default\/locale/a\
+session    optional   pam_env.so envfile=/run/rich-init/env  # rich-debian: the container env' "$f"
+    grep -q 'envfile=/run/rich-init/env' "$f" || {
+        echo "configure.sh: no pam_env line for /etc/default/locale in $f to put ours after" >&2
+        exit 1
+    }
+done
+
 # logrotate's postrotate for rsyslog (/usr/lib/rsyslog/rsyslog-rotate) only knows systemd:
 # without it, rsyslogd would go on writing to the rotated file. Divert it (a package
 # upgrade keeps ours) and have rich-init send SIGHUP to the syslogd service.
