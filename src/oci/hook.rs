@@ -357,7 +357,7 @@ pub fn run(words: &[String], env: &dyn Fn(&str) -> Option<String>, mask: SigSet)
             // The container's own user, capabilities and no_new_privs: the script may do
             // what the container's program may do, no more.
             user: Some(plan.config.user.clone()),
-            caps: Some(without_mknod(plan.config.caps)),
+            caps: Some(without_dropped(plan.config.caps)),
             no_new_privs: plan.config.no_new_privs,
         });
         let action = action.map_err(Clone::clone);
@@ -368,10 +368,19 @@ pub fn run(words: &[String], env: &dyn Fn(&str) -> Option<String>, mask: SigSet)
     0
 }
 
-/// The container's devices cgroup is what keeps its CAP_MKNOD from reaching host devices,
-/// and the initscript does not join the container's cgroups: it goes without it.
-fn without_mknod(mut caps: CapSets) -> CapSets {
-    let bit = crate::sys::caps::number("CAP_MKNOD").map_or(0, |n| 1u64 << n);
+/// Capabilities the initscript goes without, though the container's program may have them:
+/// - CAP_MKNOD: the container's devices cgroup is what keeps it from reaching host
+///   devices, and the initscript does not join the container's cgroups;
+/// - CAP_SYS_PTRACE: at prestart and createRuntime the container's pid 1 is still the
+///   runtime's init, whose root is the host's: with it, /proc/1/root (and ptrace of that
+///   process) would lead out of the container.
+const DROPPED_CAPS: [&str; 2] = ["CAP_MKNOD", "CAP_SYS_PTRACE"];
+
+fn without_dropped(mut caps: CapSets) -> CapSets {
+    let bits = DROPPED_CAPS
+        .iter()
+        .filter_map(|name| crate::sys::caps::number(name))
+        .fold(0u64, |acc, n| acc | (1u64 << n));
     for set in [
         &mut caps.bounding,
         &mut caps.effective,
@@ -379,7 +388,7 @@ fn without_mknod(mut caps: CapSets) -> CapSets {
         &mut caps.inheritable,
         &mut caps.ambient,
     ] {
-        *set &= !bit;
+        *set &= !bits;
     }
     caps
 }
@@ -450,6 +459,31 @@ mod tests {
         assert_eq!(a.hooks_dir, PathBuf::from("/e"));
         let a = parse_args(&words("prestart --hooks-dir /f"), &from_env).expect("ok");
         assert_eq!(a.hooks_dir, PathBuf::from("/f"), "the flag wins");
+    }
+
+    #[test]
+    fn the_initscript_goes_without_mknod_and_ptrace() {
+        let all = CapSets {
+            bounding: u64::MAX,
+            effective: u64::MAX,
+            permitted: u64::MAX,
+            inheritable: u64::MAX,
+            ambient: u64::MAX,
+            last_cap: 40,
+        };
+        let kept = without_dropped(all);
+        let bit = |name: &str| 1u64 << crate::sys::caps::number(name).expect("known");
+        for set in [
+            kept.bounding,
+            kept.effective,
+            kept.permitted,
+            kept.inheritable,
+            kept.ambient,
+        ] {
+            assert_eq!(set & bit("CAP_MKNOD"), 0);
+            assert_eq!(set & bit("CAP_SYS_PTRACE"), 0);
+            assert_ne!(set & bit("CAP_KILL"), 0, "the others stay");
+        }
     }
 
     #[test]
