@@ -273,12 +273,16 @@ impl Vm {
     /// Wait until the task of `id` is pid 1 with the services and CMD as its children.
     fn wait_booted(&self, id: &str) -> i32 {
         let task = self.ctd.wait_task_status(id, "RUNNING");
-        let log = || self.ctd.task_log(id);
-        wait_for(&format!("sshd to listen in {id}"), || {
-            log()
-                .contains("[sshd] Server listening on 0.0.0.0 port 22")
-                .then_some(())
-        });
+        // sshd logs through syslog, as on a VM: /var/log/auth.log.
+        let auth = PathBuf::from(format!("/proc/{}/root/var/log/auth.log", task.pid));
+        wait_for(
+            &format!("sshd to listen in {id} (/var/log/auth.log)"),
+            || {
+                read_or_empty(&auth)
+                    .contains("Server listening on 0.0.0.0 port 22")
+                    .then_some(())
+            },
+        );
         let want = [
             "/usr/sbin/rsyslogd -n -iNONE",
             "/usr/sbin/cron -f",
@@ -466,6 +470,14 @@ fn rich_debian_runs_syslog_cron_and_sshd_under_containerd() {
         "{login}"
     );
     assert_eq!(read(&data.join("payload")), b"payload-1\n");
+    let auth = read_or_empty(Path::new(&format!("/proc/{pid}/root/var/log/auth.log")));
+    let accepted = format!("Accepted publickey for root from {}", vm.ns.host_ip());
+    assert!(
+        auth.contains(&accepted),
+        "{accepted:?} in auth.log:\n{auth}"
+    );
+    let log = vm.ctd.task_log("rd1");
+    assert!(!log.contains("warning"), "no preset warns here:\n{log}");
 
     // An ssh session, open and stopped (its client suspended), across the upgrade.
     let session = vm

@@ -11,10 +11,10 @@
 #      new container or an image upgrade (upgrade-helper gives the container a fresh
 #      snapshot of the new image: the old writable layer, and keys made in it, are gone).
 #    - otherwise /etc/ssh, in the container's writable layer (`ssh-keygen -A`).
-# 2. /run/sshd (sshd's privilege-separation directory), /run/lock; and `ssh-keygen -A` for
-#    any key still missing: rich-init's sshd-prepare.sh, installed at
-#    /usr/local/lib/rich-init/sshd-prepare.sh (the sshd preset repeats both; they are no-ops
-#    then).
+# 2. /run/sshd (sshd's privilege-separation directory) and /run/lock.
+#    1 and 2 are rich-init's sshd-prepare.sh (initscripts/), installed at
+#    /usr/local/lib/rich-init/sshd-prepare.sh; the sshd preset repeats `ssh-keygen -A` and
+#    /run/sshd, which are no-ops then.
 # 3. root's ~/.ssh/authorized_keys, from $SSH_AUTHORIZED_KEYS (keys, one a line) and the
 #    file $SSH_AUTHORIZED_KEYS_FILE (default /etc/rich-init/authorized_keys: bind-mount it,
 #    or mount a volume on /etc/rich-init). When either gives a key, the file is rewritten
@@ -29,36 +29,7 @@ fail() {
     exit 1
 }
 
-# --- 1. host keys on a volume -------------------------------------------------------------
-keys_dir=${SSH_HOST_KEYS_DIR:-}
-if [ -z "$keys_dir" ] && [ -d /etc/ssh/host-keys ]; then
-    keys_dir=/etc/ssh/host-keys
-fi
-if [ -n "$keys_dir" ] && [ "$keys_dir" != /etc/ssh ]; then
-    mkdir -p "$keys_dir" || fail "cannot create the host key directory $keys_dir"
-    for type in rsa ecdsa ed25519; do
-        key=$keys_dir/ssh_host_${type}_key
-        if [ ! -s "$key" ]; then
-            rm -f "$key" "$key.pub"
-            ssh-keygen -q -t "$type" -N '' -C "root@rich-debian" -f "$key" ||
-                fail "cannot generate $key; is $keys_dir writable?"
-            say "generated the $type host key in $keys_dir"
-        elif [ ! -s "$key.pub" ]; then
-            ssh-keygen -y -f "$key" > "$key.pub" || fail "cannot derive $key.pub from $key"
-        fi
-        # sshd refuses a private key that others can read.
-        if ! { chown 0:0 "$key" "$key.pub" && chmod 0600 "$key" && chmod 0644 "$key.pub"; }; then
-            fail "cannot set the owner and mode of $key"
-        fi
-        ln -sfn "$key" "/etc/ssh/ssh_host_${type}_key"
-        ln -sfn "$key.pub" "/etc/ssh/ssh_host_${type}_key.pub"
-    done
-    say "host keys: $keys_dir"
-else
-    say "host keys: /etc/ssh (in the container; mount a volume on /etc/ssh/host-keys to keep them)"
-fi
-
-# --- 2. /run/sshd, /run/lock and the keys still missing -------------------------------------
+# --- 1 and 2. host keys (on a volume if one is there), /run/sshd, /run/lock -------------------
 mkdir -p /run/lock && chmod 1777 /run/lock
 /usr/local/lib/rich-init/sshd-prepare.sh
 

@@ -296,14 +296,22 @@ mod tests {
         let sources = preset_sources(&names, &|_| true).unwrap_or_else(|e| panic!("{e:?}"));
         let no_sh = |p: &str| p != "/bin/sh";
         let errors = load(&sources, &no_sh).err().unwrap_or_default();
-        let first = errors.first().map(ConfigError::to_string);
-        assert_eq!(
-            first.as_deref(),
-            Some(
-                "preset sshd (debian): key \"command\": program \"/bin/sh\" not found; install \
-                 it in the image or fix the path (names without / are looked up in PATH)"
-            )
-        );
+        let all: Vec<String> = errors.iter().map(ConfigError::to_string).collect();
+        // Every error at once, sorted by service name.
+        let want: Vec<String> = [
+            ("crond", "command"),
+            ("sshd", "command"),
+            ("syslogd", "ready.command"),
+        ]
+        .iter()
+        .map(|(name, key)| {
+                format!(
+                    "preset {name} (debian): key \"{key}\": program \"/bin/sh\" not found; \
+                     install it in the image or fix the path (names without / are looked up in PATH)"
+                )
+            })
+            .collect();
+        assert_eq!(all, want);
     }
 
     #[test]
