@@ -15,3 +15,4 @@
 mod hook_children;
 mod hook_paths;
 mod rig;
+mod upgrade_owner;

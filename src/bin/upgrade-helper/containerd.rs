@@ -4,8 +4,8 @@
 
 use anyhow::{anyhow, bail, Context, Result};
 use containerd_client::services::v1::snapshots::{
-    snapshots_client::SnapshotsClient, MountsRequest, PrepareSnapshotRequest,
-    RemoveSnapshotRequest, StatSnapshotRequest,
+    snapshots_client::SnapshotsClient, Info as SnapshotInfo, ListSnapshotsRequest, MountsRequest,
+    PrepareSnapshotRequest, RemoveSnapshotRequest, StatSnapshotRequest,
 };
 use containerd_client::services::v1::{
     containers_client::ContainersClient, content_client::ContentClient, diff_client::DiffClient,
@@ -197,6 +197,43 @@ impl Client {
         }
     }
 
+    /// A snapshot's info (parent, kind, labels); None if there is no such snapshot.
+    pub async fn snapshot_info(
+        &self,
+        snapshotter: &str,
+        key: &str,
+    ) -> Result<Option<SnapshotInfo>> {
+        match self
+            .snapshots()
+            .stat(self.req(StatSnapshotRequest {
+                snapshotter: snapshotter.into(),
+                key: key.into(),
+            })?)
+            .await
+        {
+            Ok(resp) => Ok(resp.into_inner().info),
+            Err(s) if s.code() == Code::NotFound => Ok(None),
+            Err(s) => Err(s.into()),
+        }
+    }
+
+    /// Every snapshot of `snapshotter` in the namespace.
+    pub async fn list_snapshots(&self, snapshotter: &str) -> Result<Vec<SnapshotInfo>> {
+        let mut stream = self
+            .snapshots()
+            .list(self.req(ListSnapshotsRequest {
+                snapshotter: snapshotter.into(),
+                filters: Vec::new(),
+            })?)
+            .await?
+            .into_inner();
+        let mut all = Vec::new();
+        while let Some(resp) = stream.message().await? {
+            all.extend(resp.info);
+        }
+        Ok(all)
+    }
+
     pub async fn prepare_snapshot(
         &self,
         snapshotter: &str,
@@ -256,9 +293,10 @@ impl Client {
         Ok(())
     }
 
-    /// Create a lease: Ok(false) if one with that id exists already.
-    pub async fn create_lease(&self, id: &str) -> Result<bool> {
-        let mut labels = HashMap::new();
+    /// Create a lease labelled as ours, with `extra` labels: Ok(false) if one with that id
+    /// exists already.
+    pub async fn create_lease(&self, id: &str, extra: HashMap<String, String>) -> Result<bool> {
+        let mut labels = extra;
         labels.insert("io.rich-init.upgrade".to_string(), "true".to_string());
         match self
             .leases()
@@ -287,8 +325,9 @@ impl Client {
         Ok(())
     }
 
-    /// The ids of the leases upgrade-helper made (labelled io.rich-init.upgrade=true).
-    pub async fn upgrade_leases(&self) -> Result<Vec<String>> {
+    /// The ids and labels of the leases upgrade-helper made (labelled
+    /// io.rich-init.upgrade=true).
+    pub async fn upgrade_leases(&self) -> Result<Vec<(String, HashMap<String, String>)>> {
         use containerd_client::services::v1::ListRequest;
         let resp = self
             .leases()
@@ -296,7 +335,12 @@ impl Client {
                 filters: vec!["labels.\"io.rich-init.upgrade\"==true".into()],
             })?)
             .await?;
-        Ok(resp.into_inner().leases.into_iter().map(|l| l.id).collect())
+        Ok(resp
+            .into_inner()
+            .leases
+            .into_iter()
+            .map(|l| (l.id, l.labels))
+            .collect())
     }
 
     /// Delete a lease; one that is already gone is fine.

@@ -7,6 +7,7 @@
 mod containerd;
 mod fault;
 mod image;
+mod owner;
 mod recover;
 mod task;
 mod upgrade;
@@ -191,9 +192,12 @@ async fn run(cli: Cli) -> i32 {
                 for (id, e) in &done.failed {
                     eprintln!("upgrade-helper: recover {id} failed: {e:#}; run `upgrade-helper recover {id}` again");
                 }
+                for (id, owner) in &done.busy {
+                    eprintln!("upgrade-helper: recover {id}: its upgrade is still running ({}); left alone, run recover again once it has ended", owner.describe());
+                }
                 if !done.failed.is_empty() {
                     3
-                } else if !done.unknown.is_empty() {
+                } else if !done.unknown.is_empty() || !done.busy.is_empty() {
                     1
                 } else {
                     0

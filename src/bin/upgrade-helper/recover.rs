@@ -5,6 +5,7 @@
 
 use crate::containerd::Client;
 use crate::fault::fault;
+use crate::owner::{self, Owner};
 use crate::task;
 use crate::upgrade::{self, clear_journal, journal_of, old_container, spec_any};
 use anyhow::{anyhow, Context, Result};
@@ -95,12 +96,79 @@ pub async fn roll_back(client: &Client, id: &str) -> Result<()> {
             eprintln!("upgrade-helper: rollback: the old task of {id} runs again");
         }
     }
-    client
-        .remove_snapshot(&j.snapshotter, &j.new_snapshot)
-        .await?;
+    remove_unless_used(
+        client,
+        &j.snapshotter,
+        &j.new_snapshot,
+        Some(id),
+        "rollback",
+    )
+    .await?;
     clear_journal(client, &mut container).await?;
     client.delete_lease(&j.lease).await?;
     Ok(())
+}
+
+/// Why `key` must stay, if it must: it is not the snapshot that upgrade-helper made for
+/// container `made_for` (when given), a container names it, or a snapshot is its child.
+async fn reason_to_keep(
+    client: &Client,
+    snapshotter: &str,
+    key: &str,
+    made_for: Option<&str>,
+) -> Result<Option<String>> {
+    let Some(info) = client.snapshot_info(snapshotter, key).await? else {
+        return Ok(Some("it is gone already".into()));
+    };
+    if let Some(id) = made_for {
+        if info
+            .labels
+            .get(upgrade::SNAPSHOT_FOR_LABEL)
+            .map(String::as_str)
+            != Some(id)
+        {
+            return Ok(Some(format!(
+                "upgrade-helper did not make it for {id} (no label {}={id})",
+                upgrade::SNAPSHOT_FOR_LABEL
+            )));
+        }
+    }
+    if let Some(user) = client
+        .list_containers()
+        .await?
+        .into_iter()
+        .find(|c| c.snapshotter == snapshotter && c.snapshot_key == key)
+    {
+        return Ok(Some(format!("container {} uses it", user.id)));
+    }
+    if let Some(child) = client
+        .list_snapshots(snapshotter)
+        .await?
+        .into_iter()
+        .find(|s| s.parent == key)
+    {
+        return Ok(Some(format!("snapshot {} is its child", child.name)));
+    }
+    Ok(None)
+}
+
+/// Remove a snapshot the journal names, unless something else refers to it; then say
+/// so in one line and leave it (a lease-less snapshot nobody names is collected anyway).
+async fn remove_unless_used(
+    client: &Client,
+    snapshotter: &str,
+    key: &str,
+    made_for: Option<&str>,
+    step: &str,
+) -> Result<()> {
+    match reason_to_keep(client, snapshotter, key, made_for).await? {
+        None => client.remove_snapshot(snapshotter, key).await,
+        Some(reason) if reason.ends_with("gone already") => Ok(()),
+        Some(reason) => {
+            eprintln!("upgrade-helper: {step}: snapshot {key} is left alone: {reason}");
+            Ok(())
+        }
+    }
 }
 
 /// Finish a committed upgrade: remove the old snapshot, clear the journal, drop the lease.
@@ -109,17 +177,8 @@ pub async fn finish_commit(client: &Client, id: &str) -> Result<()> {
     let Some(j) = journal_of(&container)? else {
         return Ok(());
     };
-    // Never a snapshot that any container still names (ours included).
-    let in_use = client
-        .list_containers()
-        .await?
-        .iter()
-        .any(|c| c.snapshotter == j.snapshotter && c.snapshot_key == j.old_snapshot);
-    if !in_use {
-        client
-            .remove_snapshot(&j.snapshotter, &j.old_snapshot)
-            .await?;
-    }
+    // Never a snapshot that any container still names (ours included) or that has a child.
+    remove_unless_used(client, &j.snapshotter, &j.old_snapshot, None, "commit").await?;
     clear_journal(client, &mut container).await?;
     client.delete_lease(&j.lease).await?;
     Ok(())
@@ -133,6 +192,8 @@ pub struct Recovered {
     pub unknown: Vec<String>,
     /// Containers whose journal could not be settled (run recover again).
     pub failed: Vec<(String, anyhow::Error)>,
+    /// Containers whose upgrade is still running (its owner lives): left alone.
+    pub busy: Vec<(String, Owner)>,
 }
 
 /// `upgrade-helper recover [NAME...]`.
@@ -153,7 +214,27 @@ pub async fn recover(client: &Client, names: &[String]) -> Result<Recovered> {
             Err(e) => return Err(e.context(format!("cannot look up container {name}"))),
         }
     }
+    let leases = client.upgrade_leases().await?;
+    // The owner of a lease, if it is alive and not us.
+    let running = |lease: &str| -> Option<Owner> {
+        leases
+            .iter()
+            .find(|(id, _)| id == lease)
+            .and_then(|(_, labels)| labels.get(owner::LABEL))
+            .and_then(|text| Owner::parse(text))
+            .filter(Owner::alive_elsewhere)
+    };
     for id in ids {
+        let lease = client
+            .container(&id)
+            .await
+            .ok()
+            .and_then(|c| journal_of(&c).ok().flatten())
+            .map(|j| j.lease);
+        if let Some(owner) = lease.as_deref().and_then(running) {
+            out.busy.push((id, owner));
+            continue;
+        }
         match settle(client, &id).await {
             Ok(end) => out.settled.push((id, end)),
             Err(e) => out.failed.push((id, e)),
@@ -161,13 +242,20 @@ pub async fn recover(client: &Client, names: &[String]) -> Result<Recovered> {
     }
     // Leases of upgrades that died before writing their journal.
     let containers = client.list_containers().await?;
-    for lease in client.upgrade_leases().await? {
+    for (lease, _) in &leases {
+        if let Some(owner) = running(lease) {
+            eprintln!(
+                "upgrade-helper: lease {lease} belongs to an upgrade that is still running ({}); left alone",
+                owner.describe()
+            );
+            continue;
+        }
         let owned = containers
             .iter()
             .filter_map(|c| upgrade::journal_of(c).ok().flatten())
-            .any(|j| j.lease == lease);
+            .any(|j| &j.lease == lease);
         if !owned {
-            client.delete_lease(&lease).await?;
+            client.delete_lease(lease).await?;
             eprintln!(
                 "upgrade-helper: removed lease {lease} of an upgrade that never wrote its journal"
             );

@@ -18,6 +18,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// The label kubelet's containers carry: those are not ours to touch.
 pub const CRI_LABEL: &str = "io.cri-containerd.kind";
+/// The label on the snapshot an upgrade prepares: the container it was made for. Only a
+/// snapshot that carries it (for that container) is removed on rollback.
+pub const SNAPSHOT_FOR_LABEL: &str = "io.rich-init.upgrade.for";
 /// The type of the extension that keeps the old spec and labels.
 const OLD_TYPE: &str = "io.rich-init.upgrade/old-container";
 
@@ -311,8 +314,13 @@ async fn steps(
     // 1. A lease protects the old snapshot and the new image while we work.
     fault("lease")?;
     let t = Instant::now();
+    // Who holds the lock: `recover` leaves the upgrade alone while this process lives.
+    let owner: HashMap<String, String> = crate::owner::Owner::me()
+        .map(|o| (crate::owner::LABEL.to_string(), o.encode()))
+        .into_iter()
+        .collect();
     if !client
-        .create_lease(&j.lease)
+        .create_lease(&j.lease, owner)
         .await
         .context("cannot create a lease")?
     {
@@ -378,7 +386,7 @@ async fn steps(
                 &j.snapshotter,
                 &j.new_snapshot,
                 &p.new.chain_id,
-                HashMap::new(),
+                HashMap::from([(SNAPSHOT_FOR_LABEL.to_string(), id.to_string())]),
             )
             .await
             .context("cannot prepare the new snapshot")?;
