@@ -201,3 +201,124 @@ fn readme_walkthrough_runs_and_upgrades_in_place() {
     });
     eprintln!("{ID}: rich-init pid {} with children {kids:?}", task.pid);
 }
+
+/// `*` in `pattern` matches any run of characters; everything else matches itself.
+fn glob(pattern: &str, text: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    let (first, rest) = (parts[0], &parts[1..]);
+    let Some(mut tail) = text.strip_prefix(first) else {
+        return false;
+    };
+    for (i, part) in rest.iter().enumerate() {
+        if i + 1 == rest.len() {
+            return tail.ends_with(part);
+        }
+        match tail.find(part) {
+            Some(at) => tail = &tail[at + part.len()..],
+            None => return false,
+        }
+    }
+    tail.is_empty()
+}
+
+/// The test functions of integration/FILE.rs (`#[test]` then `fn NAME`).
+fn test_names(file: &Path) -> Vec<String> {
+    let text = read_or_empty(file);
+    let lines: Vec<&str> = text.lines().collect();
+    lines
+        .windows(2)
+        .filter(|w| w[0].trim() == "#[test]")
+        .filter_map(|w| {
+            let rest = w[1].trim().strip_prefix("fn ")?;
+            Some(rest.split('(').next()?.to_string())
+        })
+        .collect()
+}
+
+/// README's "Why rich-init" table: every row's last column names tests that exist
+/// (`FILE::NAME`, `*` as a wildcard in either part) or figures of the Benchmarks section
+/// (`measure (bench)`), and at least one of them.
+#[test]
+fn why_table_rows_name_tests_and_figures_that_exist() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).expect("README.md");
+    let why = readme
+        .split("\n## Why rich-init\n")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("README.md has a `## Why rich-init` section");
+    let bench = readme
+        .split("\n## Benchmarks\n")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("README.md has a `## Benchmarks` section")
+        .to_lowercase();
+    let files: Vec<PathBuf> = std::fs::read_dir(repo().join("integration"))
+        .expect("list integration/")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "rs"))
+        .collect();
+    let rows: Vec<&str> = why
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| :--"))
+        .skip(1)
+        .collect();
+    assert!(rows.len() >= 10, "the table has its rows:\n{why}");
+    for row in rows {
+        let cells: Vec<&str> = row.trim_matches('|').split(" | ").collect();
+        assert_eq!(cells.len(), 8, "eight columns in {row}");
+        let backed = cells[7].trim();
+        let mut evidence = 0;
+        for item in backed.split([';', ',']).map(str::trim) {
+            if let Some(measure) = item.strip_suffix("(bench)") {
+                let measure = measure.trim().to_lowercase();
+                assert!(
+                    bench.contains(&measure),
+                    "{measure:?} (row {:?}) is not a figure of the Benchmarks section",
+                    cells[0]
+                );
+                evidence += 1;
+            }
+            for reference in item.split_whitespace() {
+                let reference = reference.trim_matches('`');
+                let Some((file, name)) = reference.split_once("::") else {
+                    continue;
+                };
+                let matched: Vec<&PathBuf> = files
+                    .iter()
+                    .filter(|p| {
+                        p.file_stem()
+                            .and_then(|s| s.to_str())
+                            .is_some_and(|s| glob(file, s))
+                    })
+                    .collect();
+                assert!(
+                    !matched.is_empty(),
+                    "no integration/{file}.rs for {reference}"
+                );
+                let found = matched
+                    .iter()
+                    .flat_map(|p| test_names(p))
+                    .any(|t| glob(name, &t));
+                assert!(found, "no test {reference} (row {:?})", cells[0]);
+                evidence += 1;
+            }
+        }
+        assert!(evidence > 0, "row {:?} names no test or figure", cells[0]);
+    }
+}
+
+#[test]
+fn glob_matches_like_a_shell() {
+    assert!(glob("*", "anything"));
+    assert!(glob("oci_*", "oci_hook"));
+    assert!(glob(
+        "*_like_the_peer",
+        "tini_forwards_to_the_child_like_the_peer"
+    ));
+    assert!(glob("upgrade*", "upgrade"));
+    assert!(glob("a*b*c", "aXbYc"));
+    assert!(!glob("oci_*", "rich"));
+    assert!(!glob("a*b", "ab_c"));
+    assert!(!glob("exact", "exactly"));
+}
