@@ -23,37 +23,29 @@ pub fn run(words: &[String], env: &dyn Fn(&str) -> Option<String>) -> i32 {
         Ok(parsed) => parsed,
         Err(line) => return say(2, &format!("rich-init {line}")),
     };
-    let stream = match unix_socket::connect(&socket) {
-        Ok(s) => s,
-        Err(e) => {
-            return say(3, &format!("rich-init ctl: cannot reach the init at {}: {e}; is rich-init running with --rich?", socket.display()))
+    let mut tries = 1;
+    let line = loop {
+        match exchange(&socket, &request) {
+            Ok(line) => break line,
+            // Closed without a word: under a flood of connections the init drops the
+            // oldest that have not sent a whole request, and such a request was never
+            // carried out, so sending it again is safe.
+            Err(Failed::Dropped(_)) if tries < TRIES => {
+                std::thread::sleep(std::time::Duration::from_millis(5 * u64::from(tries)));
+                tries += 1;
+            }
+            Err(Failed::Unreachable(e)) => {
+                return say(3, &format!("rich-init ctl: cannot reach the init at {}: {e}; is rich-init running with --rich?", socket.display()))
+            }
+            Err(Failed::Dropped(Some((what, e)))) => {
+                return say(
+                    3,
+                    &format!("rich-init ctl: {what} {}: {e}", socket.display()),
+                )
+            }
+            Err(Failed::Dropped(None)) => break Vec::new(),
         }
     };
-    let mut writer = &stream;
-    // A refusal may come (and the init close its end) before we have sent anything: the
-    // answer is then still there to read.
-    let sent = writer.write_all(control::render_request(&request).as_bytes());
-    let mut line = Vec::new();
-    if let Err(e) = BufReader::new(
-        (&stream).take(
-            u64::try_from(control::MAX_RESPONSE_LINE)
-                .unwrap_or(u64::MAX)
-                .saturating_add(1),
-        ),
-    )
-    .read_until(b'\n', &mut line)
-    {
-        return say(
-            3,
-            &format!("rich-init ctl: no answer from {}: {e}", socket.display()),
-        );
-    }
-    if let (Err(e), true) = (&sent, line.is_empty()) {
-        return say(
-            3,
-            &format!("rich-init ctl: cannot send to {}: {e}", socket.display()),
-        );
-    }
     match control::parse_response(&line) {
         Ok(Response::Ok) => 0,
         Ok(Response::Status(_)) if json => {
@@ -69,6 +61,41 @@ pub fn run(words: &[String], env: &dyn Fn(&str) -> Option<String>) -> i32 {
             3,
             &format!("rich-init ctl: the init's answer makes no sense ({e})"),
         ),
+    }
+}
+
+/// How many times a request goes out when the init closes the connection without an answer.
+const TRIES: u32 = 8;
+
+enum Failed {
+    /// connect(2) failed.
+    Unreachable(crate::sys::Errno),
+    /// The init closed the connection without an answer (with the error seen, if any:
+    /// "no answer from" or "cannot send to").
+    Dropped(Option<(&'static str, std::io::Error)>),
+}
+
+/// One connection: send `request`, read the answer line (empty if the init said nothing).
+fn exchange(socket: &std::path::Path, request: &control::Request) -> Result<Vec<u8>, Failed> {
+    let stream = unix_socket::connect(socket).map_err(Failed::Unreachable)?;
+    let mut writer = &stream;
+    // A refusal may come (and the init close its end) before we have sent anything: the
+    // answer is then still there to read.
+    let sent = writer.write_all(control::render_request(request).as_bytes());
+    let mut line = Vec::new();
+    let read = BufReader::new(
+        (&stream).take(
+            u64::try_from(control::MAX_RESPONSE_LINE)
+                .unwrap_or(u64::MAX)
+                .saturating_add(1),
+        ),
+    )
+    .read_until(b'\n', &mut line);
+    match (read, sent) {
+        (Err(e), _) if line.is_empty() => Err(Failed::Dropped(Some(("no answer from", e)))),
+        (_, Err(e)) if line.is_empty() => Err(Failed::Dropped(Some(("cannot send to", e)))),
+        _ if line.is_empty() => Err(Failed::Dropped(None)),
+        _ => Ok(line),
     }
 }
 

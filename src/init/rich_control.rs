@@ -1,7 +1,9 @@
 //! Rich mode's side of `rich-init ctl`: a non-blocking unix socket in the same poll as
-//! everything else. Only root or our own uid may talk to it (SO_PEERCRED). A client
-//! that connects and never sends costs a slot; past MAX_CONNS the oldest is dropped, so
-//! no client can stall or exhaust the init.
+//! everything else. Only root or our own uid may talk to it (SO_PEERCRED). A request
+//! that is already there when the connection is accepted is answered at once. A client
+//! that connects and never sends costs a slot; past MAX_CONNS the oldest is dropped
+//! (its request, never read, was not carried out: `ctl` sends it again), so no client can
+//! stall or exhaust the init.
 
 use super::rich::Rich;
 use crate::control::{self, ExitInfo, ProtocolError, Request, Response, ServiceStatus};
@@ -76,19 +78,32 @@ impl Rich<'_> {
             }
         }
         if ready.first() == Some(&true) {
-            loop {
+            // At most MAX_CONNS per turn: a flood of connections cannot keep the loop
+            // from its other work, and leaves the rest in the backlog for the next turn.
+            for _ in 0..MAX_CONNS {
                 match unix_socket::accept(ctl.listener.as_raw_fd()) {
                     Ok(fd) => {
                         let me = unix_socket::euid();
                         match unix_socket::peer_uid(fd.as_raw_fd()) {
                             Ok(uid) if uid == 0 || uid == me => {
+                                // A client sends its request as soon as it is connected,
+                                // so it is usually here already: answer it now, before
+                                // later connections can push this one out.
+                                let mut conn = Conn {
+                                    fd,
+                                    buf: Vec::new(),
+                                };
+                                if let Some(reply) = self.read_request(&mut conn) {
+                                    let _ = unix_socket::send_some(
+                                        conn.fd.as_raw_fd(),
+                                        reply.as_bytes(),
+                                    );
+                                    continue;
+                                }
                                 if ctl.conns.len() >= MAX_CONNS {
                                     ctl.conns.remove(0);
                                 }
-                                ctl.conns.push(Conn {
-                                    fd,
-                                    buf: Vec::new(),
-                                });
+                                ctl.conns.push(conn);
                             }
                             _ => {
                                 let message = format!("permission denied: only root or uid {me} may control rich-init");
