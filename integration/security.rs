@@ -15,4 +15,5 @@
 mod hook_children;
 mod hook_paths;
 mod rig;
+mod secrets;
 mod upgrade_owner;

@@ -74,8 +74,15 @@ pub fn parse_args(
             }
             "--env" => {
                 let pair = it.value(&w)?;
-                if !pair.contains('=') || pair.starts_with('=') {
-                    return Err(format!("--env {pair:?} is not NAME=VALUE"));
+                // A value may be a secret: the line never repeats one.
+                if pair.starts_with('=') {
+                    return Err("--env with an empty name; use --env NAME=VALUE".into());
+                }
+                if !pair.contains('=') {
+                    return Err(
+                        "--env given without '=' (its text is not shown: it may be a secret); use --env NAME=VALUE"
+                            .into(),
+                    );
                 }
                 vars.push(pair);
             }
@@ -498,11 +505,16 @@ mod tests {
             "prestart --timeout 0s",
             "prestart --env NOVALUE",
             "prestart --env =x",
+            "prestart --env s3cr3t",
             "prestart --log loud",
             "prestart --frobnicate",
         ] {
             let err = parse_args(&words(line), &none).expect_err(line);
             assert!(!err.contains('\n'), "{line}: {err}");
+        }
+        for line in ["prestart --env =s3cr3t", "prestart --env s3cr3t"] {
+            let err = parse_args(&words(line), &none).expect_err(line);
+            assert!(!err.contains("s3cr3t"), "a value is never repeated: {err}");
         }
         let err = parse_args(&words("prestrat"), &none).expect_err("unknown");
         assert!(err.contains("prestart, createRuntime"), "{err}");

@@ -241,7 +241,8 @@ pub fn execute(args: &InjectArgs) -> Result<String, String> {
     };
     if args.dry_run {
         let new = String::from_utf8_lossy(&bytes);
-        return Ok(diff::lines(&text, &new));
+        let (old, new) = hide_kept_env_values(&value, &bytes, &text, &new);
+        return Ok(diff::lines(&old, &new));
     }
     if !args.remove && !injected {
         write_atomic(&original_path, text.as_bytes())?;
@@ -253,12 +254,71 @@ pub fn execute(args: &InjectArgs) -> Result<String, String> {
     Ok(String::new())
 }
 
+/// Environment values may be secrets: in the dry run's diff, a variable that the
+/// injection leaves as it was shows as `NAME=…` in both texts (the injection's own
+/// variables keep their values, which are what the diff is about).
+fn hide_kept_env_values(
+    old_value: &Value,
+    new_bytes: &[u8],
+    old_text: &str,
+    new_text: &str,
+) -> (String, String) {
+    let env_of = |v: &Value| -> Vec<String> {
+        v["process"]["env"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|e| e.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let new_env = serde_json::from_slice::<Value>(new_bytes)
+        .map(|v| env_of(&v))
+        .unwrap_or_default();
+    let (mut old, mut new) = (old_text.to_string(), new_text.to_string());
+    for pair in env_of(old_value) {
+        let Some((name, _)) = pair.split_once('=') else {
+            continue;
+        };
+        if !new_env.contains(&pair) {
+            continue;
+        }
+        let (Ok(quoted), Ok(hidden)) = (
+            serde_json::to_string(&pair),
+            serde_json::to_string(&format!("{name}=…")),
+        ) else {
+            continue;
+        };
+        old = old.replace(&quoted, &hidden);
+        new = new.replace(&quoted, &hidden);
+    }
+    (old, new)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn words(line: &str) -> Vec<String> {
         line.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn the_dry_run_hides_the_values_it_keeps() {
+        let old_text = r#"{"process": {"env": ["TOKEN=s3cr3t", "CHANGED=a"]}}"#;
+        let new_text = "{\n  \"process\": {\n    \"env\": [\"TOKEN=s3cr3t\", \"CHANGED=b\", \"rich_mode=true\"]\n  }\n}";
+        let old: Value = serde_json::from_str(old_text).expect("json");
+        let (a, b) = hide_kept_env_values(&old, new_text.as_bytes(), old_text, new_text);
+        assert!(!a.contains("s3cr3t") && !b.contains("s3cr3t"), "{a}\n{b}");
+        assert!(
+            a.contains("\"TOKEN=…\"") && b.contains("\"TOKEN=…\""),
+            "{a}\n{b}"
+        );
+        assert!(
+            b.contains("CHANGED=b") && b.contains("rich_mode=true"),
+            "{b}"
+        );
     }
 
     #[test]

@@ -95,7 +95,17 @@ fn duration(text: &str) -> Result<Duration, String> {
 fn pair(text: &str, what: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
         Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        // An environment value may be a secret: never repeat one.
+        _ if what == "--env" => Err(env_usage(text)),
         _ => Err(format!("{what} {text:?} is not K=V")),
+    }
+}
+
+/// The usage line for a bad --env, which names the variable but never shows a value.
+fn env_usage(text: &str) -> String {
+    match text.split_once('=') {
+        Some(_) => "--env with an empty name: use --env NAME=VALUE".into(),
+        None => "--env given without '=' (its text is not shown: it may be a secret); use --env NAME=VALUE".into(),
     }
 }
 
@@ -155,7 +165,7 @@ async fn run(cli: Cli) -> i32 {
                 }
             }
             if let Some(bad) = env.iter().find(|e| pair(e, "--env").is_err()) {
-                eprintln!("upgrade-helper: --env {bad:?} is not K=V");
+                eprintln!("upgrade-helper: {}", env_usage(bad));
                 return 2;
             }
             let opts = upgrade::Options {
