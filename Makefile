@@ -77,3 +77,10 @@ install: build
 clean:
 	rm -rf build
 	$(CARGO) clean
+
+# Issue 7's soak: a crash-looping service and 10 MB/s of checked service output through
+# rich-init (pid 1 of a pid namespace) for SOAK_SECONDS; prints the init's RSS at start and end.
+SOAK_SECONDS ?= 600
+.PHONY: soak
+soak: build
+	SOAK_SECONDS=$(SOAK_SECONDS) RICH_INIT_BIN=$(CURDIR)/build/rich-init $(CARGO) test --locked --features fault-injection --test integration stress::soak -- --nocapture
