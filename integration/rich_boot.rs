@@ -88,6 +88,10 @@ fn env_file_holds_the_environment_and_sh_can_source_it() {
             format!("{TRICKY}|"),
             "{ns:?}: sh reads it back\n{out}"
         );
+        let mode = std::fs::metadata(rig.path("env"))
+            .map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o7777)
+            .unwrap_or_else(|e| panic!("stat env: {e}"));
+        assert_eq!(mode, 0o600, "{ns:?}: values may be secrets: root only");
     }
 }
 

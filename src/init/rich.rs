@@ -153,7 +153,9 @@ impl Rich<'_> {
             .clone()
             .unwrap_or_else(|| PathBuf::from(envfile::ENV_FILE));
         let files = [
-            (&rich.env_file, envfile::render(&vars), 0o644),
+            // The values may be secrets: root only. PAM (pam_env, run as root by sshd and
+            // cron) reads it for every user; `. FILE` works for root's shells.
+            (&rich.env_file, envfile::render(&vars), 0o600),
             (&rich.profile_hook, envfile::profile_hook(&env_file), 0o644),
         ];
         for (path, text, mode) in files {
