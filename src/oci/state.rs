@@ -96,8 +96,8 @@ pub fn parse_state(bytes: &[u8]) -> Result<HookState, StateError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(StateError::Empty);
     }
-    let state: State =
-        serde_json::from_slice(bytes).map_err(|e| StateError::Json(e.to_string()))?;
+    let state: State = serde_json::from_slice(bytes)
+        .map_err(|e| StateError::Json(control_escaped(&e.to_string())))?;
     if state.id().is_empty() {
         return Err(StateError::NoId);
     }
@@ -114,6 +114,20 @@ pub fn parse_state(bytes: &[u8]) -> Result<HookState, StateError> {
         bundle,
         annotations: state.annotations().clone().unwrap_or_default(),
     })
+}
+
+/// serde's messages quote the input (an unknown `status` word), which may hold line
+/// breaks: escape control characters so that the error stays one line.
+fn control_escaped(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 impl HookState {
@@ -355,6 +369,13 @@ mod tests {
             );
             assert!(!err.to_string().contains('\n'));
         }
+        // Found by fuzzing (integration/fuzz, oci_state): serde quoted the unknown status
+        // with its line break, and the error took two lines.
+        let err = parse_state(br#"{"id":"x","bundle":"/b","status":"a\nb\r"}"#)
+            .expect_err("unknown status");
+        assert!(matches!(err, StateError::Json(_)), "{err:?}");
+        assert!(!err.to_string().contains(['\n', '\r']), "{err}");
+        assert!(err.to_string().contains("a\\nb\\r"), "{err}");
         let no_pid = parse_state(br#"{"id":"x","bundle":"/b"}"#).expect("pid is optional");
         assert!(no_pid.live_pid().is_err());
     }
