@@ -11,7 +11,7 @@ HOOKSDIR    ?= /usr/share/containers/oci/hooks.d
 DESTDIR     ?=
 PACKAGES    := $(shell sed -e 's/\#.*//' .ci/debian-packages)
 
-.PHONY: all deps build test unit integration lint bench images install clean
+.PHONY: all deps build test unit integration lint bench images install clean fuzz fuzz-deps
 
 all: build
 
@@ -59,6 +59,20 @@ images: build
 	for r in $(IMAGE_RECIPES); do \
 		RICH_INIT_BIN=$(CURDIR)/build/rich-init images/$$r/build build/images || exit 1; \
 	done
+
+# Fuzzing (integration/fuzz, cargo-fuzz on the nightly toolchain): each target runs for
+# FUZZ_SECONDS from a fresh copy of its seed corpus in build/fuzz/; a table of executions
+# and coverage follows, and any crash fails the run. CI runs `make fuzz FUZZ_SECONDS=20`.
+FUZZ_SECONDS      ?= 300
+FUZZ_TARGETS      ?= service_config oci_state cli_args control_protocol upgrade_journal
+CARGO_FUZZ_VERSION = 0.13.2
+fuzz: fuzz-deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) CARGO=$(CARGO) integration/fuzz/run $(FUZZ_TARGETS)
+
+# cargo-fuzz is installed when missing; the nightly toolchain must already be there.
+fuzz-deps:
+	@$(CARGO) +nightly --version >/dev/null 2>&1 || { echo "make fuzz: the nightly Rust toolchain is missing; install it with: rustup toolchain install nightly" >&2; exit 1; }
+	@$(CARGO) fuzz --version >/dev/null 2>&1 || $(CARGO) install cargo-fuzz --locked --version $(CARGO_FUZZ_VERSION)
 
 # Presets are built into the binary; the copies under share/ are examples for services.d.
 install: build
