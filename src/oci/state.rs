@@ -156,20 +156,26 @@ pub struct BundleConfig {
     pub no_new_privs: bool,
 }
 
+/// Paths come from the state's bundle, which may hold any byte but NUL: each is shown with
+/// its control characters escaped, so that every error stays one line.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("the bundle {0} does not exist; is the state's bundle path right?")]
+    #[error("the bundle {} does not exist; is the state's bundle path right?", shown(.0))]
     NoBundle(PathBuf),
-    #[error("cannot read {path}: {reason}; is {bundle} an OCI bundle?")]
+    #[error("cannot read {}: {reason}; is {} an OCI bundle?", shown(.path), shown(.bundle))]
     Read {
         path: PathBuf,
         bundle: PathBuf,
         reason: String,
     },
-    #[error("{path} is not a valid OCI runtime config: {reason}; fix the bundle's config.json")]
+    #[error("{} is not a valid OCI runtime config: {reason}; fix the bundle's config.json", shown(.path))]
     Parse { path: PathBuf, reason: String },
-    #[error("{path} has no root.path; an OCI bundle names its root filesystem there")]
+    #[error("{} has no root.path; an OCI bundle names its root filesystem there", shown(.path))]
     NoRoot { path: PathBuf },
+}
+
+fn shown(path: &Path) -> String {
+    control_escaped(&path.display().to_string())
 }
 
 /// Parse config.json's text (its path is for messages).
@@ -414,6 +420,22 @@ mod tests {
         assert!(c.no_new_privs);
         let bad = br#"{"root":{"path":"r"},"process":{"user":{"uid":-1}}}"#;
         assert!(parse_config(bad, Path::new("/b"), Path::new("/b/config.json")).is_err());
+    }
+
+    #[test]
+    fn errors_naming_the_bundle_stay_one_line() {
+        // Found by fuzzing (integration/fuzz, oci_state): a bundle path with a line break
+        // in the state made the hook's error two lines.
+        let state = parse_state(br#"{"id":"x","bundle":"/a\nb"}"#).expect("a valid state");
+        assert_eq!(state.bundle, PathBuf::from("/a\nb"));
+        let err = load_config(&state.bundle).expect_err("no such bundle");
+        assert_eq!(
+            err.to_string(),
+            "the bundle /a\\nb does not exist; is the state's bundle path right?"
+        );
+        let path = state.bundle.join("config.json");
+        let err = parse_config(b"[]", &state.bundle, &path).expect_err("not an object");
+        assert!(!err.to_string().contains('\n'), "{err}");
     }
 
     #[test]
