@@ -12,6 +12,7 @@
 //! initscript's `..` and symlink escapes are oci_lifecycle.rs `*_initscript_symlink_cannot_escape`;
 //! the refusal of CRI containers is upgrade_fail.rs.)
 
+mod hook_cgroups;
 mod hook_children;
 mod hook_paths;
 mod rig;

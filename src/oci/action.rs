@@ -40,6 +40,8 @@ pub enum Outcome {
     ExecFailed(Errno),
     /// A step before exec failed.
     SetupFailed(Step, Errno),
+    /// Joining the container's cgroup of this index (`Target::cgroup_file`) failed.
+    CgroupFailed(usize, Errno),
     /// We could not even start it (fork, pipes).
     NotStarted(Errno),
 }
@@ -49,8 +51,8 @@ impl Outcome {
         self == Outcome::Success
     }
 
-    /// Why it failed, for "... failed: <reason>".
-    pub fn reason(self, inside: bool) -> String {
+    /// Why it failed, for "... failed: <reason>"; `inside` is the container it ran in.
+    pub fn reason(self, inside: Option<&Target>) -> String {
         match self {
             Outcome::Success => "succeeded".into(),
             Outcome::Exited(code) => format!("exit status {code}"),
@@ -61,7 +63,7 @@ impl Outcome {
                 "timed out after {} and was killed",
                 crate::config::duration::format(after)
             ),
-            Outcome::ExecFailed(Errno::ENOENT) if inside => {
+            Outcome::ExecFailed(Errno::ENOENT) if inside.is_some() => {
                 "not found inside the container's root filesystem (paths and links resolve there)"
                     .into()
             }
@@ -70,6 +72,14 @@ impl Outcome {
             Outcome::SetupFailed(step, e) => {
                 format!("cannot {}: {}", step.describe(), crate::sys::strerror(e))
             }
+            Outcome::CgroupFailed(index, e) => format!(
+                "cannot join the container's cgroup {}: {} (it never runs outside the \
+                 container's limits)",
+                inside
+                    .and_then(|t| t.cgroup_file(index))
+                    .map_or_else(|| format!("#{index}"), |p| p.display().to_string()),
+                crate::sys::strerror(e)
+            ),
             Outcome::NotStarted(e) => format!("cannot start it: {}", crate::sys::strerror(e)),
         }
     }
@@ -80,6 +90,7 @@ const EVENT_EXEC: i32 = 1;
 const EVENT_SETUP: i32 = 2;
 const EVENT_STARTED: i32 = 3;
 const EVENT_EXITED: i32 = 4;
+const EVENT_CGROUP: i32 = 5;
 const RECORD: usize = 12;
 
 fn step_code(step: Step) -> i32 {
@@ -147,6 +158,10 @@ impl Reports {
                 }
                 EVENT_STARTED => self.group = Some(a),
                 EVENT_EXITED => self.exited = Some(a),
+                EVENT_CGROUP => {
+                    let index = usize::try_from(a).unwrap_or(usize::MAX);
+                    self.failure = Some(Outcome::CgroupFailed(index, Errno::from_raw(b)));
+                }
                 _ => {}
             }
         }
@@ -238,6 +253,12 @@ fn start_and_wait(
                 Middle::Started(pid) => send(rep, EVENT_STARTED, pid, 0),
                 Middle::Exited(status) => send(rep, EVENT_EXITED, status, 0),
                 Middle::Failed(step, e) => send(rep, EVENT_SETUP, step_code(step), e as i32),
+                Middle::Cgroup(index, e) => send(
+                    rep,
+                    EVENT_CGROUP,
+                    i32::try_from(index).unwrap_or(i32::MAX),
+                    e as i32,
+                ),
             };
             enter::spawn_inside(
                 target,

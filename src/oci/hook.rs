@@ -376,8 +376,10 @@ pub fn run(words: &[String], env: &dyn Fn(&str) -> Option<String>, mask: SigSet)
 }
 
 /// Capabilities the initscript goes without, though the container's program may have them:
-/// - CAP_MKNOD: the container's devices cgroup is what keeps it from reaching host
-///   devices, and the initscript does not join the container's cgroups;
+/// - CAP_MKNOD: defence in depth. The initscript joins the container's cgroups, and so
+///   its devices cgroup, only where the hook sees that hierarchy mounted (sys::cgroups
+///   skips one that is not); without CAP_MKNOD it cannot make a node for a host device
+///   even where no device rule would stop it;
 /// - CAP_SYS_PTRACE: at prestart and createRuntime the container's pid 1 is still the
 ///   runtime's init, whose root is the host's: with it, /proc/1/root (and ptrace of that
 ///   process) would lead out of the container.
@@ -411,7 +413,6 @@ fn finish(
     action: Result<Action, String>,
     mask: SigSet,
 ) -> bool {
-    let inside = action.as_ref().is_ok_and(|a| a.inside.is_some());
     let reason = match action {
         Err(line) => line,
         Ok(action) => {
@@ -422,7 +423,7 @@ fn finish(
             if outcome.is_success() {
                 return true;
             }
-            outcome.reason(inside)
+            outcome.reason(action.inside)
         }
     };
     if args.stage.is_fatal() {

@@ -1,7 +1,8 @@
 //! Running a program *inside* a container from the host (a hook's initscript): join the
-//! namespaces of the container's process through /proc/PID/ns, make its root filesystem
-//! our root (pivot_root in a mount namespace of our own), then fork once more so that the
-//! program is also in its pid namespace.
+//! cgroups of the container's process (through the host's cgroupfs, so first), then its
+//! namespaces through /proc/PID/ns, make its root filesystem our root (pivot_root in a
+//! mount namespace of our own), then fork once more so that the program is also in its
+//! pid namespace.
 //!
 //! Everything is opened before the first fork; the path of the program is only ever
 //! resolved after the pivot, so neither it nor a symlink in it can name a host file.
@@ -43,11 +44,18 @@ pub enum EnterError {
          and its root is the host's; refusing to run anything there"
     )]
     RootIsHost { path: PathBuf, pid: i32 },
+    #[error("cannot find the cgroups of pid {pid}: {error}")]
+    Cgroups {
+        pid: i32,
+        error: super::cgroups::CgroupError,
+    },
 }
 
-/// The container to enter: its namespaces that differ from ours, and its root.
+/// The container to enter: its cgroups and namespaces that differ from ours, and its root.
 #[derive(Debug)]
 pub struct Target {
+    /// The cgroup.procs file of each of its cgroups to join (see sys::cgroups).
+    cgroups: Vec<(PathBuf, CString)>,
     namespaces: Vec<(OwnedFd, libc::c_int)>,
     root: OwnedFd,
     /// The rootfs path in the container's mount namespace, when the container has not
@@ -103,6 +111,8 @@ impl Target {
     /// root.path is before pivot_root; if it is gone, the process has already pivoted
     /// and its own root is used).
     pub fn open(pid: i32, rootfs: &Path) -> Result<Target, EnterError> {
+        let cgroups =
+            super::cgroups::files_of(pid).map_err(|error| EnterError::Cgroups { pid, error })?;
         let mut namespaces = Vec::new();
         for (kind, flag) in KINDS {
             let theirs = open_path(
@@ -159,6 +169,7 @@ impl Target {
             Err(errno) => return Err(root_err(errno)),
         };
         Ok(Target {
+            cgroups,
             namespaces,
             root,
             rootfs: rootfs_path,
@@ -168,6 +179,11 @@ impl Target {
     /// How many namespaces will be joined (those that differ from ours).
     pub fn namespace_count(&self) -> usize {
         self.namespaces.len()
+    }
+
+    /// The cgroup.procs file of the `index`th cgroup joined (for messages).
+    pub fn cgroup_file(&self, index: usize) -> Option<&Path> {
+        self.cgroups.get(index).map(|(path, _)| path.as_path())
     }
 }
 
@@ -213,6 +229,8 @@ pub enum Middle {
     Exited(i32),
     /// The intermediate process itself failed at this step.
     Failed(Step, Errno),
+    /// It could not join the container's cgroup of this index ([`Target::cgroup_file`]).
+    Cgroup(usize, Errno),
 }
 
 /// Fork a process that enters `target` and runs `argv` there (path resolved inside the
@@ -251,6 +269,14 @@ pub(crate) fn spawn_inside(
     // The hook died before that: nobody would ever stop what we start.
     if nix::unistd::getppid() != parent {
         super::exit_now(1);
+    }
+    // Before any setns: the files are the host's cgroupfs, and the kernel checks a move
+    // against the writer's cgroup namespace. Everything forked from here on inherits them.
+    for (index, (_, procs)) in target.cgroups.iter().enumerate() {
+        if let Err(errno) = super::cgroups::join(procs) {
+            middle(Middle::Cgroup(index, errno));
+            super::exit_now(1);
+        }
     }
     for (fd, flag) in &target.namespaces {
         // SAFETY: `fd` is a namespace descriptor we opened; `flag` names its type.

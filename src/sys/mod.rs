@@ -2,6 +2,7 @@
 //! syscall. Everything above this module works with plain Rust values and `Errno`.
 
 pub mod caps;
+pub mod cgroups;
 pub mod enter;
 pub mod io;
 pub mod procs_scan;
