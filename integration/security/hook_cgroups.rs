@@ -9,7 +9,8 @@
 use super::rig::INITSCRIPT;
 use crate::harness::{all_stats, children, require, static_bin, wait_for, Run, TempDir};
 use crate::oci_rig::{
-    assert_no_panic, assert_one_error_line, set_annotation, shared, state_json, write_script, Gate,
+    assert_no_panic, assert_one_error_line, inject_ok, set_annotation, shared, state_json,
+    wait_shared, write_script, Gate,
 };
 use crate::runc::{runtime_cmd, Bundle, Container, Runtime, Spec};
 use std::collections::BTreeSet;
@@ -40,15 +41,19 @@ read line < /shared/init-gate2
     )
 }
 
-/// A runc container with the limits whose CMD waits at its gate, and its pid.
-fn start_limited(bundle: &Bundle) -> (Container<'_>, Gate, i32) {
-    bundle.write_config(&Spec::new(&["/bin/sh", "-c", CMD]));
+fn limit(bundle: &Bundle) {
     bundle.edit_config(|config| {
         config["linux"]["resources"] = serde_json::json!({
             "pids": {"limit": PIDS_LIMIT},
             "memory": {"limit": MEMORY_LIMIT},
         });
     });
+}
+
+/// A runc container with the limits whose CMD waits at its gate, and its pid.
+fn start_limited(bundle: &Bundle) -> (Container<'_>, Gate, i32) {
+    bundle.write_config(&Spec::new(&["/bin/sh", "-c", CMD]));
+    limit(bundle);
     let gate = Gate::new(bundle, "gate");
     let mut container = Container::run_bundle(Runtime::Runc, bundle);
     wait_for("the CMD to be ready", || {
@@ -324,4 +329,42 @@ fn a_cgroup_that_cannot_be_joined_is_an_error_and_the_initscript_never_runs() {
     gate.open();
     let done = container.wait();
     assert_eq!(done.code(), Some(0), "{done}");
+}
+
+/// As runc runs it: `oci inject --initscript`, the hook at prestart while runc holds the
+/// container's process; the initscript's cgroups are those of the CMD under rich-init.
+#[test]
+fn under_runc_the_initscript_and_the_cmd_share_the_containers_cgroups() {
+    require("runc");
+    let bundle = Bundle::new();
+    bundle.write_config(&Spec::new(&[
+        "/bin/sh",
+        "-c",
+        "cat /proc/self/cgroup > /shared/cmd.cgroup; echo ok > /shared/cmd.done",
+    ]));
+    limit(&bundle);
+    write_script(
+        &bundle.rootfs().join("init.sh"),
+        "#!/bin/sh\ncat /proc/self/cgroup > /shared/init.cgroup\n",
+    );
+    inject_ok(&bundle, &["--initscript", "/init.sh"]);
+    let container = Container::run_bundle(Runtime::Runc, &bundle);
+    wait_shared(&bundle, "cmd.done");
+    let out = container.wait();
+    assert_eq!(out.code(), Some(0), "{out}");
+    let cmd = shared(&bundle, "cmd.cgroup");
+    assert!(
+        cmd.lines().any(|l| l.contains(":pids:/")) && cmd.contains(":memory:/"),
+        "the CMD has pids and memory cgroups: {cmd}"
+    );
+    assert_ne!(
+        cmd,
+        cgroup_text(std::process::id() as i32),
+        "the container's cgroups are its own"
+    );
+    assert_eq!(
+        shared(&bundle, "init.cgroup"),
+        cmd,
+        "the initscript ran in the container's cgroups\n{out}"
+    );
 }
