@@ -1,4 +1,4 @@
-//! Fork failure: rich-init, pid 1 of a pid namespace, inside a cgroup v1 pids cgroup of our
+//! Fork failure: rich-init, pid 1 of a pid namespace, inside a pids cgroup (v1, or v2) of our
 //! own whose limit makes every fork fail with EAGAIN. A service that dies cannot be started
 //! again: the attempts back off (the log and `ctl status` show it), the init does not spin
 //! (its CPU ticks stay few) and it survives. Once the limit is lifted the service runs again.
@@ -12,21 +12,47 @@ use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-const PIDS_ROOT: &str = "/sys/fs/cgroup/pids";
+/// The v1 pids hierarchy, where it is usually mounted.
+const PIDS_V1: &str = "/sys/fs/cgroup/pids";
 
-/// A child cgroup of the v1 pids hierarchy; on drop its limit is lifted, whatever is left in
-/// it is SIGKILLed, and it is removed (also when the test failed).
+/// Where to make a pids cgroup: the v1 pids hierarchy, else a cgroup2 mount (from
+/// /proc/self/mountinfo) that offers the pids controller, which is then enabled for its
+/// children. Panics, naming what is missing, when there is neither.
+fn pids_root() -> PathBuf {
+    let v1 = PathBuf::from(PIDS_V1);
+    if v1.join("cgroup.procs").is_file() {
+        return v1;
+    }
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let v2 = mountinfo.lines().find_map(|line| {
+        let (left, right) = line.split_once(" - ")?;
+        let fstype = right.split_whitespace().next()?;
+        let point = left.split_whitespace().nth(4)?;
+        let root = PathBuf::from(point.replace("\\040", " "));
+        let controllers = std::fs::read_to_string(root.join("cgroup.controllers")).ok()?;
+        (fstype == "cgroup2" && controllers.split_whitespace().any(|c| c == "pids")).then_some(root)
+    });
+    let Some(root) = v2 else {
+        panic!(
+            "this test needs a pids cgroup: the v1 pids controller at {PIDS_V1}, or a cgroup2 \
+             mount offering `pids` in cgroup.controllers (run as root)"
+        );
+    };
+    let control = root.join("cgroup.subtree_control");
+    std::fs::write(&control, "+pids")
+        .unwrap_or_else(|e| panic!("cannot enable pids in {}: {e}", control.display()));
+    root
+}
+
+/// A child cgroup with the pids controller (v1 or v2); on drop its limit is lifted,
+/// whatever is left in it is SIGKILLed, and it is removed (also when the test failed).
 struct PidsCgroup {
     dir: PathBuf,
 }
 
 impl PidsCgroup {
     fn new(label: &str) -> PidsCgroup {
-        let root = PathBuf::from(PIDS_ROOT);
-        assert!(
-            root.join("cgroup.procs").is_file(),
-            "this test needs the cgroup v1 pids controller mounted at {PIDS_ROOT} (run as root on a host with cgroup v1)"
-        );
+        let root = pids_root();
         let dir = root.join(format!("rich-init-stress-{label}-{}", std::process::id()));
         let _ = std::fs::remove_dir(&dir);
         std::fs::create_dir(&dir)
