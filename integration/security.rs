@@ -2,6 +2,8 @@
 //!
 //! - `hook_paths`: an initscript path resolves inside the container's root, also while
 //!   the container swaps its links during resolution, and a host path is not found.
+//! - `hook_cgroups`: the initscript runs in every cgroup of the container's process, so its
+//!   limits (pids, memory, devices) apply; a cgroup it cannot join stops it from running.
 //! - `hook_children`: host scripts and the initscript get a cleared environment and no
 //!   descriptor beyond stdio, whatever the hook itself inherited.
 //! - `secrets`: environment values never reach a log at the default level.
