@@ -95,7 +95,7 @@ pub fn parse_args(
                 }
             }
             "-h" | "--help" => return Err(USAGE.to_string()),
-            f if f.starts_with('-') => return Err(format!("unknown option {f}; {USAGE}")),
+            f if f.starts_with('-') => return Err(format!("unknown option {f:?}; {USAGE}")),
             _ if stage.is_some() => return Err(format!("unexpected argument {word:?}; {USAGE}")),
             _ => {
                 stage = Some(Stage::parse(word).ok_or_else(|| {
@@ -516,6 +516,16 @@ mod tests {
         for line in ["prestart --env =s3cr3t", "prestart --env s3cr3t"] {
             let err = parse_args(&words(line), &none).expect_err(line);
             assert!(!err.contains("s3cr3t"), "a value is never repeated: {err}");
+        }
+        // Words holding line breaks (found by the cli_args fuzz target) stay one line.
+        for bad in [
+            &["prestart", "--fro\nbnicate"][..],
+            &["pre\nstart"],
+            &["prestart", "post\nstop"],
+        ] {
+            let argv: Vec<String> = bad.iter().map(|s| s.to_string()).collect();
+            let err = parse_args(&argv, &none).expect_err("bad word");
+            assert!(!err.contains('\n'), "{bad:?}: {err}");
         }
         let err = parse_args(&words("prestrat"), &none).expect_err("unknown");
         assert!(err.contains("prestart, createRuntime"), "{err}");
