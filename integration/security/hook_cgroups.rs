@@ -6,13 +6,13 @@
 //! exact count; nothing is left in the cgroups (they are gone) after `runc delete`. When a
 //! cgroup cannot be joined, the initscript never runs and the hook says which file.
 
-use super::rig::INITSCRIPT;
+use super::rig::{Held, INITSCRIPT};
 use crate::harness::{all_stats, children, require, static_bin, wait_for, Run, TempDir};
 use crate::oci_rig::{
     assert_no_panic, assert_one_error_line, inject_ok, set_annotation, shared, state_json,
     wait_shared, write_script, Gate,
 };
-use crate::runc::{runtime_cmd, Bundle, Container, Runtime, Spec};
+use crate::runc::{Bundle, Container, Runtime, Spec};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -54,20 +54,8 @@ fn limit(bundle: &Bundle) {
 fn start_limited(bundle: &Bundle) -> (Container<'_>, Gate, i32) {
     bundle.write_config(&Spec::new(&["/bin/sh", "-c", CMD]));
     limit(bundle);
-    let gate = Gate::new(bundle, "gate");
-    let mut container = Container::run_bundle(Runtime::Runc, bundle);
-    wait_for("the CMD to be ready", || {
-        container.assert_running("the CMD to be ready");
-        (!shared(bundle, "ready").is_empty()).then_some(())
-    });
-    let out = runtime_cmd(Runtime::Runc, bundle, &["state", container.id()]);
-    let state: serde_json::Value = serde_json::from_str(&out.stdout)
-        .unwrap_or_else(|e| panic!("runc state is not JSON ({e})\n{out}"));
-    let pid = state["pid"]
-        .as_i64()
-        .and_then(|p| i32::try_from(p).ok())
-        .unwrap_or_else(|| panic!("runc state has a pid\n{out}"));
-    (container, gate, pid)
+    let held = Held::start_written(bundle);
+    (held.container, held.gate, held.pid)
 }
 
 fn cgroup_text(pid: i32) -> String {

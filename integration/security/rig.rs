@@ -46,6 +46,11 @@ pub struct Held<'b> {
 impl<'b> Held<'b> {
     pub fn start(bundle: &'b Bundle, spec: &Spec) -> Held<'b> {
         bundle.write_config(spec);
+        Held::start_written(bundle)
+    }
+
+    /// The same with the bundle's config.json as it is (written, then edited, by the caller).
+    pub fn start_written(bundle: &'b Bundle) -> Held<'b> {
         let gate = Gate::new(bundle, "gate");
         let mut container = Container::run_bundle(Runtime::Runc, bundle);
         wait_for("the CMD to be ready", || {

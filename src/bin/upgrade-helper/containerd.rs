@@ -183,18 +183,7 @@ impl Client {
     }
 
     pub async fn snapshot_exists(&self, snapshotter: &str, key: &str) -> Result<bool> {
-        match self
-            .snapshots()
-            .stat(self.req(StatSnapshotRequest {
-                snapshotter: snapshotter.into(),
-                key: key.into(),
-            })?)
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(s) if s.code() == Code::NotFound => Ok(false),
-            Err(s) => Err(s.into()),
-        }
+        Ok(self.snapshot_info(snapshotter, key).await?.is_some())
     }
 
     /// A snapshot's info (parent, kind, labels); None if there is no such snapshot.
