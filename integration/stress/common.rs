@@ -137,3 +137,13 @@ pub fn wait_running<T>(
         pause = (pause * 2).min(Duration::from_millis(20));
     }
 }
+
+/// Write `go` to the fifo CMD waits on, so that it ends.
+pub fn release_cmd(go: &std::path::Path) {
+    use std::io::Write;
+    let mut fifo = std::fs::OpenOptions::new()
+        .write(true)
+        .open(go)
+        .unwrap_or_else(|e| panic!("cannot open {}: {e}", go.display()));
+    fifo.write_all(b"go\n").expect("write to CMD's fifo");
+}

@@ -3,10 +3,9 @@
 //! again: the attempts back off (the log and `ctl status` show it), the init does not spin
 //! (its CPU ticks stay few) and it survives. Once the limit is lifted the service runs again.
 
-use super::common::{ctl, figures, service_row, wait_running};
+use super::common::{ctl, figures, release_cmd, service_row, wait_running};
 use crate::harness::PidNs;
 use crate::rich::{init_pid, Rig};
-use std::io::Write;
 use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
@@ -236,12 +235,7 @@ fn fork_failure_backs_off_and_recovers() {
         (rig.read("starts").lines().count() == 2 && service_row(&rig, "svc")["state"] == "running")
             .then_some(())
     });
-    let mut fifo = std::fs::OpenOptions::new()
-        .write(true)
-        .open(&go)
-        .unwrap_or_else(|e| panic!("cannot open {}: {e}", go.display()));
-    fifo.write_all(b"go\n").expect("write to CMD's fifo");
-    drop(fifo);
+    release_cmd(&go);
     let out = running.wait();
     assert_eq!(
         out.code(),

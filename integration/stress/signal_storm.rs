@@ -3,12 +3,11 @@
 //! crash-loops. Every orphan is reaped (one `reaped orphan` line each, exit status 7), no
 //! zombie is left, the service's exits are all counted, and CMD's exit code comes out.
 
-use super::common::{descendants, figures, service_row, wait_running, zombies};
+use super::common::{descendants, figures, release_cmd, service_row, wait_running, zombies};
 use crate::harness::PidNs;
 use crate::rich::{init_pid, Rig};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
-use std::io::Write;
 use std::time::Instant;
 
 const SIGNALS: usize = 100_000;
@@ -109,12 +108,7 @@ fn signal_storm_misses_no_exit() {
     });
     let left = descendants(init).len();
     let after = figures(init);
-    let mut fifo = std::fs::OpenOptions::new()
-        .write(true)
-        .open(&go)
-        .unwrap_or_else(|e| panic!("cannot open {}: {e}", go.display()));
-    fifo.write_all(b"go\n").expect("write to CMD's fifo");
-    drop(fifo);
+    release_cmd(&go);
     let out = running.wait();
     assert_eq!(out.code(), Some(37), "CMD's exit code comes out: {out}");
 
