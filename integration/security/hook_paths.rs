@@ -192,6 +192,18 @@ fn initscript_naming_a_host_path_is_not_found_and_runs_nothing() {
     assert_eq!(bait.marker(), "", "the host script ran");
 }
 
+/// Gives the container's process CAP_SYS_PTRACE in every capability set.
+fn grant_ptrace(bundle: &Bundle) {
+    bundle.edit_config(|config| {
+        let caps = &mut config["process"]["capabilities"];
+        for set in ["bounding", "effective", "permitted", "ambient"] {
+            if let Some(list) = caps[set].as_array_mut() {
+                list.push(serde_json::json!("CAP_SYS_PTRACE"));
+            }
+        }
+    });
+}
+
 /// At prestart runc's init (the container's pid 1) has not pivoted yet: /proc/1/root and
 /// /proc/1/cwd in the container are the host's. With CAP_SYS_PTRACE in the container's
 /// capabilities, a link through them must still not reach the host.
@@ -204,14 +216,7 @@ fn initscript_through_proc_magic_links_at_prestart_runs_nothing_on_the_host() {
         format!("/proc/1/cwd/../../../../../../..{h}"),
     ] {
         let bundle = injected();
-        bundle.edit_config(|config| {
-            let caps = &mut config["process"]["capabilities"];
-            for set in ["bounding", "effective", "permitted", "ambient"] {
-                if let Some(list) = caps[set].as_array_mut() {
-                    list.push(serde_json::json!("CAP_SYS_PTRACE"));
-                }
-            }
-        });
+        grant_ptrace(&bundle);
         let link = bundle.rootfs().join("init.sh");
         std::fs::remove_file(&link).expect("remove init.sh");
         std::os::unix::fs::symlink(&target, &link).expect("symlink init.sh");
@@ -229,14 +234,7 @@ fn initscript_through_proc_magic_links_at_prestart_runs_nothing_on_the_host() {
     // A script that is inside tries the same from within: it may not run, read or list
     // anything of the host's through pid 1.
     let bundle = injected();
-    bundle.edit_config(|config| {
-        let caps = &mut config["process"]["capabilities"];
-        for set in ["bounding", "effective", "permitted", "ambient"] {
-            if let Some(list) = caps[set].as_array_mut() {
-                list.push(serde_json::json!("CAP_SYS_PTRACE"));
-            }
-        }
-    });
+    grant_ptrace(&bundle);
     write_script(
         &bundle.rootfs().join("init.sh"),
         &format!(
