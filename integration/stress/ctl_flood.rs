@@ -2,7 +2,8 @@
 //! send half a request, send a megabyte with no newline, send garbage, or ask for the
 //! status. Meanwhile `rich-init ctl status` is run again and again: it must answer every
 //! time (its latency is printed, never asserted), and the init's memory and descriptors
-//! stay bounded, coming back once the flood is over.
+//! stay bounded, coming back once the flood is over. Then the same idle clients with the
+//! init out of descriptors: it neither spins nor goes deaf.
 
 use super::common::{ctl, figures, median_max, timed_status, wait_running};
 use crate::harness::PidNs;
@@ -255,6 +256,166 @@ fn control_socket_flood() {
         "the init's memory stays bounded under the flood: {} kB -> {} kB",
         before.rss_kb,
         peak.rss_kb
+    );
+    let out = ctl(&rig, &["shutdown", "5"]);
+    assert_eq!(out.code(), Some(0), "{out}");
+    let out = running.wait();
+    assert_eq!(out.code(), Some(5), "{out}");
+}
+
+/// Idle clients held while the init is out of descriptors.
+const IDLE: usize = 50;
+
+/// Sets the soft RLIMIT_NOFILE of process `pid` (the hard one stays); returns the old one.
+fn set_open_files(pid: i32, soft: u64) -> u64 {
+    // SAFETY: rlimit is plain old data; all zeros is valid.
+    let mut old: libc::rlimit = unsafe { std::mem::zeroed() };
+    // SAFETY: a null new-limit pointer only reads the current one into `old`.
+    let rc = unsafe { libc::prlimit(pid, libc::RLIMIT_NOFILE, std::ptr::null(), &mut old) };
+    assert_eq!(
+        rc,
+        0,
+        "prlimit NOFILE of {pid}: {}",
+        std::io::Error::last_os_error()
+    );
+    let new = libc::rlimit {
+        rlim_cur: soft,
+        rlim_max: old.rlim_max,
+    };
+    // SAFETY: `new` is a valid rlimit; a null old-limit pointer is allowed.
+    let rc = unsafe { libc::prlimit(pid, libc::RLIMIT_NOFILE, &new, std::ptr::null_mut()) };
+    assert_eq!(
+        rc,
+        0,
+        "prlimit NOFILE {soft} on {pid}: {}",
+        std::io::Error::last_os_error()
+    );
+    old.rlim_cur
+}
+
+/// The control socket's listener in `pid`: the lowest of the descriptors that share a
+/// socket (the init keeps a duplicate of its listener in reserve).
+fn listener_fd(pid: i32) -> u64 {
+    let mut sockets: Vec<(u64, String)> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .expect("read the init's /proc/PID/fd")
+        .filter_map(|e| {
+            let e = e.ok()?;
+            let n = e.file_name().to_str()?.parse().ok()?;
+            let link = std::fs::read_link(e.path()).ok()?.display().to_string();
+            link.starts_with("socket:").then_some((n, link))
+        })
+        .collect();
+    sockets.sort();
+    sockets
+        .iter()
+        .find(|(_, link)| sockets.iter().filter(|(_, l)| l == link).count() > 1)
+        .map(|(n, _)| *n)
+        .unwrap_or_else(|| panic!("no socket held twice by {pid}: {sockets:?}"))
+}
+
+/// `ctl status` answers, with svc in it.
+fn status_answers(rig: &Rig, when: &str) {
+    let out = ctl(rig, &["status", "--json"]);
+    assert_eq!(out.code(), Some(0), "ctl status {when}: {out}");
+    assert!(out.stdout.contains("\"name\":\"svc\""), "{when}: {out}");
+}
+
+/// The init's CPU ticks over 2 s. Counts, not times: a loop spinning on a readable
+/// listener it cannot accept from burns a tick every 10 ms.
+fn ticks_in_two_seconds(init: i32) -> u64 {
+    let start = figures(init);
+    std::thread::sleep(Duration::from_secs(2));
+    figures(init).cpu_ticks - start.cpu_ticks
+}
+
+/// Out of descriptors, while IDLE clients connect and never send (fewer than the listen
+/// backlog, so that their connects do not block). accept fails with EMFILE and the backlog
+/// stays readable; the init must not spin on it.
+/// - The open files limit two above what the init holds: idle connections give up their
+///   descriptors, so `ctl status` is still answered.
+/// - The limit just above the listener: no connection is left to close and the spare
+///   descriptor is above the limit too, so nothing can be freed; the init rests.
+/// - The limit back: `ctl status` answers again, and CMD's code comes out at shutdown.
+#[test]
+fn out_of_descriptors_the_init_sleeps_and_recovers() {
+    let rig = Rig::new("stress-ctl-emfile");
+    rig.service("svc", &polite("svc", "TERM"), &ready_on_pid(&rig, "svc"));
+    let mut running = rig
+        .run(PidNs::Init, &["--grace", "5s"], "while :; do sleep 1; done")
+        .spawn();
+    let init = init_pid(&running, PidNs::Init);
+    rig.wait_file(&mut running, "svc.pid");
+    rig.wait_file(&mut running, "ctl.sock");
+    status_answers(&rig, "before the limit");
+    let before = figures(init);
+    let sock = rig.path("ctl.sock");
+    let connect_idle = || -> Vec<UnixStream> {
+        (0..IDLE)
+            .map(|i| {
+                UnixStream::connect(&sock)
+                    .unwrap_or_else(|e| panic!("idle client {i} cannot connect: {e}"))
+            })
+            .collect()
+    };
+
+    let limit = before.fds + 2;
+    let old = set_open_files(init, limit as u64);
+    let idle = connect_idle();
+    let tight_ticks = ticks_in_two_seconds(init);
+    assert!(
+        tight_ticks <= 20,
+        "limit {limit}: the init spins on a listener it cannot accept from: {tight_ticks} CPU ticks in 2 s"
+    );
+    for _ in 0..5 {
+        status_answers(
+            &rig,
+            &format!("with the open files limit at {limit}, {IDLE} idle clients"),
+        );
+    }
+    let tight = figures(init);
+    assert!(
+        tight.fds <= limit,
+        "the init holds {} descriptors over its limit of {limit}",
+        tight.fds
+    );
+    drop(idle);
+
+    let lowest = listener_fd(init) + 1;
+    set_open_files(init, lowest);
+    let idle = connect_idle();
+    let none_ticks = ticks_in_two_seconds(init);
+    assert!(
+        none_ticks <= 20,
+        "limit {lowest}: the init spins on a listener it cannot accept from: {none_ticks} CPU ticks in 2 s"
+    );
+    drop(idle);
+
+    set_open_files(init, old);
+    for _ in 0..5 {
+        status_answers(&rig, "with the open files limit back");
+    }
+    let after = figures(init);
+    let warnings = running
+        .stderr_so_far()
+        .lines()
+        .filter(|l| l.contains("control socket: cannot accept a connection ("))
+        .count();
+    println!(
+        "out of descriptors, {IDLE} idle clients: limit {limit} (fds {} -> {}): init CPU {tight_ticks} \
+         ticks in 2 s, 5 of 5 ctl status answered; limit {lowest}: CPU {none_ticks} ticks in 2 s; limit \
+         back: 5 of 5 answered, fds {}; {warnings} warnings",
+        before.fds, tight.fds, after.fds
+    );
+    assert!(
+        !running.stderr_so_far().contains("poll failed"),
+        "the limit stays above what the init polls: {}",
+        running.stderr_so_far()
+    );
+    assert!(
+        (2..=8).contains(&warnings),
+        "one warning per episode out of descriptors (two, plus at most one per ctl status in \
+         the first), not one per attempt: {warnings}\n{}",
+        running.stderr_so_far()
     );
     let out = ctl(&rig, &["shutdown", "5"]);
     assert_eq!(out.code(), Some(0), "{out}");

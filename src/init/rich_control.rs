@@ -3,7 +3,9 @@
 //! that is already there when the connection is accepted is answered at once. A client
 //! that connects and never sends costs a slot; past MAX_CONNS the oldest is dropped
 //! (its request, never read, was not carried out: `ctl` sends it again), so no client can
-//! stall or exhaust the init.
+//! stall or exhaust the init. Out of descriptors (EMFILE), the oldest connection or a spare
+//! descriptor kept for this is closed to make room; with nothing to close, the listener
+//! rests for PAUSE instead of waking the loop again at once.
 
 use super::rich::Rich;
 use crate::control::{self, ExitInfo, ProtocolError, Request, Response, ServiceStatus};
@@ -12,15 +14,25 @@ use crate::supervisor::service::Event;
 use crate::sys::{io, signals, unix_socket, Errno};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Clients connected at once, at most.
 const MAX_CONNS: usize = 64;
+
+/// How long the listener rests when no descriptor can be freed for accept.
+const PAUSE: Duration = Duration::from_millis(100);
 
 pub(crate) struct Control {
     pub listener: OwnedFd,
     pub path: PathBuf,
     pub conns: Vec<Conn>,
+    /// A descriptor held in reserve, closed to accept when there is no other left.
+    pub spare: Option<OwnedFd>,
+    /// The listener is left out of the poll until then (EMFILE with nothing to close).
+    pub paused_until: Option<Instant>,
+    /// accept failed for want of descriptors in the last turn that tried: warn once per
+    /// episode.
+    pub starved: bool,
 }
 
 pub(crate) struct Conn {
@@ -29,8 +41,13 @@ pub(crate) struct Conn {
 }
 
 impl Control {
+    /// The listener (-1 while it rests: poll ignores it), then each connection.
     pub fn fds(&self) -> Vec<RawFd> {
-        std::iter::once(self.listener.as_raw_fd())
+        let listener = match self.paused_until {
+            Some(_) => -1,
+            None => self.listener.as_raw_fd(),
+        };
+        std::iter::once(listener)
             .chain(self.conns.iter().map(|c| c.fd.as_raw_fd()))
             .collect()
     }
@@ -46,10 +63,14 @@ impl Rich<'_> {
     pub(crate) fn open_control(&mut self, path: &std::path::Path) {
         match unix_socket::listen(path) {
             Ok(listener) => {
+                let spare = unix_socket::duplicate(listener.as_raw_fd()).ok();
                 self.control = Some(Control {
                     listener,
                     path: path.to_path_buf(),
                     conns: Vec::new(),
+                    spare,
+                    paused_until: None,
+                    starved: false,
                 })
             }
             Err(e) => self.line(
@@ -67,6 +88,9 @@ impl Rich<'_> {
         let Some(mut ctl) = self.control.take() else {
             return;
         };
+        if ctl.paused_until.is_some_and(|t| Instant::now() >= t) {
+            ctl.paused_until = None;
+        }
         for i in (0..ctl.conns.len()).rev() {
             if ready.get(i + 1) == Some(&true) {
                 let mut conn = ctl.conns.remove(i);
@@ -78,6 +102,7 @@ impl Rich<'_> {
             }
         }
         if ready.first() == Some(&true) {
+            let mut out_of_fds = false;
             // At most MAX_CONNS per turn: a flood of connections cannot keep the loop
             // from its other work, and leaves the rest in the backlog for the next turn.
             for _ in 0..MAX_CONNS {
@@ -113,9 +138,30 @@ impl Rich<'_> {
                         }
                     }
                     Err(Errno::EINTR) => continue,
+                    Err(e @ (Errno::EMFILE | Errno::ENFILE)) => {
+                        // The backlog stays readable: make room, or poll wakes at once.
+                        out_of_fds = true;
+                        if !ctl.starved {
+                            ctl.starved = true;
+                            self.line(
+                                Level::Warn,
+                                &format!("control socket: cannot accept a connection ({e}); closing the oldest control connections to make room; raise the open files limit (ulimit -n)"),
+                            );
+                        }
+                        if !ctl.conns.is_empty() {
+                            ctl.conns.remove(0);
+                        } else if ctl.spare.take().is_none() {
+                            ctl.paused_until = Some(Instant::now() + PAUSE);
+                            break;
+                        }
+                    }
                     Err(_) => break,
                 }
             }
+            ctl.starved = out_of_fds;
+        }
+        if ctl.spare.is_none() {
+            ctl.spare = unix_socket::duplicate(ctl.listener.as_raw_fd()).ok();
         }
         self.control = Some(ctl);
     }

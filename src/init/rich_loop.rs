@@ -51,6 +51,7 @@ impl Rich<'_> {
             .values()
             .filter_map(|s| s.machine.next_deadline())
             .chain(extra)
+            .chain(self.control.as_ref().and_then(|c| c.paused_until))
             .min();
         let timeout = next.map(|d| d.saturating_duration_since(now));
         let mut fds = vec![self.sigfd.raw()];
