@@ -6,7 +6,7 @@
 //! init out of descriptors: it neither spins nor goes deaf.
 
 use super::common::{ctl, figures, median_max, timed_status, wait_running};
-use crate::harness::PidNs;
+use crate::harness::{PidNs, Running};
 use crate::rich::{init_pid, polite, ready_on_pid, Rig};
 use std::io::{ErrorKind, Read, Write};
 use std::os::unix::net::UnixStream;
@@ -165,9 +165,9 @@ fn connect(sock: &Path, slot: &mut Slot, seed: &mut u64, counts: &Counts) {
     }
 }
 
-#[test]
-fn control_socket_flood() {
-    let rig = Rig::new("stress-ctl");
+/// rich-init as pid 1 of a pid namespace with one service, svc, and its control socket up.
+fn start_with_svc(label: &str) -> (Rig, Running, i32) {
+    let rig = Rig::new(label);
     rig.service("svc", &polite("svc", "TERM"), &ready_on_pid(&rig, "svc"));
     let mut running = rig
         .run(PidNs::Init, &["--grace", "5s"], "while :; do sleep 1; done")
@@ -175,6 +175,20 @@ fn control_socket_flood() {
     let init = init_pid(&running, PidNs::Init);
     rig.wait_file(&mut running, "svc.pid");
     rig.wait_file(&mut running, "ctl.sock");
+    (rig, running, init)
+}
+
+/// `ctl shutdown 5`: the init exits 5.
+fn shut_down(rig: &Rig, running: Running) {
+    let out = ctl(rig, &["shutdown", "5"]);
+    assert_eq!(out.code(), Some(0), "{out}");
+    let out = running.wait();
+    assert_eq!(out.code(), Some(5), "{out}");
+}
+
+#[test]
+fn control_socket_flood() {
+    let (rig, mut running, init) = start_with_svc("stress-ctl");
     let (out, quiet) = timed_status(&rig);
     assert_eq!(out.code(), Some(0), "{out}");
     let before = figures(init);
@@ -257,10 +271,7 @@ fn control_socket_flood() {
         before.rss_kb,
         peak.rss_kb
     );
-    let out = ctl(&rig, &["shutdown", "5"]);
-    assert_eq!(out.code(), Some(0), "{out}");
-    let out = running.wait();
-    assert_eq!(out.code(), Some(5), "{out}");
+    shut_down(&rig, running);
 }
 
 /// Idle clients held while the init is out of descriptors.
@@ -338,14 +349,7 @@ fn ticks_in_two_seconds(init: i32) -> u64 {
 /// - The limit back: `ctl status` answers again, and CMD's code comes out at shutdown.
 #[test]
 fn out_of_descriptors_the_init_sleeps_and_recovers() {
-    let rig = Rig::new("stress-ctl-emfile");
-    rig.service("svc", &polite("svc", "TERM"), &ready_on_pid(&rig, "svc"));
-    let mut running = rig
-        .run(PidNs::Init, &["--grace", "5s"], "while :; do sleep 1; done")
-        .spawn();
-    let init = init_pid(&running, PidNs::Init);
-    rig.wait_file(&mut running, "svc.pid");
-    rig.wait_file(&mut running, "ctl.sock");
+    let (rig, running, init) = start_with_svc("stress-ctl-emfile");
     status_answers(&rig, "before the limit");
     let before = figures(init);
     let sock = rig.path("ctl.sock");
@@ -417,8 +421,5 @@ fn out_of_descriptors_the_init_sleeps_and_recovers() {
          the first), not one per attempt: {warnings}\n{}",
         running.stderr_so_far()
     );
-    let out = ctl(&rig, &["shutdown", "5"]);
-    assert_eq!(out.code(), Some(0), "{out}");
-    let out = running.wait();
-    assert_eq!(out.code(), Some(5), "{out}");
+    shut_down(&rig, running);
 }
