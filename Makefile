@@ -26,9 +26,10 @@ build:
 	RUSTFLAGS="$(STATIC)" $(CARGO) build --release --locked --target $(TARGET) --bin rich-init
 	RUSTFLAGS="$(STATIC)" $(CARGO) build --release --locked --target $(TARGET) --features containerd --bin upgrade-helper
 	mkdir -p build
-	# Copy then rename: a running binary (a test, a bench) keeps its old inode.
+	# Copy then rename: a running binary (a test, a bench) keeps its old inode. The temporary
+	# name holds the shell's pid: two builds at once (tests run make install) never share it.
 	for b in rich-init upgrade-helper; do \
-		cp $(RELEASE_DIR)/$$b build/.$$b.tmp && mv -f build/.$$b.tmp build/$$b || exit 1; \
+		cp $(RELEASE_DIR)/$$b build/.$$b.$$$$.tmp && mv -f build/.$$b.$$$$.tmp build/$$b || exit 1; \
 		file build/$$b | grep -q 'static' || { echo "build/$$b is not statically linked" >&2; exit 1; }; \
 	done
 
