@@ -26,7 +26,8 @@ pub(crate) struct Control {
     pub listener: OwnedFd,
     pub path: PathBuf,
     pub conns: Vec<Conn>,
-    /// A descriptor held in reserve, closed to accept when there is no other left.
+    /// A descriptor held in reserve (a close-on-exec duplicate of the listener), closed to
+    /// accept when there is no other left.
     pub spare: Option<OwnedFd>,
     /// The listener is left out of the poll until then (EMFILE with nothing to close).
     pub paused_until: Option<Instant>,
@@ -63,7 +64,7 @@ impl Rich<'_> {
     pub(crate) fn open_control(&mut self, path: &std::path::Path) {
         match unix_socket::listen(path) {
             Ok(listener) => {
-                let spare = unix_socket::duplicate(listener.as_raw_fd()).ok();
+                let spare = listener.try_clone().ok();
                 self.control = Some(Control {
                     listener,
                     path: path.to_path_buf(),
@@ -161,7 +162,7 @@ impl Rich<'_> {
             ctl.starved = out_of_fds;
         }
         if ctl.spare.is_none() {
-            ctl.spare = unix_socket::duplicate(ctl.listener.as_raw_fd()).ok();
+            ctl.spare = ctl.listener.try_clone().ok();
         }
         self.control = Some(ctl);
     }

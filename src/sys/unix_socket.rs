@@ -82,18 +82,6 @@ pub fn accept(listener: RawFd) -> Result<OwnedFd, Errno> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
-/// A close-on-exec duplicate of `fd`: a descriptor held in reserve, to be closed when
-/// the process runs out of them.
-pub fn duplicate(fd: RawFd) -> Result<OwnedFd, Errno> {
-    // SAFETY: F_DUPFD_CLOEXEC takes a descriptor and a lowest number.
-    let new = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
-    if new < 0 {
-        return Err(Errno::last());
-    }
-    // SAFETY: a new descriptor that nobody else owns.
-    Ok(unsafe { OwnedFd::from_raw_fd(new) })
-}
-
 /// The uid of the process at the other end (SO_PEERCRED).
 pub fn peer_uid(fd: RawFd) -> Result<u32, Errno> {
     // SAFETY: ucred is plain old data; all zeros is valid.
