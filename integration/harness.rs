@@ -109,6 +109,8 @@ fn package_of(tool: &str) -> &'static str {
         "tar" => "tar",
         "debootstrap" => "debootstrap",
         "ssh" | "ssh-keygen" => "openssh-client",
+        "podman" | "conmon" => "podman",
+        "docker" | "dockerd" => "docker.io",
         _ => "coreutils",
     }
 }
