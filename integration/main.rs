@@ -29,6 +29,7 @@ mod rich_config;
 mod rich_ctl;
 mod rich_options;
 mod rich_runc;
+mod rich_second;
 mod rich_shutdown;
 mod rich_supervise;
 

@@ -71,6 +71,40 @@ fn other_uids_are_refused() {
     assert_eq!(rig.read("out"), "");
 }
 
+/// Issue 13, finding 9: with the socket as the init makes it (0600), another uid cannot
+/// even connect (EACCES). That is a refusal, exit 1 and "permission denied", as README
+/// promises, not "cannot reach the init" and 3.
+#[test]
+fn other_uids_get_permission_denied_at_connect() {
+    let rig = Rig::new("rich-ctl-eacces");
+    let setpriv = crate::harness::require("setpriv");
+    let script = format!(
+        "wait_file \"$D/ctl.sock\"; chmod 755 \"$D\"\n\
+         {setpriv} --reuid=65534 --regid=65534 --clear-groups {ctl} status > \"$D/out\" 2> \"$D/err\"; echo $? > \"$D/code\"\n\
+         exit 0",
+        setpriv = setpriv.display(),
+        ctl = ctl(&rig)
+    );
+    let out = rig.run(crate::harness::PidNs::Host, &[], &script).output();
+    assert_eq!(out.code(), Some(0), "{out}");
+    let err = rig.read("err");
+    assert_eq!(
+        rig.read("code").trim(),
+        "1",
+        "refused: ctl exits 1; stderr: {err}"
+    );
+    assert!(
+        err.starts_with("rich-init ctl: permission denied on "),
+        "{err}"
+    );
+    assert!(
+        err.contains("(Permission denied)") && err.ends_with("run ctl as root\n"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert_eq!(rig.read("out"), "");
+}
+
 #[test]
 fn shutdown_code_becomes_the_exit_code() {
     for ns in NS {

@@ -34,6 +34,11 @@ pub fn run(words: &[String], env: &dyn Fn(&str) -> Option<String>) -> i32 {
                 std::thread::sleep(std::time::Duration::from_millis(5 * u64::from(tries)));
                 tries += 1;
             }
+            // The socket is mode 0600: another uid cannot even connect. That is the
+            // init's refusal (exit 1, as its SO_PEERCRED check answers), not its absence.
+            Err(Failed::Unreachable(e @ (crate::sys::Errno::EACCES | crate::sys::Errno::EPERM))) => {
+                return say(1, &format!("rich-init ctl: permission denied on {} ({}): only root or the init's own uid may control rich-init; run ctl as root", socket.display(), crate::sys::strerror(e)))
+            }
             Err(Failed::Unreachable(e)) => {
                 return say(3, &format!("rich-init ctl: cannot reach the init at {}: {e}; is rich-init running with --rich?", socket.display()))
             }

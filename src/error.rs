@@ -22,6 +22,13 @@ pub enum Error {
     Fork(Errno),
     #[error("argument {index} of CMD contains a NUL byte; remove it")]
     NulInArgument { index: usize },
+    #[error(
+        "the control socket {} belongs to a running rich-init; this one is not needed here: \
+         run the command without --rich (inside the container, pid 1 already runs rich mode), \
+         or give it its own --control-socket",
+        path.display()
+    )]
+    ControlSocketInUse { path: std::path::PathBuf },
 }
 
 impl Error {

@@ -167,14 +167,15 @@ impl Parsed {
 }
 
 /// Parse argv for the personality that argv[0] names.
-/// `pid` is only quoted in messages (tini puts it in every line).
+/// `pid` is quoted in messages (tini puts it in every line); rich-init's environment
+/// switches and default paths belong to pid 1 only (see `rich_mode.rs`).
 pub fn parse(args: Vec<OsString>, env: &dyn Fn(&str) -> Option<String>, pid: i32) -> Parsed {
     let argv0 = args
         .first()
         .map(|a| a.to_string_lossy().into_owned())
         .unwrap_or_default();
     match Personality::from_argv0(&argv0) {
-        Personality::Rich => rich::parse(args, env),
+        Personality::Rich => rich::parse(args, env, pid == 1),
         Personality::DumbInit => dumb_init::parse(args, env),
         Personality::Tini => tini::parse(args, env, pid),
     }

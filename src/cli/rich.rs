@@ -195,7 +195,8 @@ fn from_cli(m: &ArgMatches, id: &str) -> bool {
     m.value_source(id) == Some(ValueSource::CommandLine)
 }
 
-pub fn parse(args: Vec<OsString>, env: &dyn Fn(&str) -> Option<String>) -> Parsed {
+/// `pid1`: we are pid 1 (of our pid namespace); see [`super::rich_mode`].
+pub fn parse(args: Vec<OsString>, env: &dyn Fn(&str) -> Option<String>, pid1: bool) -> Parsed {
     let sub = |make: fn(Vec<String>) -> Parsed| {
         make(
             args.iter()
@@ -212,8 +213,8 @@ pub fn parse(args: Vec<OsString>, env: &dyn Fn(&str) -> Option<String>) -> Parse
     }
     let result = match without_options(&args) {
         // No options: skip clap, whose set-up costs start-up time in every container.
-        Some(command) => build(Cli::defaults(command), &|_| false, env, args.first()),
-        None => return parse_with_clap(&args, env),
+        Some(command) => build(Cli::defaults(command), &|_| false, env, args.first(), pid1),
+        None => return parse_with_clap(&args, env, pid1),
     };
     match result {
         Ok(settings) => Parsed::Run(Box::new(settings)),
@@ -225,7 +226,7 @@ pub fn parse(args: Vec<OsString>, env: &dyn Fn(&str) -> Option<String>) -> Parse
 /// probed page by page on entry even when this path is not taken.
 #[inline(never)]
 #[cold]
-fn parse_with_clap(args: &[OsString], env: &dyn Fn(&str) -> Option<String>) -> Parsed {
+fn parse_with_clap(args: &[OsString], env: &dyn Fn(&str) -> Option<String>, pid1: bool) -> Parsed {
     let matches = match Cli::command().try_get_matches_from(args) {
         Ok(m) => m,
         Err(e) => return clap_error(&e),
@@ -234,7 +235,7 @@ fn parse_with_clap(args: &[OsString], env: &dyn Fn(&str) -> Option<String>) -> P
         Ok(c) => c,
         Err(e) => return clap_error(&e),
     };
-    match build(cli, &|id| from_cli(&matches, id), env, args.first()) {
+    match build(cli, &|id| from_cli(&matches, id), env, args.first(), pid1) {
         Ok(settings) => Parsed::Run(Box::new(settings)),
         Err(line) => usage_error(&line),
     }
@@ -272,7 +273,12 @@ pub(super) mod tests {
     use crate::cli::{ForwardTo, Isolation, Subreaper};
 
     pub(in crate::cli) fn parse_with(list: &[&str], vars: &[(&str, &str)]) -> Parsed {
-        parse(argv(list), &env_of(vars))
+        parse(argv(list), &env_of(vars), true)
+    }
+
+    /// As a second init would parse, one that is not pid 1 (`podman exec`).
+    pub(in crate::cli) fn parse_not_pid1(list: &[&str], vars: &[(&str, &str)]) -> Parsed {
+        parse(argv(list), &env_of(vars), false)
     }
 
     pub(in crate::cli) fn error_line(p: Parsed) -> String {
@@ -337,8 +343,8 @@ pub(super) mod tests {
                     .collect();
                 let env =
                     move |key: &str| owned.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
-                let fast = parse(args.clone(), &env);
-                let slow = parse_with_clap(&args, &env);
+                let fast = parse(args.clone(), &env, true);
+                let slow = parse_with_clap(&args, &env, true);
                 assert_eq!(fast, slow, "{argv:?} {vars:?}");
             }
         }

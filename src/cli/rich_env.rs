@@ -61,6 +61,7 @@ pub(super) fn build(
     given: &dyn Fn(&str) -> bool,
     env: &dyn Fn(&str) -> Option<String>,
     argv0: Option<&OsString>,
+    pid1: bool,
 ) -> Result<Settings, String> {
     let var = |flag: &str, key: &str| if given(flag) { None } else { env(key) };
     let var_flag = |flag: &str, key: &str, given: bool| -> Result<bool, String> {
@@ -70,7 +71,7 @@ pub(super) fn build(
         }
     };
 
-    let rich = super::rich_mode::rich_settings(&cli, &var)?;
+    let (rich, rich_note) = super::rich_mode::rich_settings(&cli, &var, pid1)?;
     let mut isolation = match var("isolation", "RICH_INIT_ISOLATION") {
         Some(v) => IsolationArg::from_str(v.trim(), true).map_err(|_| {
             format!("RICH_INIT_ISOLATION={v:?} is not valid; use session, group or none")
@@ -205,7 +206,7 @@ pub(super) fn build(
         term_on_exit,
         grace: Some(grace),
         rich,
-        notes: Vec::new(),
+        notes: rich_note.into_iter().map(str::to_string).collect(),
     })
 }
 

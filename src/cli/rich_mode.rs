@@ -11,25 +11,41 @@ use std::path::PathBuf;
 pub const SERVICES_DIR: &str = "/etc/rich-init/services.d";
 use crate::ctl::CONTROL_SOCKET;
 
+/// The debug note when an environment switch is set but we are not pid 1.
+pub(super) const SWITCH_IGNORED: &str = "rich mode's environment switch (RICH_INIT_RICH, \
+    rich_mode) applies to pid 1 only: running CMD alone; pass --rich to insist";
+
 /// `value(flag, VAR)`: the variable's value unless the option was on the command line.
+///
+/// A container's environment is inherited by every `podman exec`/`docker exec`, so the
+/// environment switches select rich mode for pid 1 only, and only pid 1 claims the
+/// default control socket, env file and profile hook: a second init (`--rich`, not pid 1)
+/// uses them only when given them. Returns the settings (None: single-child mode) and a
+/// note to log when a switch was set but did not apply.
 pub(super) fn rich_settings(
     cli: &Cli,
     value: &dyn Fn(&str, &str) -> Option<String>,
-) -> Result<Option<RichSettings>, String> {
+    pid1: bool,
+) -> Result<(Option<RichSettings>, Option<&'static str>), String> {
     // The same words as every other flag variable; anything else leaves rich mode off.
     let set = |var: &str| value("rich", var).is_some_and(|v| env_flag(var, &v).unwrap_or(false));
-    let on = cli.rich || set("RICH_INIT_RICH") || set("rich_mode");
+    let switched = set("RICH_INIT_RICH") || set("rich_mode");
+    let on = cli.rich || (pid1 && switched);
     let path = |id: &str, var: &str, given: &Option<PathBuf>| {
         given.clone().or_else(|| value(id, var).map(PathBuf::from))
     };
     let initscript = path("initscript", "RICH_INIT_INITSCRIPT", &cli.initscript);
     if !on {
+        if switched {
+            // The rest of pid 1's rich-mode variables came along with the switch.
+            return Ok((None, Some(SWITCH_IGNORED)));
+        }
         if initscript.is_some() {
             return Err(
                 "--initscript needs --rich (rich mode), as in PouchContainer; add --rich".into(),
             );
         }
-        return Ok(None);
+        return Ok((None, None));
     }
     let services_dir = path("services_dir", "RICH_INIT_SERVICES_DIR", &cli.services_dir);
     let presets = cli
@@ -46,11 +62,11 @@ pub(super) fn rich_settings(
             names
         })
         .unwrap_or_default();
-    // An empty value turns a file off.
+    // An empty value turns a file off; the defaults are pid 1's.
     let optional = |p: Option<PathBuf>, default: &str| match p {
         Some(p) if p.as_os_str().is_empty() => None,
         Some(p) => Some(p),
-        None => Some(PathBuf::from(default)),
+        None => pid1.then(|| PathBuf::from(default)),
     };
     let control_socket = optional(
         path(
@@ -82,41 +98,114 @@ pub(super) fn rich_settings(
         Some("last") => false,
         Some(other) => return Err(format!("invalid --stop-cmd {other:?}: use first or last")),
     };
-    Ok(Some(RichSettings {
-        cmd_exit_shuts_down,
-        stop_cmd_first,
-        control_socket,
-        services_dir_given: services_dir.is_some(),
-        services_dir: services_dir.unwrap_or_else(|| PathBuf::from(SERVICES_DIR)),
-        presets,
-        initscript,
-        init_dir: path("init_dir", "RICH_INIT_INIT_DIR", &cli.init_dir)
-            .unwrap_or_else(|| scripts::INIT_DIR.into()),
-        stop_dir: path("stop_dir", "RICH_INIT_STOP_DIR", &cli.stop_dir)
-            .unwrap_or_else(|| scripts::STOP_DIR.into()),
-        env_file: optional(
-            path(
-                "env_file",
-                "RICH_INIT_ENV_FILE",
-                &cli.env_file.clone().map(PathBuf::from),
+    Ok((
+        Some(RichSettings {
+            cmd_exit_shuts_down,
+            stop_cmd_first,
+            control_socket,
+            services_dir_given: services_dir.is_some(),
+            services_dir: services_dir.unwrap_or_else(|| PathBuf::from(SERVICES_DIR)),
+            presets,
+            initscript,
+            init_dir: path("init_dir", "RICH_INIT_INIT_DIR", &cli.init_dir)
+                .unwrap_or_else(|| scripts::INIT_DIR.into()),
+            stop_dir: path("stop_dir", "RICH_INIT_STOP_DIR", &cli.stop_dir)
+                .unwrap_or_else(|| scripts::STOP_DIR.into()),
+            env_file: optional(
+                path(
+                    "env_file",
+                    "RICH_INIT_ENV_FILE",
+                    &cli.env_file.clone().map(PathBuf::from),
+                ),
+                envfile::ENV_FILE,
             ),
-            envfile::ENV_FILE,
-        ),
-        profile_hook: optional(
-            path(
-                "profile_hook",
-                "RICH_INIT_PROFILE_HOOK",
-                &cli.profile_hook.clone().map(PathBuf::from),
+            profile_hook: optional(
+                path(
+                    "profile_hook",
+                    "RICH_INIT_PROFILE_HOOK",
+                    &cli.profile_hook.clone().map(PathBuf::from),
+                ),
+                envfile::PROFILE_HOOK,
             ),
-            envfile::PROFILE_HOOK,
-        ),
-    }))
+        }),
+        None,
+    ))
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::cli::rich::tests::{error_line, parse_with, settings};
+    use crate::cli::rich::tests::{error_line, parse_not_pid1, parse_with, settings};
     use std::path::PathBuf;
+
+    /// Issue 13, finding 4: `podman exec` inherits the container's environment, so the
+    /// switches make rich mode of pid 1 only, and the default socket, env file and profile
+    /// hook are pid 1's; a second init uses them only when given them.
+    #[test]
+    fn switches_and_defaults_belong_to_pid_1() {
+        type Case<'a> = (
+            &'a [&'a str],
+            &'a [(&'a str, &'a str)],
+            bool,
+            Option<(bool, bool, bool)>,
+        );
+        let inherited: &[(&str, &str)] = &[
+            ("RICH_INIT_RICH", "1"),
+            ("RICH_INIT_INITSCRIPT", "/init.sh"),
+            ("RICH_INIT_SERVICES", "crond"),
+        ];
+        let cases: &[Case] = &[
+            // (argv, env, pid 1, Some((socket, env file, profile hook)) or None: not rich)
+            (
+                &["rich-init", "x"],
+                inherited,
+                true,
+                Some((true, true, true)),
+            ),
+            (&["rich-init", "x"], inherited, false, None),
+            (&["rich-init", "x"], &[("rich_mode", "true")], false, None),
+            (
+                &["rich-init", "--rich", "x"],
+                &[],
+                true,
+                Some((true, true, true)),
+            ),
+            (
+                &["rich-init", "--rich", "x"],
+                &[],
+                false,
+                Some((false, false, false)),
+            ),
+            (
+                &["rich-init", "--rich", "--control-socket", "/s", "x"],
+                &[("RICH_INIT_ENV_FILE", "/e")],
+                false,
+                Some((true, true, false)),
+            ),
+        ];
+        for (args, vars, pid1, want) in cases {
+            let parsed = if *pid1 {
+                parse_with(args, vars)
+            } else {
+                parse_not_pid1(args, vars)
+            };
+            let s = settings(parsed);
+            let got = s.rich.as_ref().map(|r| {
+                (
+                    r.control_socket.is_some(),
+                    r.env_file.is_some(),
+                    r.profile_hook.is_some(),
+                )
+            });
+            assert_eq!(got, *want, "{args:?} {vars:?} pid1={pid1}");
+            let noted = s.notes.iter().any(|n| n == super::SWITCH_IGNORED);
+            assert_eq!(
+                noted,
+                !*pid1 && want.is_none(),
+                "{args:?} {vars:?}: {:?}",
+                s.notes
+            );
+        }
+    }
 
     #[test]
     fn off_by_default_and_initscript_needs_it() {

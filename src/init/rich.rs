@@ -74,6 +74,8 @@ pub(crate) struct Rich<'a> {
     pub critical_failed: bool,
     /// `ctl shutdown CODE`: exit with this instead of CMD's code.
     pub requested_code: Option<u8>,
+    /// The signal that started the shutdown: 128+it is the exit code when CMD never ran.
+    pub stop_signal: Option<i32>,
     pub control: Option<super::rich_control::Control>,
     /// For `log = "syslog"` services: a datagram socket to send to /dev/log.
     pub syslog: Option<std::os::unix::net::UnixDatagram>,
@@ -104,6 +106,7 @@ pub fn run(
         stopping: false,
         critical_failed: false,
         requested_code: None,
+        stop_signal: None,
         control: None,
         syslog: None,
     };
@@ -114,10 +117,12 @@ pub fn run(
         Ok(order) => order,
         Err(()) => return Ok(EXIT_CONFIG),
     };
-    r.write_env(rich);
+    // The socket first: a live one means another init runs here, and then nothing of
+    // its (the env file above all) may be touched.
     if let Some(path) = &rich.control_socket {
-        r.open_control(path);
+        r.open_control(path)?;
     }
+    r.write_env(rich);
     if let Some(code) = r.boot(rich) {
         r.finish_off();
         return Ok(code);
@@ -484,7 +489,13 @@ impl Rich<'_> {
         self.stop_cmd(grace);
         self.finish_off();
         self.stop_scripts(rich);
-        let code = self.cmd_status.map_or(0, reap::exit_code);
+        // A stop before CMD started (during init.d, or while services came up) ends the
+        // container as a stop of CMD would, 128+signal, so that restart policies see it.
+        let code = match (self.cmd_status, self.stop_signal) {
+            (Some(status), _) => reap::exit_code(status),
+            (None, Some(sig)) => 128 + sig,
+            (None, None) => 0,
+        };
         if self.critical_failed {
             return EXIT_CRITICAL;
         }

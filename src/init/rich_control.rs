@@ -9,6 +9,7 @@
 
 use super::rich::Rich;
 use crate::control::{self, ExitInfo, ProtocolError, Request, Response, ServiceStatus};
+use crate::error::Error;
 use crate::logging::Level;
 use crate::supervisor::service::Event;
 use crate::sys::{io, signals, unix_socket, Errno};
@@ -25,6 +26,8 @@ const PAUSE: Duration = Duration::from_millis(100);
 pub(crate) struct Control {
     pub listener: OwnedFd,
     pub path: PathBuf,
+    /// What `path` was when we bound it (see `file_id`).
+    pub id: Option<(u64, u64)>,
     pub conns: Vec<Conn>,
     /// A descriptor held in reserve (a close-on-exec duplicate of the listener), closed to
     /// accept when there is no other left.
@@ -54,33 +57,55 @@ impl Control {
     }
 }
 
+/// The file's identity (device, inode), to tell our socket from one put in its place.
+fn file_id(path: &std::path::Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::symlink_metadata(path)
+        .ok()
+        .map(|m| (m.dev(), m.ino()))
+}
+
 impl Drop for Control {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
+        // Only our own socket: another init may have taken the path since (after ours
+        // was removed by hand), and its socket must stay.
+        if self.id.is_some() && file_id(&self.path) == self.id {
+            let _ = std::fs::remove_file(&self.path);
+        }
     }
 }
 
 impl Rich<'_> {
-    pub(crate) fn open_control(&mut self, path: &std::path::Path) {
+    /// Listen for `ctl`. A live socket at `path` belongs to another init (pid 1, most
+    /// likely): that is an error, and nothing may have been written before it.
+    pub(crate) fn open_control(&mut self, path: &std::path::Path) -> Result<(), Error> {
         match unix_socket::listen(path) {
+            Err(Errno::EADDRINUSE) => Err(Error::ControlSocketInUse {
+                path: path.to_path_buf(),
+            }),
             Ok(listener) => {
                 let spare = listener.try_clone().ok();
                 self.control = Some(Control {
                     listener,
                     path: path.to_path_buf(),
+                    id: file_id(path),
                     conns: Vec::new(),
                     spare,
                     paused_until: None,
                     starved: false,
-                })
+                });
+                Ok(())
             }
-            Err(e) => self.line(
-                Level::Warn,
-                &format!(
-                    "cannot open the control socket {}: {e}; rich-init ctl will not work",
-                    path.display()
-                ),
-            ),
+            Err(e) => {
+                self.line(
+                    Level::Warn,
+                    &format!(
+                        "cannot open the control socket {}: {e}; rich-init ctl will not work",
+                        path.display()
+                    ),
+                );
+                Ok(())
+            }
         }
     }
 

@@ -203,6 +203,7 @@ impl Rich<'_> {
                         Level::Info,
                         &format!("{}: shutting down", crate::signame::name(r.signo)),
                     );
+                    self.stop_signal.get_or_insert(r.signo);
                 }
                 self.stopping = true;
             }

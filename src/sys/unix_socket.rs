@@ -39,19 +39,32 @@ fn socket(flags: i32) -> Result<OwnedFd, Errno> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
-/// Listen on `path` (replacing a stale socket there), readable and writable by the
-/// owner only.
+fn bind(fd: &OwnedFd, path: &Path) -> Result<(), Errno> {
+    let (addr, len) = sockaddr(path)?;
+    // SAFETY: the address is a valid sockaddr_un of `len` bytes.
+    if unsafe { libc::bind(fd.as_raw_fd(), std::ptr::addr_of!(addr).cast(), len) } != 0 {
+        return Err(Errno::last());
+    }
+    Ok(())
+}
+
+/// Listen on `path`, readable and writable by the owner only. A stale socket there (one
+/// nobody listens on) is replaced; a live one is left alone: Err(EADDRINUSE).
 pub fn listen(path: &Path) -> Result<OwnedFd, Errno> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)
             .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))?;
     }
-    let _ = std::fs::remove_file(path);
     let fd = socket(libc::SOCK_NONBLOCK)?;
-    let (addr, len) = sockaddr(path)?;
-    // SAFETY: the address is a valid sockaddr_un of `len` bytes.
-    if unsafe { libc::bind(fd.as_raw_fd(), std::ptr::addr_of!(addr).cast(), len) } != 0 {
-        return Err(Errno::last());
+    match bind(&fd, path) {
+        Err(Errno::EADDRINUSE) => {
+            if connect(path).is_ok() {
+                return Err(Errno::EADDRINUSE);
+            }
+            let _ = std::fs::remove_file(path);
+            bind(&fd, path)?;
+        }
+        other => other?,
     }
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
