@@ -9,6 +9,15 @@ use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, ValueEnum};
 use std::ffi::OsString;
 
+/// What `--version` prints after the name, in the form dockerd parses for its init
+/// (`tini version 0.19.0 - git.de40ad0`): `rich-init version 0.1.0 - git.1a2b3c4`.
+pub const VERSION: &str = concat!(
+    "version ",
+    env!("CARGO_PKG_VERSION"),
+    " - git.",
+    env!("RICH_INIT_GIT_COMMIT")
+);
+
 /// Exit code for a bad command line or environment variable.
 pub const EXIT_USAGE: i32 = 2;
 
@@ -29,7 +38,7 @@ pub(super) enum ForwardArg {
 #[derive(Debug, Parser)]
 #[command(
     name = "rich-init",
-    version,
+    version = VERSION,
     override_usage = "rich-init [OPTIONS] -- CMD [ARGS...]",
     after_help = "Also answers to the names dumb-init, tini, tini-static and docker-init, \
                   behaving as dumb-init 1.2.5 or tini 0.19 (symlink it under that name).\n\
@@ -358,6 +367,48 @@ pub(super) mod tests {
                 without_options(&args).is_none(),
                 "{argv:?} goes through clap"
             );
+        }
+    }
+
+    /// dockerd's parseInitVersion: split at " - ", the second part must be `git.COMMIT`
+    /// (exactly one dot), or the first must start with "tini version ".
+    fn docker_reads(v: &str) -> Option<String> {
+        let parts: Vec<&str> = v.split(" - ").collect();
+        let git: Vec<&str> = parts.get(1)?.trim().split('.').collect();
+        match git[..] {
+            ["git", commit] if !commit.is_empty() => Some(commit.to_string()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn version_is_what_docker_parses() {
+        for flag in ["--version", "-V"] {
+            let Parsed::Exit {
+                code: 0, stdout, ..
+            } = parse_with(&["rich-init", flag], &[])
+            else {
+                panic!("{flag}: not an exit");
+            };
+            let want = format!(
+                "rich-init version {} - git.{}\n",
+                env!("CARGO_PKG_VERSION"),
+                env!("RICH_INIT_GIT_COMMIT")
+            );
+            assert_eq!(stdout, want, "{flag}");
+            assert_eq!(
+                docker_reads(&stdout).as_deref(),
+                Some(env!("RICH_INIT_GIT_COMMIT")),
+                "{stdout}"
+            );
+        }
+        let cases = [
+            ("tini version 0.19.0 - git.de40ad0", Some("de40ad0")),
+            ("rich-init 0.1.0", None),
+            ("x - git.a.b", None),
+        ];
+        for (line, want) in cases {
+            assert_eq!(docker_reads(line).as_deref(), want, "{line}");
         }
     }
 
