@@ -81,6 +81,10 @@ $bb cp /var/log/messages /shared/messages
 crond_pid() { /sbin/rich-init ctl status --json | $bb sed -n 's/.*"name":"crond"[^}]*"pid":\([0-9]*\).*/\1/p'; }
 old=$(crond_pid)
 [ -n "$old" ] || exit 91
+# Under their own names, as on a VM (issue 13, finding 10): comm, pidof.
+[ "$($bb cat /proc/$old/comm)" = crond ] || exit 93
+[ "$($bb pidof crond)" = "$old" ] || exit 94
+$bb pidof syslogd > /dev/null || exit 95
 /sbin/rich-init ctl status --json > /shared/status-before.json
 $bb kill -KILL "$old"
 i=0
@@ -110,7 +114,8 @@ fn presets_crond_and_syslogd_in_a_runc_container() {
     assert_eq!(
         out.code(),
         Some(0),
-        "the scenario ran to its end (90: no log line, 91: no crond, 92: no restart)\n{out}"
+        "the scenario ran to its end (90: no log line, 91: no crond, 92: no restart, \
+         93: crond's comm is not crond, 94: pidof crond is not its pid, 95: no pidof syslogd)\n{out}"
     );
     assert!(
         shared("messages").contains("acceptance: hello-from-cmd"),

@@ -7,11 +7,19 @@ use crate::harness::{wait_for, TempDir};
 use crate::upgrade_image::rich_busybox;
 use crate::upgrade_rig::{env_value, process, Rig};
 
-/// Wait until rich-init has both services running in `id`.
+/// Wait until rich-init has both services running in `id`, found by name as a VM's O&M
+/// finds them (`pidof`, which reads /proc/PID/comm: issue 13, finding 10).
 fn wait_services(rig: &Rig, id: &str) {
     wait_for(&format!("crond and syslogd in {id}"), || {
-        let ps = rig.exec(id, &["ps", "-o", "pid,args"]);
-        (ps.contains("crond") && ps.contains("syslogd")).then_some(())
+        let found = rig.exec(
+            id,
+            &[
+                "sh",
+                "-c",
+                "pidof crond >/dev/null && pidof syslogd >/dev/null && echo both; true",
+            ],
+        );
+        (found.trim() == "both").then_some(())
     });
 }
 

@@ -192,10 +192,12 @@ fn readme_walkthrough_runs_and_upgrades_in_place() {
     );
     let kids = wait_for(&format!("crond and syslogd under {ID}'s rich-init"), || {
         let kids = children_argv(task.pid);
-        // `/bin/busybox crond -f ...`, `/bin/busybox syslogd -n ...` (comm is "busybox").
+        // Under their own names (issue 13, finding 10): the image's applet links
+        // `/usr/sbin/crond -f ...`, `/sbin/syslogd -n ...`, so comm is the applet's.
         let has = |name: &str| {
-            kids.iter()
-                .any(|(_, argv)| argv.get(1).map(String::as_str) == Some(name))
+            kids.iter().any(|(pid, _)| {
+                read_or_empty(Path::new(&format!("/proc/{pid}/comm"))).trim() == name
+            })
         };
         (has("crond") && has("syslogd")).then_some(kids)
     });
