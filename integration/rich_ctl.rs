@@ -44,13 +44,13 @@ fn status_json_shows_a_restart() {
     }
 }
 
-#[test]
-fn other_uids_are_refused() {
-    let rig = Rig::new("rich-ctl-peercred");
+/// `ctl status` as uid 65534 against a running init, after `prepare` (shell, run as
+/// root once the socket exists). Returns (ctl's exit code, its stdout, its stderr).
+fn ctl_as_nobody(label: &str, prepare: &str) -> (String, String, String) {
+    let rig = Rig::new(label);
     let setpriv = crate::harness::require("setpriv");
-    // The socket is 0600; open it up so that only the SO_PEERCRED check stands between.
     let script = format!(
-        "wait_file \"$D/ctl.sock\"; chmod 666 \"$D/ctl.sock\"; chmod 755 \"$D\"\n\
+        "wait_file \"$D/ctl.sock\"; {prepare}; chmod 755 \"$D\"\n\
          {setpriv} --reuid=65534 --regid=65534 --clear-groups {ctl} status > \"$D/out\" 2> \"$D/err\"; echo $? > \"$D/code\"\n\
          exit 0",
         setpriv = setpriv.display(),
@@ -58,17 +58,23 @@ fn other_uids_are_refused() {
     );
     let out = rig.run(crate::harness::PidNs::Host, &[], &script).output();
     assert_eq!(out.code(), Some(0), "{out}");
-    assert_eq!(
-        rig.read("code").trim(),
-        "1",
-        "refused: ctl exits 1; stderr: {}",
-        rig.read("err")
-    );
-    assert_eq!(
+    (
+        rig.read("code").trim().to_string(),
+        rig.read("out"),
         rig.read("err"),
+    )
+}
+
+#[test]
+fn other_uids_are_refused() {
+    // The socket is 0600; open it up so that only the SO_PEERCRED check stands between.
+    let (code, out, err) = ctl_as_nobody("rich-ctl-peercred", "chmod 666 \"$D/ctl.sock\"");
+    assert_eq!(code, "1", "refused: ctl exits 1; stderr: {err}");
+    assert_eq!(
+        err,
         "rich-init ctl: permission denied: only root or uid 0 may control rich-init\n"
     );
-    assert_eq!(rig.read("out"), "");
+    assert_eq!(out, "");
 }
 
 /// Issue 13, finding 9: with the socket as the init makes it (0600), another uid cannot
@@ -76,23 +82,8 @@ fn other_uids_are_refused() {
 /// promises, not "cannot reach the init" and 3.
 #[test]
 fn other_uids_get_permission_denied_at_connect() {
-    let rig = Rig::new("rich-ctl-eacces");
-    let setpriv = crate::harness::require("setpriv");
-    let script = format!(
-        "wait_file \"$D/ctl.sock\"; chmod 755 \"$D\"\n\
-         {setpriv} --reuid=65534 --regid=65534 --clear-groups {ctl} status > \"$D/out\" 2> \"$D/err\"; echo $? > \"$D/code\"\n\
-         exit 0",
-        setpriv = setpriv.display(),
-        ctl = ctl(&rig)
-    );
-    let out = rig.run(crate::harness::PidNs::Host, &[], &script).output();
-    assert_eq!(out.code(), Some(0), "{out}");
-    let err = rig.read("err");
-    assert_eq!(
-        rig.read("code").trim(),
-        "1",
-        "refused: ctl exits 1; stderr: {err}"
-    );
+    let (code, out, err) = ctl_as_nobody("rich-ctl-eacces", ":");
+    assert_eq!(code, "1", "refused: ctl exits 1; stderr: {err}");
     assert!(
         err.starts_with("rich-init ctl: permission denied on "),
         "{err}"
@@ -102,7 +93,7 @@ fn other_uids_get_permission_denied_at_connect() {
         "{err}"
     );
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert_eq!(rig.read("out"), "");
+    assert_eq!(out, "");
 }
 
 #[test]
