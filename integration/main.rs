@@ -57,5 +57,8 @@ mod upgrade_rig;
 
 mod walkthrough;
 
+mod podman;
+mod podman_rig;
+
 mod security;
 mod stress;

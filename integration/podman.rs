@@ -1,0 +1,178 @@
+//! Issue 13: rich-init as podman's `--init --init-path`, side by side with catatonit and
+//! tini-static under the same podman: an orphan storm leaves no zombie, exit codes (and
+//! 128+n for a signal), `podman stop`'s code (its time is printed), `podman kill -s`
+//! reaching CMD. Ours also signals CMD's process group (README: deliberate difference);
+//! what the peers do is recorded and checked as it is.
+
+use crate::harness::{wait_for, Outcome};
+use crate::podman_rig::{Init, Oci, Podman};
+
+/// 200 orphans that exit at once, then CMD counts the zombies in the container's /proc
+/// until none is left (at most ~10 s) and prints the last count.
+const ORPHAN_STORM: &str = r#"i=0
+while [ $i -lt 200 ]; do sh -c 'true & true &'; i=$((i+1)); done
+n=0
+while :; do
+  z=$(cat /proc/[0-9]*/stat 2>/dev/null | sed -n 's/^[0-9]* ([^)]*) Z .*/Z/p' | wc -l)
+  [ "$z" -eq 0 ] && break
+  n=$((n+1)); [ $n -gt 200 ] && break
+  sleep 0.05
+done
+echo "zombies=$z""#;
+
+fn storm(oci: Oci) {
+    let rig = Podman::new();
+    for init in Init::ALL {
+        let (out, _) = rig.run(oci, &init.flags(), &["sh", "-c", ORPHAN_STORM]);
+        assert_eq!(
+            out.code(),
+            Some(0),
+            "{} under {}\n{out}",
+            init.name(),
+            oci.name()
+        );
+        assert_eq!(
+            out.stdout.trim(),
+            "zombies=0",
+            "{} under {} left zombies\n{out}",
+            init.name(),
+            oci.name()
+        );
+    }
+    rig.finish();
+}
+
+#[test]
+fn podman_init_path_orphan_storm_leaves_no_zombie_runc() {
+    storm(Oci::Runc);
+}
+
+#[test]
+fn podman_init_path_orphan_storm_leaves_no_zombie_crun() {
+    storm(Oci::Crun);
+}
+
+/// (CMD, the exit code podman reports)
+const EXITS: &[(&str, i32)] = &[
+    ("exit 3", 3),
+    ("kill -USR1 $$", 128 + 10),
+    ("kill -KILL $$", 128 + 9),
+];
+
+fn exit_codes(oci: Oci) {
+    let rig = Podman::new();
+    for (cmd, want) in EXITS {
+        let codes: Vec<(Init, Option<i32>, Outcome)> = Init::ALL
+            .iter()
+            .map(|init| {
+                let (out, _) = rig.run(oci, &init.flags(), &["sh", "-c", cmd]);
+                (*init, out.code(), out)
+            })
+            .collect();
+        for (init, code, out) in &codes {
+            assert_eq!(
+                *code,
+                Some(*want),
+                "`{cmd}` under {} with {}\n{out}",
+                oci.name(),
+                init.name()
+            );
+        }
+    }
+    rig.finish();
+}
+
+#[test]
+fn podman_init_path_exit_codes_match_the_peers_runc() {
+    exit_codes(Oci::Runc);
+}
+
+#[test]
+fn podman_init_path_exit_codes_match_the_peers_crun() {
+    exit_codes(Oci::Crun);
+}
+
+#[test]
+fn podman_stop_code_matches_the_peers() {
+    let rig = Podman::new();
+    let mut codes = Vec::new();
+    for init in Init::ALL {
+        let ctr = rig.start(Oci::Runc, &init.flags(), &["sleep", "1000"]);
+        wait_for("sleep to run under the init", || {
+            let out = ctr.exec(&[], &["pidof", "sleep"]);
+            (out.code() == Some(0)).then_some(())
+        });
+        let (out, took) = ctr.stop(10);
+        assert_eq!(
+            out.code(),
+            Some(0),
+            "podman stop with {}\n{out}",
+            init.name()
+        );
+        let code = ctr.wait();
+        eprintln!("podman stop with {}: exit {code}, {took:?}", init.name());
+        codes.push((init.name(), code));
+    }
+    assert_eq!(
+        codes,
+        vec![("ours", 143), ("catatonit", 143), ("tini-static", 143)],
+        "SIGTERM to the init: CMD (sleep) dies of it, 128+15"
+    );
+    rig.finish();
+}
+
+/// CMD traps HUP and USR1 and records them; a second shell in CMD's process group (not
+/// CMD) records HUP, and USR2 which CMD sends it once CMD has had its signal: what the
+/// group member holds then says whether the signal reached CMD's group.
+const KILL_CMD: &str = r#"sh -c 'trap "echo HUP >> /shared/member" HUP
+trap "echo USR1 >> /shared/member" USR1
+trap "echo USR2 >> /shared/member" USR2
+echo $$ > /shared/member.pid
+while :; do sleep 1000 & wait $!; done' &
+member=$!
+trap 'echo HUP >> /shared/cmd; kill -USR2 $member' HUP
+trap 'echo USR1 >> /shared/cmd; kill -USR2 $member' USR1
+while [ ! -s /shared/member.pid ]; do sleep 0.01; done
+echo ready > /shared/ready
+while :; do sleep 1000 & wait $!; done"#;
+
+/// Per signal: did CMD get it, and did the group member get it.
+fn kill_reaches(rig: &Podman, init: Init) -> Vec<(String, bool, bool)> {
+    let ctr = rig.start(Oci::Runc, &init.flags(), &["sh", "-c", KILL_CMD]);
+    ctr.wait_shared("ready");
+    let mut seen = Vec::new();
+    for (n, sig) in ["HUP", "USR1"].iter().enumerate() {
+        ctr.kill(sig);
+        // Each signal ends in one USR2 line at the member, after its own line if it got it.
+        let member = wait_for(&format!("{sig} handled with {}", init.name()), || {
+            let text = ctr.shared("member");
+            (text.matches("USR2").count() > n).then_some(text)
+        });
+        let cmd = ctr.shared("cmd");
+        let member_got = member
+            .split("USR2\n")
+            .nth(n)
+            .is_some_and(|part| part.contains(sig));
+        seen.push((sig.to_string(), cmd.contains(sig), member_got));
+    }
+    seen
+}
+
+#[test]
+fn podman_kill_reaches_cmd_and_ours_reaches_its_group() {
+    let rig = Podman::new();
+    let ours = kill_reaches(&rig, Init::Ours);
+    let catatonit = kill_reaches(&rig, Init::Catatonit);
+    let tini = kill_reaches(&rig, Init::TiniStatic);
+    eprintln!("(signal, CMD got it, CMD's group got it): ours {ours:?}, catatonit {catatonit:?}, tini-static {tini:?}");
+    let want = |group: bool| {
+        ["HUP", "USR1"]
+            .iter()
+            .map(|s| (s.to_string(), true, group))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ours, want(true), "ours: CMD and CMD's process group");
+    assert_eq!(catatonit, want(false), "catatonit: CMD only");
+    assert_eq!(tini, want(false), "tini-static (no -g): CMD only");
+    rig.finish();
+}
