@@ -19,7 +19,7 @@
 // The tests and the bench each use their own subset.
 #![allow(dead_code)]
 
-use crate::harness::{require, static_bin, wait_for, Outcome, Run, TempDir};
+use crate::harness::{require, Outcome, Run, TempDir};
 use crate::rootfs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -32,61 +32,9 @@ pub const IMAGE: &str = "localhost/rich-init-it-bb:1";
 /// Busybox applets the podman tests need beyond rootfs.rs's list.
 const EXTRA_APPLETS: &[&str] = &["pidof", "logger", "crond", "syslogd"];
 
-/// The init a container runs as pid 1 through `--init --init-path`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Init {
-    Ours,
-    Catatonit,
-    TiniStatic,
-}
-
-impl Init {
-    pub const ALL: [Init; 3] = [Init::Ours, Init::Catatonit, Init::TiniStatic];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Init::Ours => "ours",
-            Init::Catatonit => "catatonit",
-            Init::TiniStatic => "tini-static",
-        }
-    }
-
-    /// The host binary podman bind-mounts at /run/podman-init.
-    pub fn path(self) -> PathBuf {
-        match self {
-            Init::Ours => static_bin(),
-            Init::Catatonit => require("catatonit"),
-            Init::TiniStatic => require("tini-static"),
-        }
-    }
-
-    /// `--init --init-path PATH`.
-    pub fn flags(self) -> Vec<String> {
-        vec![
-            "--init".into(),
-            "--init-path".into(),
-            self.path().display().to_string(),
-        ]
-    }
-}
-
-/// The OCI runtime podman drives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Oci {
-    Runc,
-    Crun,
-}
-
-impl Oci {
-    pub const ALL: [Oci; 2] = [Oci::Runc, Oci::Crun];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Oci::Runc => "runc",
-            Oci::Crun => "crun",
-        }
-    }
-}
+/// In the image: an initscript that runs the container's /shared/initscript, so that each
+/// test writes its own (the hook resolves an initscript inside the image's root).
+pub const INITSCRIPT: &str = "/it-initscript";
 
 /// The image tarball, shared by the rigs alive at the same time.
 struct Tarball {
@@ -110,6 +58,11 @@ fn acquire_tarball() -> PathBuf {
             std::os::unix::fs::symlink("busybox", &at)
                 .unwrap_or_else(|e| panic!("cannot create symlink {}: {e}", at.display()));
         }
+        write(
+            &root.join(INITSCRIPT.trim_start_matches('/')),
+            "#!/bin/sh\nexec /bin/sh /shared/initscript\n",
+            0o755,
+        );
         let out = Run::new(require("tar"))
             .arg("-C")
             .arg(&root)
@@ -194,13 +147,12 @@ impl Podman {
         for sub in ["tmp", "xdg", "hooks.d", "net", "cni", "shared"] {
             std::fs::create_dir_all(dir.join(sub)).expect("create the rig's dirs");
         }
-        for oci in Oci::ALL {
+        for runtime in ["runc", "crun"] {
             let wrapper = format!(
-                "#!/bin/sh\nexec {} --root {d}/state-{} \"$@\"\n",
-                require(oci.name()).display(),
-                oci.name()
+                "#!/bin/sh\nexec {} --root {d}/state-{runtime} \"$@\"\n",
+                require(runtime).display()
             );
-            write(&dir.join(format!("bin/{}", oci.name())), &wrapper, 0o755);
+            write(&dir.join(format!("bin/{runtime}")), &wrapper, 0o755);
         }
         let conmon_env: Vec<String> = env
             .iter()
@@ -281,6 +233,8 @@ cni_plugin_dirs = ["{d}/cni"]
             .args(["--storage-driver", "vfs", "--cgroup-manager", "cgroupfs"])
             .args(["--events-backend", "file", "--tmpdir"])
             .arg(self.dir.join("tmp"))
+            .arg("--hooks-dir")
+            .arg(self.hooks_dir())
             .args(args);
         for (k, v) in &self.env {
             run = run.env(k, v);
@@ -300,77 +254,17 @@ cni_plugin_dirs = ["{d}/cni"]
         out.stdout
     }
 
-    /// A fresh container name, remembered so that drop removes it.
-    pub fn name(&self) -> String {
-        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let name = format!("rit-{}-{n}", std::process::id());
+    /// Remove the container `name` when the rig goes.
+    pub fn remember(&self, name: &str) {
         self.names
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push(name.clone());
-        name
+            .push(name.to_string());
     }
 
-    /// The `run` flags every container gets: name, runtime, no network, the rig's cgroup
-    /// parent and hooks dir, and the host dir `shared` at /shared.
-    pub fn run_flags(&self, oci: Oci, name: &str, shared: &Path) -> Vec<String> {
-        vec![
-            "--name".into(),
-            name.into(),
-            "--runtime".into(),
-            format!("rig-{}", oci.name()),
-            "--network".into(),
-            "none".into(),
-            "--cgroup-parent".into(),
-            self.cgroup_parent.clone(),
-            "--hooks-dir".into(),
-            self.hooks_dir().display().to_string(),
-            "-v".into(),
-            format!("{}:/shared", shared.display()),
-        ]
-    }
-
-    /// A fresh host dir for a container's /shared (world-writable).
-    fn new_shared(&self, name: &str) -> PathBuf {
-        let path = self.dir.join("shared").join(name);
-        std::fs::create_dir_all(&path).expect("create a shared dir");
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o777))
-            .expect("chmod the shared dir");
-        path
-    }
-
-    /// `podman run --rm FLAGS IMAGE CMD...` in the foreground, to its end.
-    pub fn run(&self, oci: Oci, flags: &[String], cmd: &[&str]) -> (Outcome, PathBuf) {
-        let name = self.name();
-        let shared = self.new_shared(&name);
-        let mut args = vec!["run".to_string(), "--rm".into()];
-        args.extend(self.run_flags(oci, &name, &shared));
-        args.extend(flags.iter().cloned());
-        args.push(IMAGE.into());
-        args.extend(cmd.iter().map(|s| s.to_string()));
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        (self.podman(&args), shared)
-    }
-
-    /// `podman run -d FLAGS IMAGE CMD...`; the container is removed when dropped.
-    pub fn start(&self, oci: Oci, flags: &[String], cmd: &[&str]) -> Ctr<'_> {
-        let name = self.name();
-        let shared = self.new_shared(&name);
-        let mut args = vec!["run".to_string(), "-d".into()];
-        args.extend(self.run_flags(oci, &name, &shared));
-        args.extend(flags.iter().cloned());
-        args.push(IMAGE.into());
-        args.extend(cmd.iter().map(|s| s.to_string()));
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let out = self.podman(&args);
-        assert_eq!(out.code(), Some(0), "podman run -d\n{out}");
-        Ctr {
-            rig: self,
-            name,
-            shared,
-            id: out.stdout.trim().to_string(),
-        }
+    /// The cgroup parent of the rig's containers (`--cgroup-parent`).
+    pub fn cgroup_parent(&self) -> &str {
+        &self.cgroup_parent
     }
 
     /// Live conmon processes of this rig (their command line names its dir).
@@ -469,80 +363,5 @@ impl Drop for Podman {
             let _ = wait_conmons_gone(self);
             self.clean_up();
         }
-    }
-}
-
-/// A container started with `podman run -d`; `podman rm -f` on drop.
-pub struct Ctr<'p> {
-    rig: &'p Podman,
-    name: String,
-    id: String,
-    shared: PathBuf,
-}
-
-impl Ctr<'_> {
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// The full container id.
-    pub fn id(&self) -> &str {
-        &self.id
-    }
-
-    /// Contents of /shared/NAME in the container, "" when missing.
-    pub fn shared(&self, file: &str) -> String {
-        std::fs::read_to_string(self.shared.join(file)).unwrap_or_default()
-    }
-
-    /// Wait until /shared/NAME holds a line ending in `\n`; its contents.
-    pub fn wait_shared(&self, file: &str) -> String {
-        wait_for(&format!("/shared/{file} in {}", self.name), || {
-            let text = self.shared(file);
-            text.ends_with('\n').then_some(text)
-        })
-    }
-
-    /// `podman exec [FLAGS] NAME CMD...`.
-    pub fn exec(&self, flags: &[&str], cmd: &[&str]) -> Outcome {
-        let mut args = vec!["exec"];
-        args.extend_from_slice(flags);
-        args.push(&self.name);
-        args.extend_from_slice(cmd);
-        self.rig.podman(&args)
-    }
-
-    /// `podman kill -s SIG NAME`, which must succeed.
-    pub fn kill(&self, sig: &str) {
-        self.rig.must(&["kill", "-s", sig, &self.name]);
-    }
-
-    /// `podman stop -t SECS NAME`; its outcome and how long it took.
-    pub fn stop(&self, secs: u32) -> (Outcome, Duration) {
-        let start = Instant::now();
-        let out = self
-            .rig
-            .podman(&["stop", "-t", &secs.to_string(), &self.name]);
-        (out, start.elapsed())
-    }
-
-    /// `podman wait NAME`: the container's exit code.
-    pub fn wait(&self) -> i32 {
-        let out = self.rig.must(&["wait", &self.name]);
-        out.trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("podman wait printed {out:?}"))
-    }
-
-    /// `podman logs NAME` (stdout and stderr).
-    pub fn logs(&self) -> String {
-        let out = self.rig.podman(&["logs", &self.name]);
-        format!("{}{}", out.stdout, out.stderr)
-    }
-}
-
-impl Drop for Ctr<'_> {
-    fn drop(&mut self) {
-        let _ = self.rig.podman(&["rm", "-f", "-t", "0", &self.name]);
     }
 }
