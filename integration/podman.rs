@@ -185,3 +185,96 @@ fn podman_kill_reaches_cmd_and_ours_reaches_its_group() {
     assert_eq!(tini, want(false), "tini-static (no -g): CMD only");
     rig.finish();
 }
+
+/// Every entry below `roots` (recursively) with its size and mtime, and the /dev/shm and
+/// top-level cgroup entries named libpod*: what podman could write outside the rig.
+fn host_state() -> Vec<String> {
+    fn walk(path: &std::path::Path, out: &mut Vec<String>) {
+        let Ok(meta) = std::fs::symlink_metadata(path) else {
+            return;
+        };
+        out.push(format!(
+            "{} {} {:?}",
+            path.display(),
+            meta.len(),
+            meta.modified().ok()
+        ));
+        if meta.is_dir() {
+            if let Ok(entries) = std::fs::read_dir(path) {
+                let mut paths: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
+                paths.sort();
+                for p in paths {
+                    walk(&p, out);
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for root in [
+        "/var/lib/containers",
+        "/run/containers",
+        "/run/libpod",
+        "/run/runc",
+        "/run/crun",
+        "/etc/containers",
+        "/var/log/rich-init",
+        "/usr/share/containers/oci/hooks.d",
+        "/root/.config/containers",
+        "/root/.local/share/containers",
+    ] {
+        walk(std::path::Path::new(root), &mut out);
+    }
+    let named_libpod = |dir: &str| -> Vec<String> {
+        std::fs::read_dir(dir)
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .map(|e| e.path().display().to_string())
+                    .filter(|p| p.contains("libpod"))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    out.extend(named_libpod("/dev/shm"));
+    if let Ok(hierarchies) = std::fs::read_dir("/sys/fs/cgroup") {
+        for h in hierarchies.filter_map(Result::ok) {
+            out.extend(named_libpod(&h.path().display().to_string()));
+        }
+    }
+    out
+}
+
+/// The rig touches nothing of the host's podman state: run, exec, stop and rm with both
+/// runtimes leave the system dirs as they were, no mount and no cgroup of the rig.
+#[test]
+fn podman_rig_leaves_no_state_outside_its_temp_dir() {
+    let before = host_state();
+    let rig = Podman::new();
+    let dir = rig.dir().display().to_string();
+    let parent = rig.cgroup_parent().trim_start_matches('/').to_string();
+    for oci in Oci::ALL {
+        let ctr = rig.start(oci, &Init::Ours.flags(), &["sleep", "1000"]);
+        let out = ctr.exec(&[], &["true"]);
+        assert_eq!(out.code(), Some(0), "{out}");
+        let (out, _) = ctr.stop(10);
+        assert_eq!(out.code(), Some(0), "{out}");
+        drop(ctr);
+    }
+    rig.finish();
+    let after = host_state();
+    assert_eq!(before, after, "podman changed state outside the rig's dir");
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    assert!(
+        !mounts.contains(&dir),
+        "a mount under the rig is left on the host:\n{mounts}"
+    );
+    let cgroups: Vec<String> = std::fs::read_dir("/sys/fs/cgroup")
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .map(|h| h.path().join(&parent))
+                .filter(|p| p.exists())
+                .map(|p| p.display().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(cgroups.is_empty(), "cgroups left: {cgroups:?}");
+}
