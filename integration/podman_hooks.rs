@@ -135,8 +135,8 @@ fn initscript_at(oci: Oci, stage: Option<&str>) {
     drop(ctr);
     let ran = std::fs::read_to_string(scripts.join("ran")).unwrap_or_default();
     assert!(
-        ran.lines().any(|l| l == format!("prestart {id}")),
-        "the host script of prestart ran:\n{ran}"
+        ran.lines().any(|l| l == format!("{want_stage} {id}")),
+        "the host script of {want_stage} ran:\n{ran}"
     );
     assert!(
         ran.lines().any(|l| l == format!("poststop {id}")),
