@@ -123,8 +123,9 @@ fn podman_stop_code_matches_the_peers() {
 }
 
 /// CMD traps HUP and USR1 and records them; a second shell in CMD's process group (not
-/// CMD) records HUP, and USR2 which CMD sends it once CMD has had its signal: what the
-/// group member holds then says whether the signal reached CMD's group.
+/// CMD, the "member") records HUP, USR1 and USR2. CMD sends it USR2 once CMD has had its
+/// signal (a handshake, so the test sends the next one), and the test one more at the end:
+/// once that is recorded, what the member holds says which signals reached CMD's group.
 const KILL_CMD: &str = r#"sh -c 'trap "echo HUP >> /shared/member" HUP
 trap "echo USR1 >> /shared/member" USR1
 trap "echo USR2 >> /shared/member" USR2
