@@ -97,7 +97,7 @@ fn package_of(tool: &str) -> &'static str {
         "runc" => "runc",
         "crun" => "crun",
         "busybox" => "busybox-static",
-        "unshare" | "setsid" => "util-linux",
+        "unshare" | "setsid" | "mount" | "umount" => "util-linux",
         "ps" => "procps",
         "file" => "file",
         "sh" => "dash",

@@ -58,5 +58,12 @@ mod upgrade_rig;
 
 mod walkthrough;
 
+mod podman;
+mod podman_ctr;
+mod podman_findings;
+mod podman_hooks;
+mod podman_rich;
+mod podman_rig;
+
 mod security;
 mod stress;

@@ -9,10 +9,10 @@ use crate::runc::{Bundle, Container, Runtime, Spec};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
-const HOOKSDIR: &str = "usr/share/containers/oci/hooks.d";
+pub const HOOKSDIR: &str = "usr/share/containers/oci/hooks.d";
 
 /// `make install` into a temp DESTDIR; returns it.
-fn install() -> TempDir {
+pub fn install() -> TempDir {
     let dest = TempDir::new("install");
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     let out = Run::new(require("make"))

@@ -11,18 +11,31 @@ mod ctr_events;
 mod ctrd;
 #[path = "../ctrd_common.rs"]
 mod ctrd_common;
+// The integration tests' harness, for the podman rig; the bench uses a few of its pieces.
+#[allow(unused_imports)]
+#[path = "../harness.rs"]
+mod harness;
 mod helpers;
 mod hooks;
 mod hooks_report;
 mod host;
 mod orphans;
 mod peers;
+#[path = "../podman_ctr.rs"]
+mod podman_ctr;
+#[path = "../podman_rig.rs"]
+mod podman_rig;
+mod podman_stop;
 mod procstat;
 mod reap;
 mod report;
 mod rich;
 mod rich_proc;
 mod rich_report;
+#[path = "../rootfs.rs"]
+mod rootfs;
+#[path = "../runner.rs"]
+mod runner;
 mod signal;
 mod startup;
 mod stats;
@@ -221,6 +234,7 @@ fn run(plan: Plan) -> Result<(), String> {
     println!();
     print!("{}", upgrade_report::table(&upgrade));
     println!();
+    println!("{}", podman_stop::table(&inits, plan.quick)?);
     print!("{}", rich_report::notes(&rich));
     print!("{}", hooks_report::notes(&hooks));
     print!("{}", upgrade_report::notes(&upgrade));
