@@ -105,6 +105,7 @@ fn package_of(tool: &str) -> &'static str {
         "ip" => "iproute2",
         "make" => "make",
         "python3" => "python3",
+        "perl" => "perl-base",
         "bash" => "bash",
         "tar" => "tar",
         "debootstrap" => "debootstrap",
