@@ -38,7 +38,7 @@ pub fn storm_script(orphans: usize) -> String {
          for i in 1 2 3 4 5; do ( sleep 1000 & ); done\n\
          count\n\
          if [ \"$n\" -ge 5 ]; then echo adopted=yes; else echo adopted=no; fi\n\
-         [ -z \"$kids\" ] || kill $kids\n\
+         [ -z \"$kids\" ] || kill $kids 2>/dev/null\n\
          settle\n\
          echo \"left=$n zombies=$z\"\n\
          [ \"$n\" = 0 ] || ps -o pid,ppid,stat,comm >&2\n\

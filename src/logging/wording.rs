@@ -38,7 +38,13 @@ pub fn render(personality: Personality, msg: Msg) -> Option<(Level, String)> {
         (DumbInit, Msg::NotReaper(_)) => None,
         (Rich, Msg::Subreaper) => r(Debug, "registered as a child subreaper".into()),
         (Tini, Msg::Subreaper) => r(Trace, "Registered as child subreaper".into()),
-        (DumbInit, Msg::Subreaper) => None,
+        (DumbInit, Msg::Subreaper | Msg::SubreaperUnreadable(_)) => None,
+        (Tini, Msg::SubreaperUnreadable(e)) => {
+            r(Debug, format!("Failed to read child subreaper attribute: {}", errno_text(e)))
+        }
+        (Rich, Msg::SubreaperUnreadable(e)) => {
+            r(Debug, format!("cannot read the child subreaper bit ({})", errno_text(e)))
+        }
         (Tini, Msg::Startup(crate::error::Error::ParentDeathSignal(_))) => {
             r(Error, "Failed to set up parent death signal".into())
         }
