@@ -9,6 +9,7 @@ mod exits;
 
 mod compat_cli;
 mod compat_jobctl;
+mod compat_matrix;
 mod compat_subreaper;
 mod pty_rig;
 mod reaping;
