@@ -112,11 +112,13 @@ fn tini_verbose_output_like_the_peer() {
             diffs.extend(compare(&p, &argv, &[], order));
         }
     }
-    diffs.extend(compare(
-        &p,
-        &["-s", "true"],
-        &[("TINI_VERBOSITY", "3")],
-        Order::Sorted,
-    ));
+    for level in ["3", "-1", "9", " 2x", "junk"] {
+        diffs.extend(compare(
+            &p,
+            &["-s", "-v", "true"],
+            &[("TINI_VERBOSITY", level)],
+            Order::Sorted,
+        ));
+    }
     assert_no_diffs(diffs);
 }
