@@ -160,6 +160,10 @@ fn tini_subreaper_states_like_the_peer() {
             case(WrappedSubreaper, vvv, &[], true, false),
             case(WrappedSubreaper, &["-s"], &[], true, false),
             case(WrappedSubreaper, &["-g"], &[], true, false),
+            // -w: a warning for each orphan reaped (compared line for line).
+            case(Init, &["-w"], &[], true, false),
+            case(Wrapped, &["-s", "-w"], &[], true, false),
+            case(Wrapped, &["-w"], &[], false, true),
         ],
     );
 }

@@ -84,12 +84,21 @@ fn dumb_init_verbose_output_like_the_peer() {
             diffs.extend(compare(&p, &argv, &[], order));
         }
     }
-    diffs.extend(compare(
-        &p,
-        &["-c", "sh", "-c", "exit 3"],
-        &[("DUMB_INIT_DEBUG", "1")],
-        Order::Exact,
-    ));
+    // Each variable in each setsid mode.
+    let no_setsid = ("DUMB_INIT_SETSID", "0");
+    let debug = ("DUMB_INIT_DEBUG", "1");
+    for (args, env, order) in [
+        (&["-c"][..], &[debug][..], Order::Exact),
+        (&[], &[debug], Order::Sorted),
+        (&[], &[debug, no_setsid], Order::Exact),
+        (&["-v"], &[no_setsid], Order::Exact),
+        (&["-v", "-r", "15:10"], &[no_setsid], Order::Exact),
+    ] {
+        for script in ["exit 3", "kill $$"] {
+            let argv: Vec<&str> = args.iter().copied().chain(["sh", "-c", script]).collect();
+            diffs.extend(compare(&p, &argv, env, order));
+        }
+    }
     assert_no_diffs(diffs);
 }
 
