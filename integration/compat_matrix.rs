@@ -198,3 +198,45 @@ fn tini_start_state_of_cmd_and_cwd_like_the_peer() {
         true,
     );
 }
+
+/// What CMD got once the init's parent died (`-p SIG`), as pid 1 of a pid namespace
+/// (a shell) sees it: CMD records the signal and exits; "none" if nothing came in ~10 s.
+fn parent_death(program: &Path, args: &[&str]) -> String {
+    let rig = TempDir::new("pdeath");
+    rig.write(
+        "cmd.sh",
+        "for s in HUP USR1 TERM; do trap \"echo $s >> '$RIG/out'; exit 7\" $s; done\n\
+         : > \"$RIG/ready\"\nwhile :; do sleep 0.01; done\n",
+    );
+    rig.write(
+        "parent.sh",
+        "\"$INIT\" \"$@\" -- sh \"$RIG/cmd.sh\" &\n\
+         while [ ! -e \"$RIG/ready\" ]; do sleep 0.01; done\n",
+    );
+    let top = "sh \"$RIG/parent.sh\" \"$@\"\n\
+               i=0; while [ ! -e \"$RIG/out\" ] && [ $i -lt 1000 ]; do sleep 0.01; i=$((i + 1)); done\n\
+               cat \"$RIG/out\" 2>/dev/null || echo none";
+    let out = Run::in_ns(crate::harness::PidNs::Init, crate::harness::require("sh"))
+        .args(["-c", top, "top"])
+        .args(args)
+        .env("RIG", rig.path())
+        .env("INIT", program)
+        .output();
+    assert_eq!(out.code(), Some(0), "{out}");
+    out.stdout
+}
+
+/// tini -p: the signal that the kernel sends tini when its parent dies is forwarded to CMD.
+#[test]
+fn tini_parent_death_signal_like_the_peer() {
+    let [link, copy] = Pair::both("tini");
+    for sig in ["SIGUSR1", "SIGTERM", "SIGHUP"] {
+        let args = ["-s", "-p", sig];
+        let peer = parent_death(&link.peer, &args);
+        assert_eq!(peer, format!("{}\n", &sig[3..]), "the peer, -p {sig}");
+        for pair in [&link, &copy] {
+            let ours = parent_death(&pair.ours, &args);
+            assert_eq!(ours, peer, "-p {sig}, ours as a {:?}", pair.how);
+        }
+    }
+}
