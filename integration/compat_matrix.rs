@@ -131,6 +131,12 @@ fn check(name: &'static str, cases: &[Case], want_init_cwd: &str, keeps_mask: bo
                     "{what}: the peer's directories are unexpected: {peer:?}"
                 ));
             }
+            let empty_mask = peer.signals.contains("SigBlk: 0000000000000000");
+            if empty_mask != (!keeps_mask || parent == Parent::Clean) {
+                diffs.push(format!(
+                    "{what}: the peer's CMD mask is unexpected: {peer:?}"
+                ));
+            }
             for (how, program) in [(Ours::Link, &link.ours), (Ours::Copy, &copy.ours)] {
                 let ours = observe(program, args, env, parent);
                 if ours != peer {
