@@ -75,6 +75,10 @@ fn rich_init_reaps_an_orphan_storm_as_subreaper() {
     // Not pid 1: rich-init registers as a child subreaper by itself.
     assert_clean(&storm(PidNs::Wrapped, &bin(), &[]));
     assert_clean(&storm(PidNs::Wrapped, &bin(), &["--isolation", "none"]));
+    // With the bit inherited from its parent it registers again, and says nothing.
+    let out = storm(PidNs::WrappedSubreaper, &bin(), &[]);
+    assert_clean(&out);
+    assert_eq!(out.stderr, "", "no warning with the bit inherited\n{out}");
 }
 
 #[test]
