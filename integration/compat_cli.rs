@@ -37,6 +37,17 @@ fn dumb_init_version_and_help_codes() {
         for args in [&["-V"][..], &["--version"], &["-V", "-x"], &["-V", "true"]] {
             p.assert_same(args, NO_ENV);
         }
+        // In each setsid mode and with debug on: -V still only prints the version.
+        for env in [
+            &[("DUMB_INIT_SETSID", "0")][..],
+            &[("DUMB_INIT_DEBUG", "1")],
+            &[("DUMB_INIT_SETSID", "0"), ("DUMB_INIT_DEBUG", "1")],
+        ] {
+            p.assert_same(&["-V"], env);
+            p.assert_same(&["-c", "-V"], env);
+            p.assert_same(&["-c"], env);
+            p.assert_same(&["-r", "0:1", "true"], env);
+        }
         for args in [&["-h"][..], &["--help"], &["-h", "true"]] {
             p.assert_same_code(args);
         }
@@ -116,6 +127,16 @@ fn tini_version_help_and_license_codes() {
     for name in ["tini", "docker-init"] {
         for p in Pair::both(name) {
             p.assert_same(&["--version"], NO_ENV);
+            // The variables change nothing about --version or bad usage.
+            for env in [
+                &[("TINI_VERBOSITY", "4")][..],
+                &[("TINI_SUBREAPER", "1"), ("TINI_KILL_PROCESS_GROUP", "1")],
+                &[("TINI_VERBOSITY", "0")],
+            ] {
+                p.assert_same(&["--version"], env);
+                p.assert_same(&["-e", "x", "true"], env);
+                p.assert_same(&["-s"], env);
+            }
             for args in [
                 &["-h"][..],
                 &["-l"],
