@@ -124,7 +124,7 @@ fn tini_bad_arguments() {
 
 #[test]
 fn tini_version_help_and_license_codes() {
-    for name in ["tini", "docker-init"] {
+    for name in ["tini", "tini-static", "docker-init"] {
         for p in Pair::both(name) {
             p.assert_same(&["--version"], NO_ENV);
             // The variables change nothing about --version or bad usage.
@@ -164,7 +164,7 @@ fn tini_exec_failures() {
 
 #[test]
 fn tini_exit_statuses_and_remap() {
-    for name in ["tini", "docker-init"] {
+    for name in ["tini", "tini-static", "docker-init"] {
         for p in Pair::both(name) {
             let (peer, _) = p.assert_same(&["-s", "--", "sh", "-c", "exit 3"], NO_ENV);
             assert_eq!(peer.code(), Some(3), "{peer}");

@@ -168,19 +168,21 @@ fn tini_subreaper_states_like_the_peer() {
     );
 }
 
-/// docker-init is tini under another name.
+/// docker-init is tini under another name; tini-static is Debian's static build.
 #[test]
-fn docker_init_subreaper_states_like_the_peer() {
+fn docker_init_and_tini_static_subreaper_states_like_the_peer() {
     use PidNs::*;
-    check(
-        "docker-init",
-        &[
-            case(Init, &[], &[], true, false),
-            case(Wrapped, &[], &[], false, true),
-            case(Wrapped, &["-s"], &[], true, false),
-            case(WrappedSubreaper, &[], &[], true, false),
-        ],
-    );
+    for name in ["docker-init", "tini-static"] {
+        check(
+            name,
+            &[
+                case(Init, &[], &[], true, false),
+                case(Wrapped, &[], &[], false, true),
+                case(Wrapped, &["-s"], &[], true, false),
+                case(WrappedSubreaper, &[], &[], true, false),
+            ],
+        );
+    }
 }
 
 /// dumb-init never registers and never warns, in either setsid mode: only pid 1, or a
