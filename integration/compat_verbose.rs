@@ -3,30 +3,8 @@
 //! order between them is a race, so those runs compare the lines as a sorted list.
 //! Every mismatch is collected, then reported at once.
 
-use crate::differential::Pair;
+use crate::differential::{mask_pids, Pair};
 use crate::harness::normalise;
-
-/// Replace the digits after `PID `, `pid '`, `pid: '` and `tini (` with `N`.
-fn mask_pids(text: &str) -> String {
-    const MARKS: &[&str] = &["PID ", "pid '", "pid: '", "tini ("];
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some((at, mark)) = MARKS
-        .iter()
-        .filter_map(|m| rest.find(m).map(|at| (at, *m)))
-        .min_by_key(|(at, _)| *at)
-    {
-        let (head, tail) = rest.split_at(at + mark.len());
-        out.push_str(head);
-        let digits = tail.bytes().take_while(u8::is_ascii_digit).count();
-        if digits > 0 {
-            out.push('N');
-        }
-        rest = &tail[digits..];
-    }
-    out.push_str(rest);
-    out
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Order {
@@ -92,6 +70,10 @@ fn assert_no_diffs(diffs: Vec<String>) {
 /// death) would be a race.
 const USR1_ROUND_TRIP: &str = "trap 'exit 4' USR1; kill -USR1 $PPID; while :; do :; done";
 
+/// The same, after sending the init SIGTTIN and SIGTTOU (tini ignores them unseen).
+const TTIN_TTOU_THEN_USR1: &str =
+    "trap 'exit 4' USR1; kill -TTIN $PPID; kill -TTOU $PPID; kill -USR1 $PPID; while :; do :; done";
+
 #[test]
 fn dumb_init_verbose_output_like_the_peer() {
     let p = Pair::new("dumb-init");
@@ -106,12 +88,21 @@ fn dumb_init_verbose_output_like_the_peer() {
             diffs.extend(compare(&p, &argv, &[], order));
         }
     }
-    diffs.extend(compare(
-        &p,
-        &["-c", "sh", "-c", "exit 3"],
-        &[("DUMB_INIT_DEBUG", "1")],
-        Order::Exact,
-    ));
+    // Each variable in each setsid mode.
+    let no_setsid = ("DUMB_INIT_SETSID", "0");
+    let debug = ("DUMB_INIT_DEBUG", "1");
+    for (args, env, order) in [
+        (&["-c"][..], &[debug][..], Order::Exact),
+        (&[], &[debug], Order::Sorted),
+        (&[], &[debug, no_setsid], Order::Exact),
+        (&["-v"], &[no_setsid], Order::Exact),
+        (&["-v", "-r", "15:10"], &[no_setsid], Order::Exact),
+    ] {
+        for script in ["exit 3", "kill $$"] {
+            let argv: Vec<&str> = args.iter().copied().chain(["sh", "-c", script]).collect();
+            diffs.extend(compare(&p, &argv, env, order));
+        }
+    }
     assert_no_diffs(diffs);
 }
 
@@ -119,12 +110,12 @@ fn dumb_init_verbose_output_like_the_peer() {
 fn tini_verbose_output_like_the_peer() {
     let p = Pair::new("tini");
     let mut diffs = Vec::new();
-    for script in ["exit 3", "kill $$", USR1_ROUND_TRIP] {
+    for script in ["exit 3", "kill $$", USR1_ROUND_TRIP, TTIN_TTOU_THEN_USR1] {
         // In the USR1 round trip, tini may reap CMD right after forwarding SIGUSR1, before
         // it dequeues the SIGCHLD (then it never logs "Received SIGCHLD"), and its -vvv
         // trace lines about its reaping loop depend on timing too: compare up to -vv,
         // without that line.
-        let (levels, order): (&[&str], Order) = if script == USR1_ROUND_TRIP {
+        let (levels, order): (&[&str], Order) = if script.contains("USR1") {
             (&["-v", "-vv"], Order::SortedWithout("Received SIGCHLD"))
         } else {
             (&["-v", "-vv", "-vvv"], Order::Sorted)
@@ -134,19 +125,13 @@ fn tini_verbose_output_like_the_peer() {
             diffs.extend(compare(&p, &argv, &[], order));
         }
     }
-    diffs.extend(compare(
-        &p,
-        &["-s", "true"],
-        &[("TINI_VERBOSITY", "3")],
-        Order::Sorted,
-    ));
+    for level in ["3", "-1", "9", " 2x", "junk"] {
+        diffs.extend(compare(
+            &p,
+            &["-s", "-v", "true"],
+            &[("TINI_VERBOSITY", level)],
+            Order::Sorted,
+        ));
+    }
     assert_no_diffs(diffs);
-}
-
-#[test]
-fn mask_pids_masks_only_pids() {
-    assert_eq!(
-        mask_pids("[INFO  tini (12)] Spawned child process 'sh' with pid '345'\n[dumb-init] A child with PID 6 exited with exit status 3.\nReaped child with pid: '78'"),
-        "[INFO  tini (N)] Spawned child process 'sh' with pid 'N'\n[dumb-init] A child with PID N exited with exit status 3.\nReaped child with pid: 'N'"
-    );
 }

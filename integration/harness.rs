@@ -105,6 +105,7 @@ fn package_of(tool: &str) -> &'static str {
         "ip" => "iproute2",
         "make" => "make",
         "python3" => "python3",
+        "perl" => "perl-base",
         "bash" => "bash",
         "tar" => "tar",
         "debootstrap" => "debootstrap",
@@ -193,7 +194,7 @@ pub struct PersonalityDir {
 pub fn personality_dir() -> PersonalityDir {
     let dir = TempDir::new("names");
     let target = bin();
-    for name in ["dumb-init", "tini", "docker-init"] {
+    for name in ["dumb-init", "tini", "tini-static", "docker-init"] {
         let link = dir.join(name);
         std::os::unix::fs::symlink(&target, &link)
             .unwrap_or_else(|e| panic!("cannot create symlink {}: {e}", link.display()));

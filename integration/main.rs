@@ -8,6 +8,9 @@ mod differential;
 mod exits;
 
 mod compat_cli;
+mod compat_jobctl;
+mod compat_matrix;
+mod compat_subreaper;
 mod pty_rig;
 mod reaping;
 mod robustness;

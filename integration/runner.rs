@@ -32,6 +32,22 @@ pub enum PidNs {
     /// with its status (a signal N becomes 128+N): the command is not pid 1, yet nothing
     /// it leaves behind survives the namespace.
     Wrapped,
+    /// Like `Wrapped`, but the parent that execs the command first set
+    /// PR_SET_CHILD_SUBREAPER, so the command inherits the child-subreaper bit (it is kept
+    /// across execve, not across fork).
+    WrappedSubreaper,
+}
+
+/// perl (Essential on Debian) as the parent that sets the child-subreaper bit and then
+/// execs its arguments; the syscall numbers are this target's.
+fn subreaper_exec_prefix() -> Vec<std::ffi::OsString> {
+    let code = format!(
+        "syscall({}, {}, 1) == 0 or die \"prctl(PR_SET_CHILD_SUBREAPER): $!\\n\"; \
+         exec {{ $ARGV[0] }} @ARGV or die \"exec $ARGV[0]: $!\\n\"",
+        libc::SYS_prctl,
+        libc::PR_SET_CHILD_SUBREAPER
+    );
+    vec![require("perl").into_os_string(), "-e".into(), code.into()]
 }
 
 /// A command to run, built like `std::process::Command`.
@@ -60,14 +76,19 @@ impl Run {
         let mut label = Path::new(program).display().to_string();
         let mut cmd = match ns {
             PidNs::Host => Command::new(program),
-            PidNs::Init | PidNs::Wrapped => {
+            PidNs::Init | PidNs::Wrapped | PidNs::WrappedSubreaper => {
                 let mut c = Command::new(require("unshare"));
                 c.args(["--pid", "--fork", "--kill-child", "--mount-proc"]);
-                if ns == PidNs::Wrapped {
+                if ns != PidNs::Init {
                     c.arg(require("sh"))
                         .args(["-c", "\"$@\"; exit $?", "pidns-init"]);
                     label = format!("[pidns, not pid 1] {label}");
-                } else {
+                }
+                if ns == PidNs::WrappedSubreaper {
+                    c.args(subreaper_exec_prefix());
+                    label = format!("[subreaper bit set] {label}");
+                }
+                if ns == PidNs::Init {
                     label = format!("[pidns pid 1] {label}");
                 }
                 c.arg(program);

@@ -84,13 +84,16 @@ fn check_pair(
     sent: &[i32],
     want: Receipts,
 ) {
-    let pair = Pair::new(name);
-    let peer = observe(&argv(&pair.peer, args), env, sent);
-    let ours = observe(&argv(&pair.ours, args), env, sent);
-    assert_eq!(
-        ours, peer,
-        "{name} {args:?} {env:?}: signals {sent:?}: ours (left) differ from the peer (right)"
-    );
+    let [link, copy] = Pair::both(name);
+    let peer = observe(&argv(&link.peer, args), env, sent);
+    for pair in [&link, &copy] {
+        let ours = observe(&argv(&pair.ours, args), env, sent);
+        assert_eq!(
+            ours, peer,
+            "{name} {args:?} {env:?} (ours as a {:?}): signals {sent:?}: ours (left) differ from the peer (right)",
+            pair.how
+        );
+    }
     assert_eq!(
         peer.0, want,
         "{name} {args:?} {env:?}: the peer does not do what this test expects"

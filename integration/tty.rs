@@ -107,14 +107,17 @@ fn argv(program: &Path, args: &[&str]) -> Vec<OsString> {
 }
 
 fn check_pair(name: &'static str, args: &[&str], seat: Seat, want: View) {
-    let pair = Pair::new(name);
-    let (peer, peer_screen) = drive(&argv(&pair.peer, args), seat, want);
-    let (ours, our_screen) = drive(&argv(&pair.ours, args), seat, want);
-    assert_eq!(
-        ours, peer,
-        "{name} {args:?} on a pty ({seat:?}): ours (left) differ from the peer (right)\n\
-         terminal output: ours {our_screen:?}, peer {peer_screen:?}"
-    );
+    let [link, copy] = Pair::both(name);
+    let (peer, peer_screen) = drive(&argv(&link.peer, args), seat, want);
+    for pair in [&link, &copy] {
+        let (ours, our_screen) = drive(&argv(&pair.ours, args), seat, want);
+        assert_eq!(
+            ours, peer,
+            "{name} {args:?} on a pty ({seat:?}, ours as a {:?}): ours (left) differ from the peer (right)\n\
+             terminal output: ours {our_screen:?}, peer {peer_screen:?}",
+            pair.how
+        );
+    }
     assert_eq!(
         peer, want,
         "{name} {args:?} on a pty ({seat:?}): the peer does not do what this test expects\n\
@@ -160,5 +163,28 @@ fn rich_init_isolation_group_behaves_like_tini_on_a_terminal() {
             group_view(),
             "rich-init {args:?} on a pty ({seat:?}); terminal output: {screen:?}"
         );
+    }
+}
+
+/// dumb-init -c (and DUMB_INIT_SETSID=0) leaves CMD in its own group and session, with
+/// the terminal; ^Z reaches both, and dumb-init stops itself after forwarding it. Leading
+/// the session, their group is orphaned: the kernel discards CMD's SIGTSTP, but
+/// dumb-init reads its own and still stops itself.
+fn single_child_view(seat: Seat) -> View {
+    View {
+        cmd_leads_its_session: false,
+        cmd_leads_its_group: false,
+        cmd_has_the_terminal: true,
+        cmd_is_foreground: true,
+        after_ctrl_z: (true, seat == Seat::Job),
+        after_sigcont: (false, false),
+        exit: Some(0),
+    }
+}
+
+#[test]
+fn dumb_init_single_child_on_a_terminal_like_the_peer() {
+    for seat in [Seat::Job, Seat::Leader] {
+        check_pair("dumb-init", &["-c"], seat, single_child_view(seat));
     }
 }

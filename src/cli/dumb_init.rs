@@ -151,7 +151,8 @@ pub fn parse(args: Vec<OsString>, env: &dyn Fn(&str) -> Option<String>) -> Parse
             ForwardTo::Child
         },
         rewrite,
-        tty_job_control: use_setsid,
+        // dumb-init stops itself after forwarding a job-control signal in both modes.
+        tty_job_control: true,
         ignore_ttin_ttou: false,
         subreaper: Subreaper::Off,
         parent_death_signal: None,
@@ -224,11 +225,13 @@ mod tests {
             (Isolation::None, ForwardTo::Child)
         );
         assert_eq!(s.rewrite[libc::SIGTSTP as usize], libc::SIGTSTP);
+        assert!(s.tty_job_control, "-c: still stops itself on SIGTSTP");
         let s = settings(parse_with(
             &["dumb-init", "x"],
             &[("DUMB_INIT_SETSID", "0"), ("DUMB_INIT_DEBUG", "1")],
         ));
         assert_eq!(s.isolation, Isolation::None);
+        assert!(s.tty_job_control, "DUMB_INIT_SETSID=0: still stops itself");
         assert_eq!(s.verbosity, 3);
         let s = settings(parse_with(
             &["dumb-init", "x"],

@@ -95,6 +95,17 @@ fn license() -> String {
     )
 }
 
+/// tini keeps `atoi(TINI_VERBOSITY)` (strtol cut to an int) in an unsigned int, so a
+/// negative value means the most verbose.
+fn env_verbosity(text: &str) -> i64 {
+    let as_int = getopt::c_strtol_prefix(text).0 as i32;
+    if as_int < 0 {
+        i64::MAX
+    } else {
+        i64::from(as_int)
+    }
+}
+
 /// tini's fatal line format: `[FATAL tini (PID)] message`.
 pub fn fatal_line(pid: i32, message: &str) -> String {
     format!("[FATAL tini ({pid})] {message}\n")
@@ -163,7 +174,7 @@ pub fn parse(args: Vec<OsString>, env: &dyn Fn(&str) -> Option<String>, pid: i32
         return Parsed::stderr(1, usage(&argv0));
     }
     if let Some(v) = env("TINI_VERBOSITY") {
-        verbosity = getopt::c_strtol_prefix(&v).0;
+        verbosity = env_verbosity(&v);
     }
     if env("TINI_SUBREAPER").is_some() {
         subreaper = true;
@@ -248,8 +259,23 @@ mod tests {
             (s.subreaper, s.forward_to, s.verbosity),
             (Subreaper::Requested, ForwardTo::Group, 0)
         );
-        let s = settings(parse_with(&["tini", "x"], &[("TINI_VERBOSITY", "junk")]));
-        assert_eq!(s.verbosity, 0);
+        let table = [
+            ("junk", 0),
+            ("2", 2),
+            (" 2x", 2),
+            ("9", 4),
+            ("-1", 4),
+            ("-0", 0),
+            ("4294967297", 1),
+            ("4294967295", 4),
+        ];
+        for (text, want) in table {
+            let s = settings(parse_with(
+                &["tini", "-v", "x"],
+                &[("TINI_VERBOSITY", text)],
+            ));
+            assert_eq!(s.verbosity, want, "TINI_VERBOSITY={text:?}");
+        }
     }
 
     #[test]

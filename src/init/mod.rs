@@ -3,12 +3,13 @@
 //! and dispatch what arrives. Idle means no wake-ups.
 
 pub mod forward;
+mod reaping;
 mod rich;
 mod rich_control;
 mod rich_loop;
 pub mod shutdown;
 
-use crate::cli::{Isolation, Personality, Settings, Subreaper};
+use crate::cli::{Isolation, Personality, Settings};
 use crate::error::Error;
 use crate::logging::{Logger, Msg};
 use crate::procs::{Owner, Procs};
@@ -63,19 +64,25 @@ pub(crate) fn build_argv(command: &[std::ffi::OsString]) -> Result<Vec<CString>,
         .collect()
 }
 
-/// Become a reaper of orphans, as the settings ask.
+/// Become a reaper of orphans, as the settings ask (see [`reaping`]).
 pub(crate) fn set_up_reaping(settings: &Settings, log: &Logger) -> Result<(), Error> {
     // With SIGCHLD ignored (inherited from our parent), the kernel would reap CMD behind
     // our back and we would wait for its status for ever.
     signals::set_default(libc::SIGCHLD).map_err(Error::BlockSignals)?;
-    if subreaper::is_pid1() {
-        return Ok(());
-    }
-    match (settings.subreaper, subreaper::become_subreaper()) {
-        (Subreaper::Off, _) => log.emit(Msg::NotReaper(None)),
-        (_, Ok(())) => log.emit(Msg::Subreaper),
-        (Subreaper::Requested, Err(e)) => return Err(Error::Subreaper(e)),
-        (Subreaper::Auto, Err(e)) => log.emit(Msg::NotReaper(Some(e))),
+    let notes = reaping::set_up(
+        settings.personality,
+        settings.subreaper,
+        subreaper::is_pid1(),
+        subreaper::become_subreaper,
+        subreaper::is_child_subreaper,
+    )
+    .map_err(Error::Subreaper)?;
+    for note in notes {
+        log.emit(match note {
+            reaping::Note::Registered => Msg::Subreaper,
+            reaping::Note::Unreadable(e) => Msg::SubreaperUnreadable(e),
+            reaping::Note::NotReaper(e) => Msg::NotReaper(e),
+        });
     }
     Ok(())
 }

@@ -28,6 +28,8 @@ pub enum Msg<'a> {
     /// Not pid 1 and not a subreaper (with the prctl error when we tried).
     NotReaper(Option<Errno>),
     Subreaper,
+    /// PR_GET_CHILD_SUBREAPER failed.
+    SubreaperUnreadable(Errno),
     /// A forwarded signal found CMD (or its group) gone.
     ChildGone {
         sig: i32,
@@ -155,6 +157,7 @@ pub fn floor(msg: &Msg) -> Level {
         Msg::Spawned { .. } | Msg::CmdExited { .. } => Level::Info,
         Msg::Child { event, .. } if !event.is_fatal() => Level::Debug,
         Msg::Subreaper
+        | Msg::SubreaperUnreadable(_)
         | Msg::TtyDetached { .. }
         | Msg::TtyDetachFailed(_)
         | Msg::Received(_)
@@ -216,6 +219,7 @@ mod tests {
         let samples = [
             Msg::NotReaper(None),
             Msg::Subreaper,
+            Msg::SubreaperUnreadable(Errno::EINVAL),
             Msg::ChildGone { sig: 10 },
             Msg::Startup(&pdeath),
             Msg::Startup(&err),

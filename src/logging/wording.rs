@@ -38,7 +38,13 @@ pub fn render(personality: Personality, msg: Msg) -> Option<(Level, String)> {
         (DumbInit, Msg::NotReaper(_)) => None,
         (Rich, Msg::Subreaper) => r(Debug, "registered as a child subreaper".into()),
         (Tini, Msg::Subreaper) => r(Trace, "Registered as child subreaper".into()),
-        (DumbInit, Msg::Subreaper) => None,
+        (DumbInit, Msg::Subreaper | Msg::SubreaperUnreadable(_)) => None,
+        (Tini, Msg::SubreaperUnreadable(e)) => {
+            r(Debug, format!("Failed to read child subreaper attribute: {}", errno_text(e)))
+        }
+        (Rich, Msg::SubreaperUnreadable(e)) => {
+            r(Debug, format!("cannot read the child subreaper bit ({})", errno_text(e)))
+        }
         (Tini, Msg::Startup(crate::error::Error::ParentDeathSignal(_))) => {
             r(Error, "Failed to set up parent death signal".into())
         }
@@ -76,6 +82,8 @@ pub fn render(personality: Personality, msg: Msg) -> Option<(Level, String)> {
         (p, Msg::Child { cmd, event }) => render_child(p, cmd, event),
         (DumbInit, Msg::Received(sig)) => r(Debug, format!("Received signal {sig}.")),
         (Tini, Msg::Received(sig)) if sig == libc::SIGCHLD => r(Debug, "Received SIGCHLD".into()),
+        // tini ignores these (SIG_IGN), so it never sees them arrive.
+        (Tini, Msg::Received(libc::SIGTTIN | libc::SIGTTOU)) => None,
         (Tini, Msg::Received(sig)) => r(Debug, format!("Passing signal: '{}'", sys::strsignal(sig))),
         (Rich, Msg::Received(sig)) => r(Debug, format!("received {}", signame::name(sig))),
         (DumbInit, Msg::Forwarded { sig, .. }) => r(Debug, format!("Forwarded signal {sig} to children.")),
@@ -245,6 +253,24 @@ mod tests {
             text(Personality::DumbInit, denied).as_deref(),
             Some("/etc/passwd: Permission denied")
         );
+    }
+
+    #[test]
+    fn tini_says_nothing_about_the_signals_it_ignores() {
+        let cases = [
+            (libc::SIGTTIN, None),
+            (libc::SIGTTOU, None),
+            (libc::SIGTSTP, Some("Passing signal: 'Stopped'")),
+            (libc::SIGCHLD, Some("Received SIGCHLD")),
+        ];
+        for (sig, want) in cases {
+            assert_eq!(
+                text(Personality::Tini, Msg::Received(sig)).as_deref(),
+                want,
+                "{sig}"
+            );
+        }
+        assert!(text(Personality::DumbInit, Msg::Received(libc::SIGTTIN)).is_some());
     }
 
     #[test]

@@ -26,3 +26,9 @@ pub fn set_parent_death_signal(sig: i32) -> Result<(), Errno> {
         Err(Errno::last())
     }
 }
+
+/// PR_GET_CHILD_SUBREAPER: whether we are a child subreaper (the bit survives execve, so
+/// a parent may have set it for us).
+pub fn is_child_subreaper() -> Result<bool, Errno> {
+    nix::sys::prctl::get_child_subreaper()
+}
