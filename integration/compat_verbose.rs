@@ -135,3 +135,23 @@ fn tini_verbose_output_like_the_peer() {
     }
     assert_no_diffs(diffs);
 }
+
+/// tini at -vvv, line by line: it says how its child exited as it reaps it, before its
+/// reaping loop ends ("No child to wait"). Only tini prints here (no terminal, so its
+/// child's tcsetpgrp says nothing), so the order is the peer's own, not a race.
+#[test]
+fn tini_trace_lines_in_the_peers_order() {
+    let p = Pair::new("tini");
+    let mut diffs = Vec::new();
+    for script in ["exit 3", "kill $$"] {
+        for args in [&["-s", "-vvv"][..], &["-s", "-vvv", "-w"]] {
+            let argv: Vec<&str> = args
+                .iter()
+                .copied()
+                .chain(["--", "sh", "-c", script])
+                .collect();
+            diffs.extend(compare(&p, &argv, &[], Order::Exact));
+        }
+    }
+    assert_no_diffs(diffs);
+}

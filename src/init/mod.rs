@@ -248,6 +248,13 @@ impl Loop<'_> {
             if warn {
                 self.log.emit(Msg::ZombieReaped(e.pid));
             }
+            // tini says how its child exited as it reaps it, before the drain ends.
+            if main && self.log.personality() == Personality::Tini {
+                self.log.emit(Msg::CmdExited {
+                    status: e.status,
+                    code: reap::exit_code(e.status),
+                });
+            }
         }
         self.log.emit(Msg::Drained(end));
         if cmd_status.is_none() && end == Drained::NoChildren {
@@ -308,7 +315,7 @@ fn finish(settings: &Settings, log: &Logger, sigfd: &SignalFd, child: i32, statu
             }
         }
     }
-    if settings.grace.is_none() {
+    if settings.grace.is_none() && settings.personality != Personality::Tini {
         log.emit(Msg::CmdExited { status, code });
     }
     log.emit(Msg::Exiting);

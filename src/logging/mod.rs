@@ -107,6 +107,11 @@ pub struct Logger {
 }
 
 impl Logger {
+    /// The program whose wording this logger uses.
+    pub fn personality(&self) -> Personality {
+        self.personality
+    }
+
     pub fn new(personality: Personality, verbosity: u8) -> Logger {
         Logger {
             personality,
