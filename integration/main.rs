@@ -57,5 +57,9 @@ mod upgrade_rig;
 
 mod walkthrough;
 
+mod docker;
+mod docker_rich;
+mod docker_rig;
+
 mod security;
 mod stress;
