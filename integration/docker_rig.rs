@@ -22,7 +22,8 @@
 // Shared by the docker tests and the bench: not every piece is used by every build.
 #![allow(dead_code)]
 
-#[allow(dead_code)]
+// The bench has its own copy as crate::host; this one is the rig's, in both crates.
+#[allow(dead_code, clippy::duplicate_mod)]
 #[path = "bench/host.rs"]
 mod host;
 
@@ -241,21 +242,9 @@ impl Dockerd {
         self.driver
     }
 
-    /// Its temp dir (data/, x/ for the exec-root, client/, dockerd.log, d.sock).
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
     /// The `--init-path` it was given.
     pub fn init(&self) -> &Path {
         &self.programs.init
-    }
-
-    /// dockerd's pid.
-    pub fn pid(&self) -> Option<i32> {
-        self.daemon
-            .as_ref()
-            .and_then(|d| i32::try_from(d.id()).ok())
     }
 
     /// What dockerd (and its containerd) logged so far.

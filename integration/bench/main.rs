@@ -11,6 +11,7 @@ mod ctr_events;
 mod ctrd;
 #[path = "../ctrd_common.rs"]
 mod ctrd_common;
+mod docker_stop;
 mod helpers;
 mod hooks;
 mod hooks_report;
@@ -210,6 +211,7 @@ fn run(plan: Plan) -> Result<(), String> {
         memory,
         sizes,
     };
+    let docker = docker_stop::section(ours, plan.quick)?;
     let rows = report::rows(&plan, &results);
     print!("{header}");
     println!();
@@ -220,6 +222,8 @@ fn run(plan: Plan) -> Result<(), String> {
     print!("{}", hooks_report::table(&hooks));
     println!();
     print!("{}", upgrade_report::table(&upgrade));
+    println!();
+    print!("{docker}");
     println!();
     print!("{}", rich_report::notes(&rich));
     print!("{}", hooks_report::notes(&hooks));
