@@ -61,6 +61,9 @@ mod upgrade_rig;
 
 mod walkthrough;
 
+mod docker;
+mod docker_rich;
+mod docker_rig;
 mod podman;
 mod podman_ctr;
 mod podman_findings;

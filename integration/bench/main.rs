@@ -12,6 +12,7 @@ mod ctrd;
 #[path = "../ctrd_common.rs"]
 mod ctrd_common;
 // The integration tests' harness, for the podman rig; the bench uses a few of its pieces.
+mod docker_stop;
 #[allow(unused_imports)]
 #[path = "../harness.rs"]
 mod harness;
@@ -223,6 +224,7 @@ fn run(plan: Plan) -> Result<(), String> {
         memory,
         sizes,
     };
+    let docker = docker_stop::section(ours, plan.quick)?;
     let rows = report::rows(&plan, &results);
     print!("{header}");
     println!();
@@ -235,6 +237,8 @@ fn run(plan: Plan) -> Result<(), String> {
     print!("{}", upgrade_report::table(&upgrade));
     println!();
     println!("{}", podman_stop::table(&inits, plan.quick)?);
+    print!("{docker}");
+    println!();
     print!("{}", rich_report::notes(&rich));
     print!("{}", hooks_report::notes(&hooks));
     print!("{}", upgrade_report::notes(&upgrade));
