@@ -10,6 +10,8 @@
 //! OCI runtime spec has the lifecycle go on.
 
 use super::action::{self, Action};
+use super::hooklog::{self, HookLog};
+use super::initscript::{self, Asked};
 use super::state::{self, BundleConfig, HookState, Stage};
 use crate::config::duration;
 use crate::logsink::{self, Line};
@@ -28,7 +30,7 @@ pub const HOST_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/
 /// More state than this on stdin is not an OCI state.
 const MAX_STATE: usize = 1 << 20;
 
-const USAGE: &str = "usage: rich-init hook STAGE [--hooks-dir DIR] [--timeout DUR] [--env K=V]... [--log auto|stderr|syslog]";
+const USAGE: &str = "usage: rich-init hook STAGE [--hooks-dir DIR] [--timeout DUR] [--env K=V]... [--log auto|stderr|syslog] [--log-file PATH]";
 
 /// Where action output goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +48,8 @@ pub struct HookArgs {
     pub timeout: Option<Duration>,
     pub env: Vec<String>,
     pub log: LogTo,
+    /// The host log file every line also goes to; None: none (`--log-file ''`).
+    pub log_file: Option<PathBuf>,
 }
 
 /// Parse the words after `hook`. Err: the usage line to print.
@@ -60,6 +64,7 @@ pub fn parse_args(
     let mut timeout = None;
     let mut vars = Vec::new();
     let mut log = LogTo::Auto;
+    let mut log_file = env("RICH_INIT_LOG_FILE");
     let mut it = super::words::Words::new(words, USAGE);
     while let Some(w) = it.next_word() {
         let word = w.text;
@@ -94,6 +99,7 @@ pub fn parse_args(
                     other => return Err(format!("--log {other:?}: use auto, stderr or syslog")),
                 }
             }
+            "--log-file" => log_file = Some(it.value_or_empty(&w)?),
             "-h" | "--help" => return Err(USAGE.to_string()),
             f if f.starts_with('-') => return Err(format!("unknown option {f:?}; {USAGE}")),
             _ if stage.is_some() => return Err(format!("unexpected argument {word:?}; {USAGE}")),
@@ -119,6 +125,7 @@ pub fn parse_args(
         timeout,
         env: vars,
         log,
+        log_file: hooklog::path_of(log_file),
     })
 }
 
@@ -127,27 +134,43 @@ fn say(line: &str) {
     crate::sys::write_all_raw(2, format!("{line}\n").as_bytes());
 }
 
-/// Where action output goes, resolved.
-enum Sink {
+/// Where lines go: action output to syslog or stderr, and everything (output, results,
+/// the failure reason) to the host log file too.
+struct Sink {
+    to: Dest,
+    log: HookLog,
+    stage: &'static str,
+}
+
+enum Dest {
     Stderr,
     Syslog(UnixDatagram),
 }
 
 impl Sink {
-    fn open(log: LogTo) -> Sink {
+    fn open(args: &HookArgs) -> Sink {
         let syslog = || {
             let sock = UnixDatagram::unbound().ok()?;
             sock.connect("/dev/log").ok()?;
-            Some(Sink::Syslog(sock))
+            Some(Dest::Syslog(sock))
         };
-        match log {
-            LogTo::Stderr => Sink::Stderr,
-            LogTo::Syslog | LogTo::Auto => syslog().unwrap_or(Sink::Stderr),
+        let to = match args.log {
+            LogTo::Stderr => Dest::Stderr,
+            LogTo::Syslog | LogTo::Auto => syslog().unwrap_or(Dest::Stderr),
+        };
+        let stage = args.stage.name();
+        let (log, warning) = HookLog::open(args.log_file.as_deref(), stage);
+        if let Some(warning) = warning {
+            say(&format!("rich-init hook {stage}: warning: {warning}"));
         }
+        Sink { to, log, stage }
     }
 
-    fn line(&self, source: &str, line: &Line) {
-        if let Sink::Syslog(sock) = self {
+    /// One line of `action`'s output.
+    fn line(&self, action: &str, line: &Line) {
+        self.log.output(action, line);
+        let source = format!("{} {action}", self.stage);
+        if let Dest::Syslog(sock) = &self.to {
             let mut text = format!("[{source}] ").into_bytes();
             text.extend_from_slice(&line.text);
             if sock
@@ -161,6 +184,17 @@ impl Sink {
             2,
             &logsink::frame(&format!("rich-init hook {source}"), line),
         );
+    }
+
+    /// A line of the hook's own: on stderr (where the runtime may show it) and in the log.
+    fn tell(&self, action: &str, text: &str) {
+        say(text);
+        self.log.say(action, text);
+    }
+
+    /// A line for the log file only (a success: the runtime shows nothing for it).
+    fn note(&self, action: &str, text: &str) {
+        self.log.say(action, text);
     }
 }
 
@@ -211,36 +245,18 @@ fn hook_vars(args: &HookArgs, state: &HookState) -> Vec<String> {
     vars
 }
 
-/// The initscript to run at this stage, if any: Err when the annotations are wrong.
+/// The initscript to run at this stage, if any: Err when the annotations ask for one
+/// that cannot run (see `initscript::decide`).
 fn initscript(
     args: &HookArgs,
     state: &HookState,
     config: &BundleConfig,
 ) -> Result<Option<PathBuf>, String> {
-    let Some(path) = config.annotation(state, state::ANNOTATION_INITSCRIPT) else {
-        return Ok(None);
+    let asked = Asked {
+        initscript: config.annotation(state, state::ANNOTATION_INITSCRIPT),
+        stage: config.annotation(state, state::ANNOTATION_INITSCRIPT_STAGE),
     };
-    let stage = match config.annotation(state, state::ANNOTATION_INITSCRIPT_STAGE) {
-        None => Stage::Prestart,
-        Some(word) => Stage::parse(word)
-            .filter(|s| s.can_run_initscript())
-            .ok_or_else(|| {
-                format!(
-                    "annotation {}={word:?} is not a stage an initscript can run at; use prestart or createRuntime",
-                    state::ANNOTATION_INITSCRIPT_STAGE
-                )
-            })?,
-    };
-    if stage != args.stage {
-        return Ok(None);
-    }
-    if !path.starts_with('/') {
-        return Err(format!(
-            "annotation {}={path:?} is not an absolute path inside the container",
-            state::ANNOTATION_INITSCRIPT
-        ));
-    }
-    Ok(Some(PathBuf::from(path)))
+    initscript::decide(args.stage, asked, &config.hook_stages).map_err(|e| e.to_string())
 }
 
 /// Everything before running: Err is the one line to print.
@@ -253,9 +269,10 @@ struct Plan {
     initscript: Option<PathBuf>,
 }
 
-fn plan(args: &HookArgs) -> Result<Plan, String> {
+fn plan(args: &HookArgs, sink: &mut Sink) -> Result<Plan, String> {
     let input = read_stdin()?;
     let state = state::parse_state(&input).map_err(|e| e.to_string())?;
+    sink.log.set_id(&state.id);
     let config = state::load_config(&state.bundle).map_err(|e| e.to_string())?;
     // The container's annotations are the container author's: they may shorten the
     // administrator's deadline, never lengthen it, and at the stages after the program has
@@ -265,10 +282,10 @@ fn plan(args: &HookArgs) -> Result<Plan, String> {
         if args.stage.is_fatal() {
             Err(line)
         } else {
-            say(&format!(
-                "rich-init hook {}: warning: {line}",
-                args.stage.name()
-            ));
+            sink.tell(
+                "hook",
+                &format!("rich-init hook {}: warning: {line}", args.stage.name()),
+            );
             Ok(())
         }
     };
@@ -312,14 +329,14 @@ pub fn run(words: &[String], env: &dyn Fn(&str) -> Option<String>, mask: SigSet)
         }
     };
     let prefix = format!("rich-init hook {}", args.stage.name());
-    let plan = match plan(&args) {
+    let mut sink = Sink::open(&args);
+    let plan = match plan(&args, &mut sink) {
         Ok(plan) => plan,
         Err(line) => {
-            say(&format!("{prefix}: {line}"));
+            sink.tell("hook", &format!("{prefix}: {line}"));
             return 1;
         }
     };
-    let sink = Sink::open(args.log);
     let vars = hook_vars(&args, &plan.state);
     for script in &plan.scripts {
         let label = script.display().to_string();
@@ -416,23 +433,24 @@ fn finish(
     let reason = match action {
         Err(line) => line,
         Ok(action) => {
-            let source = format!("{} {label}", args.stage.name());
             let outcome = action::run(&action, &plan.input, plan.timeout, mask, &mut |line| {
-                sink.line(&source, line)
+                sink.line(label, line)
             });
             if outcome.is_success() {
+                sink.note(label, "succeeded");
                 return true;
             }
             outcome.reason(action.inside)
         }
     };
     if args.stage.is_fatal() {
-        say(&format!("{prefix}: {label} failed: {reason}"));
+        sink.tell(label, &format!("{prefix}: {label} failed: {reason}"));
         false
     } else {
-        say(&format!(
-            "{prefix}: warning: {label} failed: {reason} (the lifecycle goes on)"
-        ));
+        sink.tell(
+            label,
+            &format!("{prefix}: warning: {label} failed: {reason} (the lifecycle goes on)"),
+        );
         true
     }
 }
@@ -467,6 +485,37 @@ mod tests {
         assert_eq!(a.hooks_dir, PathBuf::from("/e"));
         let a = parse_args(&words("prestart --hooks-dir /f"), &from_env).expect("ok");
         assert_eq!(a.hooks_dir, PathBuf::from("/f"), "the flag wins");
+    }
+
+    #[test]
+    fn the_log_file_has_a_default_a_variable_and_an_off_switch() {
+        let argv = |list: &[&str]| -> Vec<String> { list.iter().map(|s| s.to_string()).collect() };
+        let none = |_: &str| None;
+        let var = |value: &'static str| {
+            move |k: &str| (k == "RICH_INIT_LOG_FILE").then(|| value.to_string())
+        };
+        let log = PathBuf::from(hooklog::LOG_FILE);
+        type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
+        let cases: [(&[&str], Env, Option<PathBuf>); 7] = [
+            (&["prestart"], &none, Some(log.clone())),
+            (&["prestart", "--log-file", "/l"], &none, Some("/l".into())),
+            (&["prestart", "--log-file=/l"], &none, Some("/l".into())),
+            (&["prestart", "--log-file", ""], &none, None),
+            (&["prestart", "--log-file="], &none, None),
+            (&["prestart"], &var(""), None),
+            (
+                &["prestart", "--log-file", "/f"],
+                &var("/e"),
+                Some("/f".into()),
+            ),
+        ];
+        for (words, env, want) in cases {
+            let a = parse_args(&argv(words), env).expect("ok");
+            assert_eq!(a.log_file, want, "{words:?}");
+        }
+        let a = parse_args(&argv(&["prestart"]), &var("/e")).expect("ok");
+        assert_eq!(a.log_file, Some(PathBuf::from("/e")));
+        assert!(parse_args(&argv(&["prestart", "--log-file"]), &none).is_err());
     }
 
     #[test]

@@ -5,6 +5,8 @@
 pub mod action;
 pub mod diff;
 pub mod hook;
+pub mod hooklog;
+pub mod initscript;
 pub mod inject;
 pub mod rewrite;
 pub mod state;
