@@ -73,6 +73,24 @@ pub fn decide(
     Ok(Some(PathBuf::from(path)))
 }
 
+/// The stages `oci inject` hooks: prestart and poststop, and createRuntime when the
+/// annotations have the initscript run there. A stage annotation that no initscript can
+/// run at is refused then, rather than at the container's start.
+pub fn hook_stages(
+    initscript: Option<&str>,
+    stage: Option<&str>,
+) -> Result<Vec<&'static str>, InitscriptError> {
+    let mut stages = vec![Stage::Prestart.name()];
+    if initscript.is_some_and(|s| !s.is_empty()) {
+        let wanted = wanted_stage(stage.filter(|s| !s.is_empty()))?;
+        if wanted == Stage::CreateRuntime {
+            stages.push(wanted.name());
+        }
+    }
+    stages.push(Stage::Poststop.name());
+    Ok(stages)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,6 +226,34 @@ mod tests {
                 }
                 _ => panic!("{case}"),
             }
+        }
+    }
+
+    #[test]
+    fn inject_hooks_the_stage_the_annotations_ask_for() {
+        let pre_post = Ok(vec!["prestart", "poststop"]);
+        let all = Ok(vec!["prestart", "createRuntime", "poststop"]);
+        let cases = [
+            (None, None, pre_post.clone()),
+            (None, Some("createRuntime"), pre_post.clone()),
+            (None, Some("bogus"), pre_post.clone()),
+            (Some(""), Some("createRuntime"), pre_post.clone()),
+            (Some("/i.sh"), None, pre_post.clone()),
+            (Some("/i.sh"), Some(""), pre_post.clone()),
+            (Some("/i.sh"), Some("prestart"), pre_post.clone()),
+            (Some("/i.sh"), Some("createRuntime"), all),
+            (
+                Some("/i.sh"),
+                Some("createContainer"),
+                Err(InitscriptError::BadStage("createContainer".into())),
+            ),
+        ];
+        for (initscript, stage, want) in cases {
+            assert_eq!(
+                hook_stages(initscript, stage),
+                want,
+                "{initscript:?} {stage:?}"
+            );
         }
     }
 
