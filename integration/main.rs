@@ -36,6 +36,7 @@ mod oci_hook;
 mod oci_hooksd;
 mod oci_inject;
 mod oci_lifecycle;
+mod oci_readonly;
 mod oci_rig;
 
 mod images;
