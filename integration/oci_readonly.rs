@@ -197,3 +197,58 @@ fn runc_readme_oci_inject_example_on_a_read_only_rootfs() {
 fn crun_readme_oci_inject_example_on_a_read_only_rootfs() {
     readme_example_works_on_a_read_only_rootfs(Runtime::Crun);
 }
+
+/// On `runc spec`'s read-only bundle: `--dry-run` shows the tmpfs mounts and the profile
+/// hook switch and writes nothing; injecting twice is once; `--remove` gives back the
+/// original bytes.
+#[test]
+fn read_only_additions_show_in_the_dry_run_and_come_out_on_remove() {
+    let demo = Demo::new(Runtime::Runc);
+    let spec = demo.sh("runc spec --rootless=false").output();
+    assert_eq!(spec.code(), Some(0), "{spec}");
+    let config = demo.bundle().join("config.json");
+    let original = std::fs::read(&config).expect("config.json");
+    let inject = |extra: &str| {
+        demo.sh(&format!(
+            "rich-init oci inject --bundle . --services crond,syslogd {extra}"
+        ))
+        .output()
+    };
+    let dry = inject("--dry-run");
+    assert_eq!(dry.code(), Some(0), "{dry}");
+    assert_eq!(
+        std::fs::read(&config).expect("read"),
+        original,
+        "a dry run writes nothing"
+    );
+    for want in [
+        "\"destination\": \"/run\",",
+        "\"destination\": \"/var/spool/cron\"",
+        "\"destination\": \"/var/log\"",
+        "\"--profile-hook\",",
+    ] {
+        let added = dry
+            .stdout
+            .lines()
+            .any(|l| l.starts_with('+') && l.contains(want));
+        assert!(added, "{want:?} added in the dry run\n{dry}");
+    }
+    assert_eq!(dry.stderr.lines().count(), 2, "the same warnings\n{dry}");
+    let once = inject("");
+    assert_eq!(once.code(), Some(0), "{once}");
+    let after_once = std::fs::read(&config).expect("read");
+    let twice = inject("");
+    assert_eq!(twice.code(), Some(0), "{twice}");
+    assert_eq!(
+        std::fs::read(&config).expect("read"),
+        after_once,
+        "twice is once"
+    );
+    let removed = demo.sh("rich-init oci inject --bundle . --remove").output();
+    assert_eq!(removed.code(), Some(0), "{removed}");
+    assert_eq!(
+        std::fs::read(&config).expect("read"),
+        original,
+        "--remove gives back the original bytes"
+    );
+}
