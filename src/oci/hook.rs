@@ -10,16 +10,15 @@
 //! OCI runtime spec has the lifecycle go on.
 
 use super::action::{self, Action};
-use super::hooklog::{self, HookLog};
+use super::hooklog;
 use super::initscript::{self, Asked};
+use super::sink::Sink;
 use super::state::{self, BundleConfig, HookState, Stage};
 use crate::config::duration;
-use crate::logsink::{self, Line};
 use crate::sys::caps::CapSets;
 use crate::sys::enter::Target;
 use crate::sys::signals::SigSet;
 use std::ffi::CString;
-use std::os::unix::net::UnixDatagram;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -130,72 +129,8 @@ pub fn parse_args(
 }
 
 /// One line to stderr.
-fn say(line: &str) {
+pub(super) fn say(line: &str) {
     crate::sys::write_all_raw(2, format!("{line}\n").as_bytes());
-}
-
-/// Where lines go: action output to syslog or stderr, and everything (output, results,
-/// the failure reason) to the host log file too.
-struct Sink {
-    to: Dest,
-    log: HookLog,
-    stage: &'static str,
-}
-
-enum Dest {
-    Stderr,
-    Syslog(UnixDatagram),
-}
-
-impl Sink {
-    fn open(args: &HookArgs) -> Sink {
-        let syslog = || {
-            let sock = UnixDatagram::unbound().ok()?;
-            sock.connect("/dev/log").ok()?;
-            Some(Dest::Syslog(sock))
-        };
-        let to = match args.log {
-            LogTo::Stderr => Dest::Stderr,
-            LogTo::Syslog | LogTo::Auto => syslog().unwrap_or(Dest::Stderr),
-        };
-        let stage = args.stage.name();
-        let (log, warning) = HookLog::open(args.log_file.as_deref(), stage);
-        if let Some(warning) = warning {
-            say(&format!("rich-init hook {stage}: warning: {warning}"));
-        }
-        Sink { to, log, stage }
-    }
-
-    /// One line of `action`'s output.
-    fn line(&self, action: &str, line: &Line) {
-        self.log.output(action, line);
-        let source = format!("{} {action}", self.stage);
-        if let Dest::Syslog(sock) = &self.to {
-            let mut text = format!("[{source}] ").into_bytes();
-            text.extend_from_slice(&line.text);
-            if sock
-                .send(&logsink::syslog_datagram("rich-init-hook", false, &text))
-                .is_ok()
-            {
-                return;
-            }
-        }
-        crate::sys::write_all_raw(
-            2,
-            &logsink::frame(&format!("rich-init hook {source}"), line),
-        );
-    }
-
-    /// A line of the hook's own: on stderr (where the runtime may show it) and in the log.
-    fn tell(&self, action: &str, text: &str) {
-        say(text);
-        self.log.say(action, text);
-    }
-
-    /// A line for the log file only (a success: the runtime shows nothing for it).
-    fn note(&self, action: &str, text: &str) {
-        self.log.say(action, text);
-    }
 }
 
 fn read_stdin() -> Result<Vec<u8>, String> {
@@ -456,127 +391,5 @@ fn finish(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn words(line: &str) -> Vec<String> {
-        line.split_whitespace().map(String::from).collect()
-    }
-
-    #[test]
-    fn parses_stage_and_flags_in_any_order() {
-        let none = |_: &str| None;
-        let a = parse_args(&words("prestart"), &none).expect("ok");
-        assert_eq!(a.stage, Stage::Prestart);
-        assert_eq!(a.hooks_dir, PathBuf::from(HOOKS_DIR));
-        assert_eq!((a.timeout, a.log), (None, LogTo::Auto));
-        let a = parse_args(
-            &words("--timeout 2s poststop --hooks-dir=/h --env A=1 --env B= --log stderr"),
-            &none,
-        )
-        .expect("ok");
-        assert_eq!(a.stage, Stage::Poststop);
-        assert_eq!(a.hooks_dir, PathBuf::from("/h"));
-        assert_eq!(a.timeout, Some(Duration::from_secs(2)));
-        assert_eq!(a.env, ["A=1", "B="]);
-        assert_eq!(a.log, LogTo::Stderr);
-        let from_env = |k: &str| (k == "RICH_INIT_HOOKS_DIR").then(|| "/e".to_string());
-        let a = parse_args(&words("prestart"), &from_env).expect("ok");
-        assert_eq!(a.hooks_dir, PathBuf::from("/e"));
-        let a = parse_args(&words("prestart --hooks-dir /f"), &from_env).expect("ok");
-        assert_eq!(a.hooks_dir, PathBuf::from("/f"), "the flag wins");
-    }
-
-    #[test]
-    fn the_log_file_has_a_default_a_variable_and_an_off_switch() {
-        let argv = |list: &[&str]| -> Vec<String> { list.iter().map(|s| s.to_string()).collect() };
-        let none = |_: &str| None;
-        let var = |value: &'static str| {
-            move |k: &str| (k == "RICH_INIT_LOG_FILE").then(|| value.to_string())
-        };
-        let log = PathBuf::from(hooklog::LOG_FILE);
-        type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
-        let cases: [(&[&str], Env, Option<PathBuf>); 7] = [
-            (&["prestart"], &none, Some(log.clone())),
-            (&["prestart", "--log-file", "/l"], &none, Some("/l".into())),
-            (&["prestart", "--log-file=/l"], &none, Some("/l".into())),
-            (&["prestart", "--log-file", ""], &none, None),
-            (&["prestart", "--log-file="], &none, None),
-            (&["prestart"], &var(""), None),
-            (
-                &["prestart", "--log-file", "/f"],
-                &var("/e"),
-                Some("/f".into()),
-            ),
-        ];
-        for (words, env, want) in cases {
-            let a = parse_args(&argv(words), env).expect("ok");
-            assert_eq!(a.log_file, want, "{words:?}");
-        }
-        let a = parse_args(&argv(&["prestart"]), &var("/e")).expect("ok");
-        assert_eq!(a.log_file, Some(PathBuf::from("/e")));
-        assert!(parse_args(&argv(&["prestart", "--log-file"]), &none).is_err());
-    }
-
-    #[test]
-    fn the_initscript_goes_without_mknod_and_ptrace() {
-        let all = CapSets {
-            bounding: u64::MAX,
-            effective: u64::MAX,
-            permitted: u64::MAX,
-            inheritable: u64::MAX,
-            ambient: u64::MAX,
-            last_cap: 40,
-        };
-        let kept = without_dropped(all);
-        let bit = |name: &str| 1u64 << crate::sys::caps::number(name).expect("known");
-        for set in [
-            kept.bounding,
-            kept.effective,
-            kept.permitted,
-            kept.inheritable,
-            kept.ambient,
-        ] {
-            assert_eq!(set & bit("CAP_MKNOD"), 0);
-            assert_eq!(set & bit("CAP_SYS_PTRACE"), 0);
-            assert_ne!(set & bit("CAP_KILL"), 0, "the others stay");
-        }
-    }
-
-    #[test]
-    fn usage_errors_are_one_line() {
-        let none = |_: &str| None;
-        for line in [
-            "",
-            "prestrat",
-            "prestart poststop",
-            "prestart --timeout",
-            "prestart --timeout soon",
-            "prestart --timeout 0s",
-            "prestart --env NOVALUE",
-            "prestart --env =x",
-            "prestart --env s3cr3t",
-            "prestart --log loud",
-            "prestart --frobnicate",
-        ] {
-            let err = parse_args(&words(line), &none).expect_err(line);
-            assert!(!err.contains('\n'), "{line}: {err}");
-        }
-        for line in ["prestart --env =s3cr3t", "prestart --env s3cr3t"] {
-            let err = parse_args(&words(line), &none).expect_err(line);
-            assert!(!err.contains("s3cr3t"), "a value is never repeated: {err}");
-        }
-        // Words holding line breaks (found by the cli_args fuzz target) stay one line.
-        for bad in [
-            &["prestart", "--fro\nbnicate"][..],
-            &["pre\nstart"],
-            &["prestart", "post\nstop"],
-        ] {
-            let argv: Vec<String> = bad.iter().map(|s| s.to_string()).collect();
-            let err = parse_args(&argv, &none).expect_err("bad word");
-            assert!(!err.contains('\n'), "{bad:?}: {err}");
-        }
-        let err = parse_args(&words("prestrat"), &none).expect_err("unknown");
-        assert!(err.contains("prestart, createRuntime"), "{err}");
-    }
-}
+#[path = "hook_tests.rs"]
+mod tests;

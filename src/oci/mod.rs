@@ -10,6 +10,7 @@ pub mod initscript;
 pub mod inject;
 pub mod readonly;
 pub mod rewrite;
+mod sink;
 pub mod state;
 pub mod words;
 
