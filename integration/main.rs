@@ -37,9 +37,11 @@ mod rich_shutdown;
 mod rich_supervise;
 
 mod oci_hook;
+mod oci_hooklog;
 mod oci_hooksd;
 mod oci_inject;
 mod oci_lifecycle;
+mod oci_readonly;
 mod oci_rig;
 
 mod images;

@@ -35,9 +35,10 @@ fn load(path: &Path) -> Value {
 }
 
 #[test]
-fn make_install_ships_hooks_d_files_for_both_stages() {
+fn make_install_ships_hooks_d_files_for_each_stage() {
     let dest = install();
-    for stage in ["prestart", "poststop"] {
+    // createRuntime: for io.rich-init.initscript-stage=createRuntime (issue 13, finding 7).
+    for stage in ["prestart", "createRuntime", "poststop"] {
         let file = dest.join(HOOKSDIR).join(format!("rich-init-{stage}.json"));
         let hook = load(&file);
         // The hooks.d 1.0.0 schema (containers/common pkg/hooks/docs/oci-hooks.5.md).

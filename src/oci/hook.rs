@@ -10,14 +10,15 @@
 //! OCI runtime spec has the lifecycle go on.
 
 use super::action::{self, Action};
+use super::hooklog;
+use super::initscript::{self, Asked};
+use super::sink::Sink;
 use super::state::{self, BundleConfig, HookState, Stage};
 use crate::config::duration;
-use crate::logsink::{self, Line};
 use crate::sys::caps::CapSets;
 use crate::sys::enter::Target;
 use crate::sys::signals::SigSet;
 use std::ffi::CString;
-use std::os::unix::net::UnixDatagram;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -28,7 +29,7 @@ pub const HOST_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/
 /// More state than this on stdin is not an OCI state.
 const MAX_STATE: usize = 1 << 20;
 
-const USAGE: &str = "usage: rich-init hook STAGE [--hooks-dir DIR] [--timeout DUR] [--env K=V]... [--log auto|stderr|syslog]";
+const USAGE: &str = "usage: rich-init hook STAGE [--hooks-dir DIR] [--timeout DUR] [--env K=V]... [--log auto|stderr|syslog] [--log-file PATH]";
 
 /// Where action output goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +47,8 @@ pub struct HookArgs {
     pub timeout: Option<Duration>,
     pub env: Vec<String>,
     pub log: LogTo,
+    /// The host log file every line also goes to; None: none (`--log-file ''`).
+    pub log_file: Option<PathBuf>,
 }
 
 /// Parse the words after `hook`. Err: the usage line to print.
@@ -60,6 +63,7 @@ pub fn parse_args(
     let mut timeout = None;
     let mut vars = Vec::new();
     let mut log = LogTo::Auto;
+    let mut log_file = env("RICH_INIT_LOG_FILE");
     let mut it = super::words::Words::new(words, USAGE);
     while let Some(w) = it.next_word() {
         let word = w.text;
@@ -94,6 +98,7 @@ pub fn parse_args(
                     other => return Err(format!("--log {other:?}: use auto, stderr or syslog")),
                 }
             }
+            "--log-file" => log_file = Some(it.value_or_empty(&w)?),
             "-h" | "--help" => return Err(USAGE.to_string()),
             f if f.starts_with('-') => return Err(format!("unknown option {f:?}; {USAGE}")),
             _ if stage.is_some() => return Err(format!("unexpected argument {word:?}; {USAGE}")),
@@ -119,49 +124,13 @@ pub fn parse_args(
         timeout,
         env: vars,
         log,
+        log_file: hooklog::path_of(log_file),
     })
 }
 
 /// One line to stderr.
-fn say(line: &str) {
+pub(super) fn say(line: &str) {
     crate::sys::write_all_raw(2, format!("{line}\n").as_bytes());
-}
-
-/// Where action output goes, resolved.
-enum Sink {
-    Stderr,
-    Syslog(UnixDatagram),
-}
-
-impl Sink {
-    fn open(log: LogTo) -> Sink {
-        let syslog = || {
-            let sock = UnixDatagram::unbound().ok()?;
-            sock.connect("/dev/log").ok()?;
-            Some(Sink::Syslog(sock))
-        };
-        match log {
-            LogTo::Stderr => Sink::Stderr,
-            LogTo::Syslog | LogTo::Auto => syslog().unwrap_or(Sink::Stderr),
-        }
-    }
-
-    fn line(&self, source: &str, line: &Line) {
-        if let Sink::Syslog(sock) = self {
-            let mut text = format!("[{source}] ").into_bytes();
-            text.extend_from_slice(&line.text);
-            if sock
-                .send(&logsink::syslog_datagram("rich-init-hook", false, &text))
-                .is_ok()
-            {
-                return;
-            }
-        }
-        crate::sys::write_all_raw(
-            2,
-            &logsink::frame(&format!("rich-init hook {source}"), line),
-        );
-    }
 }
 
 fn read_stdin() -> Result<Vec<u8>, String> {
@@ -211,36 +180,18 @@ fn hook_vars(args: &HookArgs, state: &HookState) -> Vec<String> {
     vars
 }
 
-/// The initscript to run at this stage, if any: Err when the annotations are wrong.
+/// The initscript to run at this stage, if any: Err when the annotations ask for one
+/// that cannot run (see `initscript::decide`).
 fn initscript(
     args: &HookArgs,
     state: &HookState,
     config: &BundleConfig,
 ) -> Result<Option<PathBuf>, String> {
-    let Some(path) = config.annotation(state, state::ANNOTATION_INITSCRIPT) else {
-        return Ok(None);
+    let asked = Asked {
+        initscript: config.annotation(state, state::ANNOTATION_INITSCRIPT),
+        stage: config.annotation(state, state::ANNOTATION_INITSCRIPT_STAGE),
     };
-    let stage = match config.annotation(state, state::ANNOTATION_INITSCRIPT_STAGE) {
-        None => Stage::Prestart,
-        Some(word) => Stage::parse(word)
-            .filter(|s| s.can_run_initscript())
-            .ok_or_else(|| {
-                format!(
-                    "annotation {}={word:?} is not a stage an initscript can run at; use prestart or createRuntime",
-                    state::ANNOTATION_INITSCRIPT_STAGE
-                )
-            })?,
-    };
-    if stage != args.stage {
-        return Ok(None);
-    }
-    if !path.starts_with('/') {
-        return Err(format!(
-            "annotation {}={path:?} is not an absolute path inside the container",
-            state::ANNOTATION_INITSCRIPT
-        ));
-    }
-    Ok(Some(PathBuf::from(path)))
+    initscript::decide(args.stage, asked, &config.hook_stages).map_err(|e| e.to_string())
 }
 
 /// Everything before running: Err is the one line to print.
@@ -253,9 +204,10 @@ struct Plan {
     initscript: Option<PathBuf>,
 }
 
-fn plan(args: &HookArgs) -> Result<Plan, String> {
+fn plan(args: &HookArgs, sink: &mut Sink) -> Result<Plan, String> {
     let input = read_stdin()?;
     let state = state::parse_state(&input).map_err(|e| e.to_string())?;
+    sink.log.set_id(&state.id);
     let config = state::load_config(&state.bundle).map_err(|e| e.to_string())?;
     // The container's annotations are the container author's: they may shorten the
     // administrator's deadline, never lengthen it, and at the stages after the program has
@@ -265,10 +217,10 @@ fn plan(args: &HookArgs) -> Result<Plan, String> {
         if args.stage.is_fatal() {
             Err(line)
         } else {
-            say(&format!(
-                "rich-init hook {}: warning: {line}",
-                args.stage.name()
-            ));
+            sink.tell(
+                "hook",
+                &format!("rich-init hook {}: warning: {line}", args.stage.name()),
+            );
             Ok(())
         }
     };
@@ -312,14 +264,14 @@ pub fn run(words: &[String], env: &dyn Fn(&str) -> Option<String>, mask: SigSet)
         }
     };
     let prefix = format!("rich-init hook {}", args.stage.name());
-    let plan = match plan(&args) {
+    let mut sink = Sink::open(&args);
+    let plan = match plan(&args, &mut sink) {
         Ok(plan) => plan,
         Err(line) => {
-            say(&format!("{prefix}: {line}"));
+            sink.tell("hook", &format!("{prefix}: {line}"));
             return 1;
         }
     };
-    let sink = Sink::open(args.log);
     let vars = hook_vars(&args, &plan.state);
     for script in &plan.scripts {
         let label = script.display().to_string();
@@ -416,118 +368,28 @@ fn finish(
     let reason = match action {
         Err(line) => line,
         Ok(action) => {
-            let source = format!("{} {label}", args.stage.name());
             let outcome = action::run(&action, &plan.input, plan.timeout, mask, &mut |line| {
-                sink.line(&source, line)
+                sink.line(label, line)
             });
             if outcome.is_success() {
+                sink.note(label, "succeeded");
                 return true;
             }
             outcome.reason(action.inside)
         }
     };
     if args.stage.is_fatal() {
-        say(&format!("{prefix}: {label} failed: {reason}"));
+        sink.tell(label, &format!("{prefix}: {label} failed: {reason}"));
         false
     } else {
-        say(&format!(
-            "{prefix}: warning: {label} failed: {reason} (the lifecycle goes on)"
-        ));
+        sink.tell(
+            label,
+            &format!("{prefix}: warning: {label} failed: {reason} (the lifecycle goes on)"),
+        );
         true
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn words(line: &str) -> Vec<String> {
-        line.split_whitespace().map(String::from).collect()
-    }
-
-    #[test]
-    fn parses_stage_and_flags_in_any_order() {
-        let none = |_: &str| None;
-        let a = parse_args(&words("prestart"), &none).expect("ok");
-        assert_eq!(a.stage, Stage::Prestart);
-        assert_eq!(a.hooks_dir, PathBuf::from(HOOKS_DIR));
-        assert_eq!((a.timeout, a.log), (None, LogTo::Auto));
-        let a = parse_args(
-            &words("--timeout 2s poststop --hooks-dir=/h --env A=1 --env B= --log stderr"),
-            &none,
-        )
-        .expect("ok");
-        assert_eq!(a.stage, Stage::Poststop);
-        assert_eq!(a.hooks_dir, PathBuf::from("/h"));
-        assert_eq!(a.timeout, Some(Duration::from_secs(2)));
-        assert_eq!(a.env, ["A=1", "B="]);
-        assert_eq!(a.log, LogTo::Stderr);
-        let from_env = |k: &str| (k == "RICH_INIT_HOOKS_DIR").then(|| "/e".to_string());
-        let a = parse_args(&words("prestart"), &from_env).expect("ok");
-        assert_eq!(a.hooks_dir, PathBuf::from("/e"));
-        let a = parse_args(&words("prestart --hooks-dir /f"), &from_env).expect("ok");
-        assert_eq!(a.hooks_dir, PathBuf::from("/f"), "the flag wins");
-    }
-
-    #[test]
-    fn the_initscript_goes_without_mknod_and_ptrace() {
-        let all = CapSets {
-            bounding: u64::MAX,
-            effective: u64::MAX,
-            permitted: u64::MAX,
-            inheritable: u64::MAX,
-            ambient: u64::MAX,
-            last_cap: 40,
-        };
-        let kept = without_dropped(all);
-        let bit = |name: &str| 1u64 << crate::sys::caps::number(name).expect("known");
-        for set in [
-            kept.bounding,
-            kept.effective,
-            kept.permitted,
-            kept.inheritable,
-            kept.ambient,
-        ] {
-            assert_eq!(set & bit("CAP_MKNOD"), 0);
-            assert_eq!(set & bit("CAP_SYS_PTRACE"), 0);
-            assert_ne!(set & bit("CAP_KILL"), 0, "the others stay");
-        }
-    }
-
-    #[test]
-    fn usage_errors_are_one_line() {
-        let none = |_: &str| None;
-        for line in [
-            "",
-            "prestrat",
-            "prestart poststop",
-            "prestart --timeout",
-            "prestart --timeout soon",
-            "prestart --timeout 0s",
-            "prestart --env NOVALUE",
-            "prestart --env =x",
-            "prestart --env s3cr3t",
-            "prestart --log loud",
-            "prestart --frobnicate",
-        ] {
-            let err = parse_args(&words(line), &none).expect_err(line);
-            assert!(!err.contains('\n'), "{line}: {err}");
-        }
-        for line in ["prestart --env =s3cr3t", "prestart --env s3cr3t"] {
-            let err = parse_args(&words(line), &none).expect_err(line);
-            assert!(!err.contains("s3cr3t"), "a value is never repeated: {err}");
-        }
-        // Words holding line breaks (found by the cli_args fuzz target) stay one line.
-        for bad in [
-            &["prestart", "--fro\nbnicate"][..],
-            &["pre\nstart"],
-            &["prestart", "post\nstop"],
-        ] {
-            let argv: Vec<String> = bad.iter().map(|s| s.to_string()).collect();
-            let err = parse_args(&argv, &none).expect_err("bad word");
-            assert!(!err.contains('\n'), "{bad:?}: {err}");
-        }
-        let err = parse_args(&words("prestrat"), &none).expect_err("unknown");
-        assert!(err.contains("prestart, createRuntime"), "{err}");
-    }
-}
+#[path = "hook_tests.rs"]
+mod tests;

@@ -3,14 +3,14 @@
 //! the original bytes beside it (`.config.json.rich-init-orig`), so that `--remove`
 //! gives them back byte for byte when nothing else changed since.
 
-use super::diff;
 use super::rewrite::{self, Mode, Request};
+use super::{diff, readonly};
 use serde_json::Value;
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-const USAGE: &str = "usage: rich-init oci inject --bundle DIR [--rich-mode rich-init|dumb-init|tini|systemd|sbin-init] [--initscript PATH] [--services LIST] [--binary PATH] [--remove] [--dry-run]";
+const USAGE: &str = "usage: rich-init oci inject --bundle DIR [--rich-mode rich-init|dumb-init|tini|systemd|sbin-init] [--initscript PATH] [--initscript-stage prestart|createRuntime] [--services LIST] [--binary PATH] [--remove] [--dry-run]";
 /// The original config.json, kept by the first injection for `--remove`.
 pub const ORIGINAL: &str = ".config.json.rich-init-orig";
 
@@ -19,6 +19,7 @@ pub struct InjectArgs {
     pub bundle: PathBuf,
     pub mode: Mode,
     pub initscript: Option<String>,
+    pub initscript_stage: Option<String>,
     pub services: Option<String>,
     pub binary: Option<PathBuf>,
     pub remove: bool,
@@ -30,6 +31,7 @@ pub fn parse_args(words: &[String]) -> Result<InjectArgs, String> {
     let mut bundle = None;
     let mut mode = Mode::RichInit;
     let (mut initscript, mut services, mut binary) = (None, None, None);
+    let mut initscript_stage = None;
     let (mut remove, mut dry_run) = (false, false);
     let mut it = super::words::Words::new(words, USAGE);
     while let Some(w) = it.next_word() {
@@ -51,6 +53,13 @@ pub fn parse_args(words: &[String]) -> Result<InjectArgs, String> {
                 }
                 initscript = Some(path);
             }
+            "--initscript-stage" => {
+                let word = it.value(&w)?;
+                super::initscript::wanted_stage(Some(&word)).map_err(|_| {
+                    format!("--initscript-stage {word:?}: use prestart or createRuntime")
+                })?;
+                initscript_stage = Some(word);
+            }
             "--services" => services = Some(it.value(&w)?),
             "--binary" => binary = Some(PathBuf::from(it.value(&w)?)),
             "--remove" => remove = true,
@@ -70,6 +79,7 @@ pub fn parse_args(words: &[String]) -> Result<InjectArgs, String> {
         bundle,
         mode,
         initscript,
+        initscript_stage,
         services,
         binary,
         remove,
@@ -195,8 +205,24 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
     })
 }
 
-/// The whole command; Ok holds what to print on stdout.
-pub fn execute(args: &InjectArgs) -> Result<String, String> {
+/// What the command did: what to print on stdout, and warnings (one line each) for stderr.
+#[derive(Debug, Default)]
+pub struct Done {
+    pub stdout: String,
+    pub warnings: Vec<String>,
+}
+
+/// Whether `path` (absolute, inside the container) exists in the bundle's rootfs.
+fn in_rootfs(bundle: &Path, config: &Value, path: &str) -> bool {
+    let Some(root) = config["root"]["path"].as_str() else {
+        return false;
+    };
+    let file = bundle.join(root).join(path.trim_start_matches('/'));
+    std::fs::symlink_metadata(file).is_ok()
+}
+
+/// The whole command.
+pub fn execute(args: &InjectArgs) -> Result<Done, String> {
     if !args.bundle.is_dir() {
         return Err(format!(
             "the bundle {} does not exist; give an OCI bundle directory (with config.json)",
@@ -217,12 +243,16 @@ pub fn execute(args: &InjectArgs) -> Result<String, String> {
     let injected = rewrite::record(&value).map_err(bad)?.is_some();
     let plain = rewrite::remove(&value).map_err(bad)?;
     let original_path = args.bundle.join(ORIGINAL);
+    let mut warnings = Vec::new();
     let bytes = if args.remove {
         if !injected {
-            return Ok(format!(
-                "{} has no rich-init injection; nothing to remove\n",
-                path.display()
-            ));
+            return Ok(Done {
+                stdout: format!(
+                    "{} has no rich-init injection; nothing to remove\n",
+                    path.display()
+                ),
+                warnings: Vec::new(),
+            });
         }
         match std::fs::read(&original_path) {
             Ok(orig) if serde_json::from_slice::<Value>(&orig).ok().as_ref() == Some(&plain) => {
@@ -231,18 +261,31 @@ pub fn execute(args: &InjectArgs) -> Result<String, String> {
             _ => render(&plain, &text)?,
         }
     } else {
+        let readonly = if args.mode == Mode::RichInit {
+            readonly::plan(&plain, args.services.as_deref(), &|p| {
+                in_rootfs(&args.bundle, &plain, p)
+            })
+        } else {
+            readonly::Plan::default()
+        };
+        warnings.clone_from(&readonly.warnings);
         let req = Request {
             mode: args.mode,
             binary: resolve_binary(args)?,
             initscript: args.initscript.clone(),
+            initscript_stage: args.initscript_stage.clone(),
             services: args.services.clone(),
+            readonly,
         };
         render(&rewrite::inject(&plain, &req).map_err(bad)?, &text)?
     };
     if args.dry_run {
         let new = String::from_utf8_lossy(&bytes);
         let (old, new) = hide_kept_env_values(&value, &bytes, &text, &new);
-        return Ok(diff::lines(&old, &new));
+        return Ok(Done {
+            stdout: diff::lines(&old, &new),
+            warnings,
+        });
     }
     if !args.remove && !injected {
         write_atomic(&original_path, text.as_bytes())?;
@@ -251,7 +294,10 @@ pub fn execute(args: &InjectArgs) -> Result<String, String> {
     if args.remove {
         let _ = std::fs::remove_file(&original_path);
     }
-    Ok(String::new())
+    Ok(Done {
+        stdout: String::new(),
+        warnings,
+    })
 }
 
 /// Environment values may be secrets: in the dry run's diff, a variable that the
@@ -336,12 +382,19 @@ mod tests {
         assert_eq!(a.initscript.as_deref(), Some("/i.sh"));
         assert_eq!(a.binary, Some(PathBuf::from("/x")));
         assert!(a.remove && a.dry_run);
+        let a = parse_args(&words(
+            "--bundle /b --initscript /i --initscript-stage createRuntime",
+        ))
+        .expect("ok");
+        assert_eq!(a.initscript_stage.as_deref(), Some("createRuntime"));
         for bad in [
             "",
             "--bundle",
             "--bundle /b --rich-mode upstart",
             "--bundle /b --initscript init.sh",
             "--bundle /b --rich-mode tini --services crond",
+            "--bundle /b --initscript-stage createContainer",
+            "--bundle /b --initscript-stage",
             "--bundle /b extra",
         ] {
             let err = parse_args(&words(bad)).expect_err(bad);

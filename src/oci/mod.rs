@@ -5,8 +5,12 @@
 pub mod action;
 pub mod diff;
 pub mod hook;
+pub mod hooklog;
+pub mod initscript;
 pub mod inject;
+pub mod readonly;
 pub mod rewrite;
+mod sink;
 pub mod state;
 pub mod words;
 
@@ -25,8 +29,14 @@ pub fn run(words: &[String], _env: &dyn Fn(&str) -> Option<String>) -> i32 {
                 Err(line) => return say(2, &format!("rich-init oci inject: {line}")),
             };
             match inject::execute(&args) {
-                Ok(out) => {
-                    crate::sys::write_all_raw(1, out.as_bytes());
+                Ok(done) => {
+                    for line in &done.warnings {
+                        crate::sys::write_all_raw(
+                            2,
+                            format!("rich-init oci inject: {line}\n").as_bytes(),
+                        );
+                    }
+                    crate::sys::write_all_raw(1, done.stdout.as_bytes());
                     0
                 }
                 Err(line) => say(1, &format!("rich-init oci inject: {line}")),

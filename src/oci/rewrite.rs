@@ -57,7 +57,11 @@ pub struct Request {
     /// Host path of the static rich-init, mounted into the container and run as the hook.
     pub binary: String,
     pub initscript: Option<String>,
+    /// The stage to run it at (the annotation io.rich-init.initscript-stage).
+    pub initscript_stage: Option<String>,
     pub services: Option<String>,
+    /// What a read-only rootfs needs (rich-init mode only; empty otherwise).
+    pub readonly: super::readonly::Plan,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -77,6 +81,8 @@ pub enum RewriteError {
         "its {ANNOTATION_RECORD} annotation is damaged ({0}); restore config.json from a copy"
     )]
     Record(String),
+    #[error("{0}")]
+    Initscript(#[from] super::initscript::InitscriptError),
 }
 
 fn obj<'a>(
@@ -143,6 +149,7 @@ pub fn inject(config: &Value, req: &Request) -> Result<Value, RewriteError> {
     let new_args: Vec<Value> = match req.mode {
         Mode::RichInit => {
             let mut a = vec![json!(inside), json!("--rich")];
+            a.extend(req.readonly.args.iter().map(|w| json!(w)));
             if let Some(services) = &req.services {
                 a.extend([json!("--services"), json!(services)]);
             }
@@ -193,6 +200,7 @@ pub fn inject(config: &Value, req: &Request) -> Result<Value, RewriteError> {
             json!({"destination": inside, "type": "bind", "source": req.binary,
             "options": ["bind", "ro", "nosuid", "nodev"]}),
         );
+        wanted.extend(req.readonly.mounts.iter().cloned());
     } else {
         wanted.push(
             json!({"destination": "/run", "type": "tmpfs", "source": "tmpfs",
@@ -220,9 +228,34 @@ pub fn inject(config: &Value, req: &Request) -> Result<Value, RewriteError> {
     }
     record.insert("mounts".into(), Value::Array(mounts_added));
 
+    let mut set = vec![(ANNOTATION_RICH, "true".to_string())];
+    if let Some(script) = &req.initscript {
+        set.push((super::state::ANNOTATION_INITSCRIPT, script.clone()));
+    }
+    if let Some(stage) = &req.initscript_stage {
+        set.push((super::state::ANNOTATION_INITSCRIPT_STAGE, stage.clone()));
+    }
+    if req.mode.is_system_init() {
+        set.push((ANNOTATION_STOP_SIGNAL, "SIGRTMIN+3".into()));
+    }
+    // The initscript's stage, as the annotations will say, gets its hook.
+    let mut will_say = root
+        .get("annotations")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    for (key, value) in &set {
+        will_say.insert(key.to_string(), json!(value));
+    }
+    let text = |key: &str| will_say.get(key).and_then(Value::as_str);
+    let stages = super::initscript::hook_stages(
+        text(super::state::ANNOTATION_INITSCRIPT),
+        text(super::state::ANNOTATION_INITSCRIPT_STAGE),
+    )?;
+
     note_created(&mut created, root, "hooks", "hooks");
     let hooks = obj(root, "hooks", "hooks")?;
-    for stage in ["prestart", "poststop"] {
+    for stage in stages {
         note_created(&mut created, hooks, stage, &format!("hooks.{stage}"));
         list(hooks, stage, "hooks")?.push(json!({
             "path": req.binary,
@@ -232,13 +265,6 @@ pub fn inject(config: &Value, req: &Request) -> Result<Value, RewriteError> {
 
     note_created(&mut created, root, "annotations", "annotations");
     let annotations = obj(root, "annotations", "annotations")?;
-    let mut set = vec![(ANNOTATION_RICH, "true".to_string())];
-    if let Some(script) = &req.initscript {
-        set.push((super::state::ANNOTATION_INITSCRIPT, script.clone()));
-    }
-    if req.mode.is_system_init() {
-        set.push((ANNOTATION_STOP_SIGNAL, "SIGRTMIN+3".into()));
-    }
     let mut previous = Map::new();
     for (key, value) in set {
         let old = annotations.insert(key.into(), json!(value));
@@ -252,6 +278,9 @@ pub fn inject(config: &Value, req: &Request) -> Result<Value, RewriteError> {
     );
     Ok(config)
 }
+
+/// The stages whose `rich-init hook` entries [`remove`] takes out.
+const HOOKED: [&str; 3] = ["prestart", "createRuntime", "poststop"];
 
 /// The injection record of `config`, if it has one.
 pub fn record(config: &Value) -> Result<Option<Map<String, Value>>, RewriteError> {
@@ -343,7 +372,7 @@ pub fn remove(config: &Value) -> Result<Value, RewriteError> {
         }
     }
     if let Some(hooks) = root.get_mut("hooks").and_then(Value::as_object_mut) {
-        for stage in ["prestart", "poststop"] {
+        for stage in HOOKED {
             if let Some(entries) = hooks.get_mut(stage).and_then(Value::as_array_mut) {
                 entries.retain(|h| {
                     let ours = h.get("path").and_then(Value::as_str) == Some(binary)

@@ -20,7 +20,9 @@ fn request(mode: Mode) -> Request {
         mode,
         binary: "/usr/local/bin/rich-init".into(),
         initscript: Some("/init.sh".into()),
+        initscript_stage: None,
         services: Some("crond,syslogd".into()),
+        readonly: Default::default(),
     }
 }
 
@@ -176,4 +178,91 @@ fn bad_shapes_are_refused() {
     let mut damaged = base();
     damaged["annotations"] = json!({ANNOTATION_RECORD: "{not json"});
     assert!(matches!(remove(&damaged), Err(RewriteError::Record(_))));
+}
+
+#[test]
+fn a_read_only_rootfs_gets_its_tmpfs_mounts_and_they_come_out_again() {
+    let mut config = base();
+    config["root"]["readonly"] = json!(true);
+    let plan = super::super::readonly::plan(&config, Some("crond,syslogd"), &|_| false);
+    let req = Request {
+        readonly: plan,
+        ..request(Mode::RichInit)
+    };
+    let out = inject(&config, &req).expect("inject");
+    assert_eq!(
+        out["process"]["args"],
+        json!([
+            "/.rich-init/rich-init",
+            "--rich",
+            "--profile-hook",
+            "",
+            "--services",
+            "crond,syslogd",
+            "--",
+            "sh",
+            "-c",
+            "echo hi"
+        ])
+    );
+    let dests: Vec<&str> = out["mounts"]
+        .as_array()
+        .expect("mounts")
+        .iter()
+        .filter_map(|m| m["destination"].as_str())
+        .collect();
+    assert_eq!(
+        dests,
+        [
+            "/proc",
+            "/.rich-init/rich-init",
+            "/run",
+            "/var/spool/cron",
+            "/var/log"
+        ]
+    );
+    let back = remove(&out).expect("remove");
+    assert_eq!(
+        back.to_string(),
+        config.to_string(),
+        "exactly what was added"
+    );
+    assert_eq!(
+        inject(&back, &req).expect("again"),
+        out,
+        "injecting twice is once"
+    );
+}
+
+#[test]
+fn a_create_runtime_initscript_gets_its_hook_and_loses_it_on_remove() {
+    let req = Request {
+        initscript_stage: Some("createRuntime".into()),
+        ..request(Mode::RichInit)
+    };
+    let out = inject(&base(), &req).expect("inject");
+    let hooks = out["hooks"].as_object().expect("hooks");
+    let stages: Vec<&String> = hooks.keys().collect();
+    assert_eq!(stages, ["prestart", "createRuntime", "poststop"]);
+    assert_eq!(
+        out["hooks"]["createRuntime"][0]["args"],
+        json!(["rich-init", "hook", "createRuntime"])
+    );
+    assert_eq!(
+        out["annotations"]["io.rich-init.initscript-stage"],
+        "createRuntime"
+    );
+    assert_eq!(remove(&out).expect("remove"), base());
+    // The annotation set by the user before inject counts the same.
+    let mut theirs = base();
+    theirs["annotations"] = json!({"io.rich-init.initscript-stage": "createRuntime"});
+    let out = inject(&theirs, &request(Mode::RichInit)).expect("inject");
+    assert!(out["hooks"]["createRuntime"].is_array(), "{out}");
+    assert_eq!(remove(&out).expect("remove"), theirs);
+    theirs["annotations"]["io.rich-init.initscript-stage"] = json!("createContainer");
+    let err = inject(&theirs, &request(Mode::RichInit)).expect_err("no such stage");
+    assert!(
+        err.to_string().contains("io.rich-init.initscript-stage"),
+        "{err}"
+    );
 }

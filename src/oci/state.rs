@@ -154,6 +154,29 @@ pub struct BundleConfig {
     /// process.capabilities (absent sets are empty, as runtimes treat them).
     pub caps: CapSets,
     pub no_new_privs: bool,
+    /// The stages at which config.json runs `rich-init hook STAGE` (any path: the
+    /// entry's args are `[argv0, "hook", STAGE, ...]`).
+    pub hook_stages: Vec<Stage>,
+}
+
+/// The stages of `hooks` (config.json's) that have an entry running `rich-init hook
+/// STAGE`. Lenient: the shape of `hooks` is the runtime's to check.
+pub fn rich_init_hook_stages(hooks: Option<&Value>) -> Vec<Stage> {
+    STAGES
+        .into_iter()
+        .filter(|stage| {
+            hooks
+                .and_then(|h| h.get(stage.name()))
+                .and_then(Value::as_array)
+                .is_some_and(|entries| {
+                    entries.iter().any(|e| {
+                        let args = e.get("args").and_then(Value::as_array);
+                        let word = |i: usize| args.and_then(|a| a.get(i)).and_then(Value::as_str);
+                        word(1) == Some("hook") && word(2) == Some(stage.name())
+                    })
+                })
+        })
+        .collect()
 }
 
 /// Paths come from the state's bundle, which may hold any byte but NUL: each is shown with
@@ -291,6 +314,7 @@ pub fn parse_config(text: &[u8], bundle: &Path, path: &Path) -> Result<BundleCon
         user: (uid, gid, groups),
         caps,
         no_new_privs,
+        hook_stages: rich_init_hook_stages(spec.get("hooks")),
     })
 }
 
@@ -401,6 +425,14 @@ mod tests {
             c.annotation(&state, ANNOTATION_INITSCRIPT),
             Some("/init.sh")
         );
+        assert_eq!(c.hook_stages, []);
+        let hooked = br#"{"root":{"path":"r"},"hooks":{
+            "prestart":[{"path":"/x/rich-init","args":["rich-init","hook","prestart"]}],
+            "createRuntime":[{"path":"/x/other","args":["other","hook","poststop"]},
+                {"path":"/x/rich-init"}],
+            "poststop":[{"path":"/usr/bin/rich-init","args":["ri","hook","poststop","--log","stderr"]}]}}"#;
+        let c = parse_config(hooked, Path::new("/b"), Path::new("/b/config.json")).expect("ok");
+        assert_eq!(c.hook_stages, [Stage::Prestart, Stage::Poststop]);
         let abs = br#"{"ociVersion":"1.0.2","root":{"path":"/srv/root"}}"#;
         let c = parse_config(abs, Path::new("/b"), Path::new("/b/config.json")).expect("ok");
         assert_eq!(c.rootfs, PathBuf::from("/srv/root"));

@@ -36,9 +36,15 @@ impl<'a> Words<'a> {
 
     /// The value of flag `w`: after its `=`, or the next word; never empty.
     pub fn value(&mut self, w: &Word<'a>) -> Result<String, String> {
+        Some(self.value_or_empty(w)?)
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| format!("{} needs a value; {}", w.text, self.usage))
+    }
+
+    /// The value of flag `w`, which may be empty (`--flag ''`, `--flag=`).
+    pub fn value_or_empty(&mut self, w: &Word<'a>) -> Result<String, String> {
         w.inline
             .or_else(|| self.it.next().map(String::as_str))
-            .filter(|v| !v.is_empty())
             .map(String::from)
             .ok_or_else(|| format!("{} needs a value; {}", w.text, self.usage))
     }
@@ -62,5 +68,16 @@ mod tests {
         assert_eq!(w.next_word().map(|x| x.text), Some("bare"));
         let c = w.next_word().expect("c");
         assert_eq!(w.value(&c), Err("--c needs a value; usage: x".into()));
+        let words: Vec<String> = ["--d=", "--e", "", "--f"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let mut w = Words::new(&words, "usage: x");
+        let d = w.next_word().expect("d");
+        assert_eq!(w.value_or_empty(&d), Ok(String::new()));
+        let e = w.next_word().expect("e");
+        assert_eq!(w.value_or_empty(&e), Ok(String::new()));
+        let f = w.next_word().expect("f");
+        assert!(w.value_or_empty(&f).is_err());
     }
 }
