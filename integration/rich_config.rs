@@ -142,7 +142,7 @@ fn a_missing_default_services_dir_means_no_services() {
 }
 
 /// Every option set through its environment variable instead, rich mode switched on by
-/// `switch`.
+/// `switch`, as pid 1 (the switches are pid 1's: `rich_second.rs`).
 #[test]
 fn environment_variables_mirror_the_options() {
     for switch in [("RICH_INIT_RICH", "1"), ("rich_mode", "true")] {
@@ -152,7 +152,7 @@ fn environment_variables_mirror_the_options() {
         let setup = rig.script("setup", "echo setup >> \"$D/order\"");
         rig.script("init.d/10-init", "echo init.d >> \"$D/order\"");
         rig.script("stop.d/10-stop", "echo stop.d >> \"$D/order\"");
-        let out = Run::new(bin())
+        let out = Run::in_ns(PidNs::Init, bin())
             .arg("--")
             .args(rig.cmd("wait_file \"$D/svc.pid\"; echo cmd >> \"$D/order\"; exit 5"))
             .env(switch.0, switch.1)
@@ -162,7 +162,7 @@ fn environment_variables_mirror_the_options() {
             .env("RICH_INIT_STOP_DIR", format!("{d}/stop.d"))
             .env("RICH_INIT_ENV_FILE", format!("{d}/env"))
             .env("RICH_INIT_PROFILE_HOOK", "")
-            .without_own_group()
+            .env("RICH_INIT_CONTROL_SOCKET", format!("{d}/ctl.sock"))
             .output();
         assert_eq!(out.code(), Some(5), "{switch:?}\n{out}");
         assert_eq!(
@@ -176,7 +176,7 @@ fn environment_variables_mirror_the_options() {
             "{switch:?}\n{out}"
         );
         assert!(rig.exists("env"), "{switch:?}: env file written\n{out}");
-        rig.assert_nothing_left(PidNs::Host, &out);
+        rig.assert_nothing_left(PidNs::Init, &out);
     }
 }
 
