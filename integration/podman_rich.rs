@@ -117,8 +117,11 @@ fn podman_busybox_presets_run_under_their_own_names() {
     let ctr = rig.start(Oci::Runc, &rich_entrypoint(&[]), &["sleep", "1000"]);
     wait_services_running(&ctr);
     for name in ["crond", "syslogd"] {
-        let out = ctr.exec(&[], &["pidof", name]);
-        assert_eq!(out.code(), Some(0), "pidof {name} finds it\n{out}");
+        // "running" comes as the service's shell starts; it execs the daemon just after.
+        let out = crate::harness::wait_for(&format!("pidof {name}"), || {
+            let out = ctr.exec(&[], &["pidof", name]);
+            (out.code() == Some(0)).then_some(out)
+        });
         let pid = out.stdout.split_whitespace().next().unwrap_or_default();
         let comm = ctr.exec(&[], &["cat", &format!("/proc/{pid}/comm")]);
         assert_eq!(comm.stdout, format!("{name}\n"), "/proc/PID/comm\n{comm}");
