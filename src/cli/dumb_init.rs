@@ -43,9 +43,8 @@ Optional arguments:
    -h, --help           Print this help message and exit.
    -V, --version        Print the current version and exit.
 
-This is rich-init {} running as dumb-init; `rich-init --help` shows its own options.
-",
-        env!("CARGO_PKG_VERSION")
+Full help is available online at https://github.com/Yelp/dumb-init
+"
     )
 }
 
