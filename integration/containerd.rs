@@ -210,11 +210,24 @@ impl Containerd {
     }
 
     /// `ctr images import EXTRA... TAR` (unpacked into the snapshotter), which must succeed.
+    /// Unpacking a Debian image while other tests fill the disk (podman's vfs copies whole
+    /// layers) once took over the default 90 s: this hard timeout, only against a hang,
+    /// is longer.
     pub fn import(&self, tar: &Path, extra: &[&str]) -> Outcome {
         let mut args: Vec<&OsStr> = vec!["images".as_ref(), "import".as_ref()];
         args.extend(extra.iter().map(OsStr::new));
         args.push(tar.as_os_str());
-        self.ctr_ok(args)
+        let out = ctr_base(self.address(), &self.namespace)
+            .args(args)
+            .timeout(std::time::Duration::from_secs(300))
+            .output();
+        assert_eq!(
+            out.code(),
+            Some(0),
+            "ctr images import failed\n{out}\n--- containerd log ---\n{}",
+            self.log()
+        );
+        out
     }
 
     /// Image names in the namespace (`ctr images ls -q`).
