@@ -9,22 +9,14 @@
 use crate::harness::{static_bin, wait_for, Outcome, Run, TempDir};
 use crate::runc::Bundle;
 use serde_json::Value;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 /// Where inject mounts the binary in rich-init mode.
 pub const IN_CONTAINER_BIN: &str = "/.rich-init/rich-init";
 
-/// Write `text` to `path` (parents created) with `mode`.
-pub fn write_file(path: &Path, text: &str, mode: u32) {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)
-            .unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
-    }
-    std::fs::write(path, text).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
-        .unwrap_or_else(|e| panic!("cannot chmod {}: {e}", path.display()));
-}
+/// (The oci tests' name for it; it lives in the harness, which the bench shares.)
+pub use crate::harness::write_file;
 
 /// An executable script.
 pub fn write_script(path: &Path, text: &str) {

@@ -19,9 +19,8 @@
 // The tests and the bench each use their own subset.
 #![allow(dead_code)]
 
-use crate::harness::{require, Outcome, Run, TempDir};
+use crate::harness::{require, write_file, Outcome, Run, TempDir};
 use crate::rootfs;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -58,7 +57,7 @@ fn acquire_tarball() -> PathBuf {
             std::os::unix::fs::symlink("busybox", &at)
                 .unwrap_or_else(|e| panic!("cannot create symlink {}: {e}", at.display()));
         }
-        write(
+        write_file(
             &root.join(INITSCRIPT.trim_start_matches('/')),
             "#!/bin/sh\nexec /bin/sh /shared/initscript\n",
             0o755,
@@ -90,16 +89,6 @@ const NAMESPACE_SETUP: &str = r#"if grep -q ' /sys/fs/cgroup/unified ' /proc/sel
 if [ -d /var/lib/containers ]; then hide=/var/lib/containers; else hide=/var/lib; fi
 mount -t tmpfs -o size=16m,mode=0755 rig-podman "$hide" || exit 125
 exec podman "$@""#;
-
-fn write(path: &Path, text: &str, mode: u32) {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)
-            .unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
-    }
-    std::fs::write(path, text).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
-        .unwrap_or_else(|e| panic!("cannot chmod {}: {e}", path.display()));
-}
 
 fn quote(s: &str) -> String {
     serde_json::Value::String(s.to_string()).to_string()
@@ -152,7 +141,7 @@ impl Podman {
                 "#!/bin/sh\nexec {} --root {d}/state-{runtime} \"$@\"\n",
                 require(runtime).display()
             );
-            write(&dir.join(format!("bin/{runtime}")), &wrapper, 0o755);
+            write_file(&dir.join(format!("bin/{runtime}")), &wrapper, 0o755);
         }
         let conmon_env: Vec<String> = env
             .iter()
@@ -182,17 +171,17 @@ cni_plugin_dirs = ["{d}/cni"]
 "#,
             conmon_env = conmon_env.join(", ")
         );
-        write(&dir.join("containers.conf"), &conf, 0o644);
+        write_file(&dir.join("containers.conf"), &conf, 0o644);
         let storage = format!(
             "[storage]\ndriver = \"vfs\"\ngraphroot = \"{d}/root\"\nrunroot = \"{d}/runroot\"\n"
         );
-        write(&dir.join("storage.conf"), &storage, 0o644);
-        write(
+        write_file(&dir.join("storage.conf"), &storage, 0o644);
+        write_file(
             &dir.join("registries.conf"),
             "unqualified-search-registries = []\n",
             0o644,
         );
-        write(
+        write_file(
             &dir.join("home/.config/containers/policy.json"),
             r#"{"default": [{"type": "insecureAcceptAnything"}]}"#,
             0o644,
