@@ -16,3 +16,4 @@ pub mod signame;
 pub mod supervisor;
 pub mod sys;
 pub mod upgrade;
+pub mod wait_status;

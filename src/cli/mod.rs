@@ -5,6 +5,7 @@ pub mod dumb_init;
 pub mod getopt;
 pub mod rich;
 mod rich_env;
+pub use rich_env::DEFAULT_GRACE;
 mod rich_mode;
 #[cfg(test)]
 mod test_support;
@@ -118,6 +119,8 @@ pub struct RichSettings {
     pub cmd_exit_shuts_down: bool,
     /// On shutdown, stop CMD before the services (true, the default) or after them.
     pub stop_cmd_first: bool,
+    /// The services CMD starts after (`--cmd-after`); None: every service.
+    pub cmd_after: Option<Vec<String>>,
 }
 
 impl Settings {

@@ -142,6 +142,11 @@ pub(super) struct Cli {
     #[arg(long, value_name = "WHEN")]
     pub(super) stop_cmd: Option<String>,
 
+    /// Rich mode: the services CMD waits for (comma-separated; "" for none); the others
+    /// start beside it [env: RICH_INIT_CMD_AFTER] [default: every service]
+    #[arg(long, value_name = "LIST")]
+    pub(super) cmd_after: Option<String>,
+
     /// Rich mode: the control socket for `rich-init ctl` ("" for none)
     /// [env: RICH_INIT_CONTROL_SOCKET] [default: /run/rich-init/control.sock]
     #[arg(long, value_name = "PATH")]
@@ -188,6 +193,7 @@ impl Cli {
             control_socket: None,
             on_cmd_exit: None,
             stop_cmd: None,
+            cmd_after: None,
             warn_on_reap: false,
             verbose: 0,
             quiet: false,

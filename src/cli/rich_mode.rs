@@ -52,16 +52,13 @@ pub(super) fn rich_settings(
         .services
         .clone()
         .or_else(|| value("services", "RICH_INIT_SERVICES"))
-        .map(|list| {
-            let mut names: Vec<String> = Vec::new();
-            for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-                if !names.iter().any(|n| n == name) {
-                    names.push(name.to_string());
-                }
-            }
-            names
-        })
+        .map(|list| name_list(&list))
         .unwrap_or_default();
+    let cmd_after = cli
+        .cmd_after
+        .clone()
+        .or_else(|| value("cmd_after", "RICH_INIT_CMD_AFTER"))
+        .map(|list| name_list(&list));
     // An empty value turns a file off; the defaults are pid 1's.
     let optional = |p: Option<PathBuf>, default: &str| match p {
         Some(p) if p.as_os_str().is_empty() => None,
@@ -100,6 +97,7 @@ pub(super) fn rich_settings(
     };
     Ok((
         Some(RichSettings {
+            cmd_after,
             cmd_exit_shuts_down,
             stop_cmd_first,
             control_socket,
@@ -130,6 +128,17 @@ pub(super) fn rich_settings(
         }),
         None,
     ))
+}
+
+/// `a, b,,a` → `[a, b]`: trimmed, empty ones dropped, each once.
+fn name_list(list: &str) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        if !names.iter().any(|n| n == name) {
+            names.push(name.to_string());
+        }
+    }
+    names
 }
 
 #[cfg(test)]

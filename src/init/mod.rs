@@ -5,8 +5,6 @@
 pub mod forward;
 mod reaping;
 mod rich;
-mod rich_control;
-mod rich_loop;
 pub mod shutdown;
 
 use crate::cli::{Isolation, Personality, Settings};
@@ -138,10 +136,10 @@ pub(crate) fn spawn_cmd(
 /// (setsid/setpgid happen after fork) the group does not exist; CMD is then still in
 /// ours, reachable by pid, and keeps the signal pending across exec until it unblocks it.
 pub(crate) fn signal_cmd(rules: &Rules, child: i32, sig: i32) -> Result<(), Errno> {
-    let target = rules.target(child);
-    match signals::kill(target, sig) {
-        Err(Errno::ESRCH) if target < 0 => signals::kill(child, sig),
-        result => result,
+    if rules.target(child) < 0 {
+        signals::kill_group_or_pid(child, sig)
+    } else {
+        signals::kill(child, sig)
     }
 }
 

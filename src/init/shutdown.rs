@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 /// How long we still wait for SIGKILLed processes to be reaped before giving up on
 /// them (one stuck in uninterruptible sleep cannot be helped).
-const AFTER_KILL: Duration = Duration::from_secs(2);
+pub const AFTER_KILL: Duration = Duration::from_secs(2);
 
 /// Send `sig` to everything below us. Returns whether anyone got it, and how many
 /// when we counted them (as pid 1, kill(-1) does not say).

@@ -1,5 +1,6 @@
 //! Pure state machines: (event, now) -> actions; no syscalls here.
 
 pub mod backoff;
+pub mod fleet;
 pub mod order;
 pub mod service;

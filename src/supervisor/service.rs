@@ -24,6 +24,7 @@
 use std::time::Instant;
 
 use super::backoff::{deadline, Backoff, STABLE_AFTER};
+use crate::wait_status::WaitStatus;
 
 mod readiness;
 mod types;
@@ -72,7 +73,7 @@ pub struct Service {
     state: State,
     since: Instant,
     spawns: u32,
-    last_exit: Option<i32>,
+    last_exit: Option<WaitStatus>,
     backoff: Backoff,
 }
 
@@ -227,7 +228,7 @@ impl Service {
         }
     }
 
-    fn exited(&mut self, status: i32, now: Instant, out: &mut Vec<Action>) {
+    fn exited(&mut self, status: WaitStatus, now: Instant, out: &mut Vec<Action>) {
         match self.state {
             State::Starting { check, .. } => {
                 self.last_exit = Some(status);
@@ -245,7 +246,7 @@ impl Service {
                     status,
                     ready: true,
                 }));
-                self.ended(exited_zero(status), stable, now, out);
+                self.ended(status.success(), stable, now, out);
             }
             State::Stopping {
                 pid: Some(_), then, ..
@@ -350,11 +351,6 @@ impl Service {
             _ => {}
         }
     }
-}
-
-/// A raw wait status of a normal exit with code 0 (low 7 bits: no signal; bits 8-15: code).
-fn exited_zero(status: i32) -> bool {
-    status & 0xff7f == 0
 }
 
 #[cfg(test)]

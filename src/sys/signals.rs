@@ -193,3 +193,12 @@ pub fn kill(pid: i32, sig: i32) -> Result<(), Errno> {
         Err(Errno::last())
     }
 }
+
+/// Signal `pid`'s process group; the process itself when there is no such group (it has
+/// not made its own yet, or it left it).
+pub fn kill_group_or_pid(pid: i32, sig: i32) -> Result<(), Errno> {
+    match kill(-pid, sig) {
+        Err(Errno::ESRCH) => kill(pid, sig),
+        result => result,
+    }
+}

@@ -112,6 +112,7 @@ mod tests {
     use super::super::tests::*;
     use super::super::{Event::*, Phase, Restart, Service};
     use super::*;
+    use crate::wait_status::WaitStatus;
     use Action::*;
 
     #[test]
@@ -171,7 +172,9 @@ mod tests {
                 (1002, Timer, &[], Phase::Stopping),
                 (
                     1003,
-                    Exited { status: KILL },
+                    Exited {
+                        status: WaitStatus::from_raw(KILL),
+                    },
                     &[restarting(100)],
                     Phase::Backoff,
                 ),
@@ -190,7 +193,14 @@ mod tests {
                 (0, Spawned { pid: 7 }, &[], Phase::Starting),
                 (1000, Timer, &[Kill, timeout], Phase::Stopping),
                 (1001, Stop, &[], Phase::Stopping),
-                (1002, Exited { status: KILL }, &[Stopped], Phase::Stopped),
+                (
+                    1002,
+                    Exited {
+                        status: WaitStatus::from_raw(KILL),
+                    },
+                    &[Stopped],
+                    Phase::Stopped,
+                ),
             ],
         );
     }
@@ -218,7 +228,9 @@ mod tests {
                 (1000, Timer, &[Kill, timeout], Phase::Stopping),
                 (
                     1001,
-                    Exited { status: KILL },
+                    Exited {
+                        status: WaitStatus::from_raw(KILL),
+                    },
                     &[FailedForGood { critical: true }],
                     Phase::Failed,
                 ),
@@ -253,7 +265,14 @@ mod tests {
                 (0, Spawned { pid: 7 }, &[RunReadyCheck], Phase::Starting),
                 (10, Stop, &[CancelReadyCheck, Signal(TERM)], Phase::Stopping),
                 (20, ReadyCheckPassed, &[], Phase::Stopping),
-                (30, Exited { status: TERM }, &[Stopped], Phase::Stopped),
+                (
+                    30,
+                    Exited {
+                        status: WaitStatus::from_raw(TERM),
+                    },
+                    &[Stopped],
+                    Phase::Stopped,
+                ),
             ],
         );
         // Stopped before the spawn was reported: what was spawned is stopped.
@@ -275,7 +294,14 @@ mod tests {
                     ],
                     Phase::Stopping,
                 ),
-                (5002, Exited { status: KILL }, &[Stopped], Phase::Stopped),
+                (
+                    5002,
+                    Exited {
+                        status: WaitStatus::from_raw(KILL),
+                    },
+                    &[Stopped],
+                    Phase::Stopped,
+                ),
             ],
         );
         run(

@@ -1,4 +1,5 @@
 use super::*;
+use crate::wait_status::WaitStatus;
 use std::time::Duration;
 use Action::*;
 use Event::*;
@@ -12,8 +13,13 @@ pub(super) fn ms(n: u64) -> Duration {
 }
 
 /// Raw wait status of `exit(code)`.
-pub(super) fn code(c: i32) -> i32 {
-    c << 8
+pub(super) fn raw(status: i32) -> WaitStatus {
+    WaitStatus::from_raw(status)
+}
+
+/// Wait status of `exit(code)`.
+pub(super) fn code(c: i32) -> WaitStatus {
+    WaitStatus::from_raw(c << 8)
 }
 
 pub(super) fn restarting(delay_ms: u64) -> Action {
@@ -22,7 +28,7 @@ pub(super) fn restarting(delay_ms: u64) -> Action {
     })
 }
 
-pub(super) fn exited(status: i32, ready: bool) -> Action {
+pub(super) fn exited(status: WaitStatus, ready: bool) -> Action {
     Log(Note::Exited { status, ready })
 }
 
@@ -69,7 +75,14 @@ fn immediate_start_and_clean_stop() {
             (0, Spawned { pid: 7 }, &[BecameReady], Phase::Running),
             (0, Start, &[], Phase::Running),
             (50, Stop, &[Signal(TERM)], Phase::Stopping),
-            (60, Exited { status: TERM }, &[Stopped], Phase::Stopped),
+            (
+                60,
+                Exited {
+                    status: WaitStatus::from_raw(TERM),
+                },
+                &[Stopped],
+                Phase::Stopped,
+            ),
             (70, Stop, &[], Phase::Stopped),
             (80, Timer, &[], Phase::Stopped),
         ],
@@ -97,7 +110,12 @@ fn stop_timeout_sends_kill_once() {
     );
     assert_eq!(s.next_deadline(), None, "no more wake-ups after SIGKILL");
     let mut s = s;
-    let got = s.handle(Exited { status: KILL }, t0 + ms(6002));
+    let got = s.handle(
+        Exited {
+            status: WaitStatus::from_raw(KILL),
+        },
+        t0 + ms(6002),
+    );
     assert_eq!(got, [Stopped]);
 }
 
@@ -105,10 +123,15 @@ fn stop_timeout_sends_kill_once() {
 fn restart_policies() {
     let fail = |c| FailedForGood { critical: c };
     // (policy, raw status, actions after the exit apart from the Exited note, phase)
-    let cases: &[(Restart, i32, &[Action], Phase)] = &[
+    let cases: &[(Restart, WaitStatus, &[Action], Phase)] = &[
         (Restart::Always, code(0), &[restarting(100)], Phase::Backoff),
         (Restart::Always, code(1), &[restarting(100)], Phase::Backoff),
-        (Restart::Always, KILL, &[restarting(100)], Phase::Backoff),
+        (
+            Restart::Always,
+            raw(KILL),
+            &[restarting(100)],
+            Phase::Backoff,
+        ),
         (Restart::OnFailure, code(0), &[Stopped], Phase::Stopped),
         (
             Restart::OnFailure,
@@ -116,16 +139,21 @@ fn restart_policies() {
             &[restarting(100)],
             Phase::Backoff,
         ),
-        (Restart::OnFailure, KILL, &[restarting(100)], Phase::Backoff),
         (
             Restart::OnFailure,
-            KILL | 0x80,
+            raw(KILL),
+            &[restarting(100)],
+            Phase::Backoff,
+        ),
+        (
+            Restart::OnFailure,
+            raw(KILL | 0x80),
             &[restarting(100)],
             Phase::Backoff,
         ),
         (Restart::Never, code(0), &[Stopped], Phase::Stopped),
         (Restart::Never, code(1), &[fail(false)], Phase::Failed),
-        (Restart::Never, TERM, &[fail(false)], Phase::Failed),
+        (Restart::Never, raw(TERM), &[fail(false)], Phase::Failed),
     ];
     for (restart, status, tail, phase) in cases {
         let mut want = vec![exited(*status, true)];
@@ -287,7 +315,7 @@ fn operator_start_during_backoff_spawns_now() {
 
 #[test]
 fn never_restarted_while_stopping() {
-    for status in [code(0), code(1), TERM, KILL] {
+    for status in [code(0), code(1), raw(TERM), raw(KILL)] {
         run(
             policy(Restart::Always, Readiness::Immediately),
             &[
@@ -310,7 +338,14 @@ fn stop_then_start_restarts_after_exit() {
             (0, Spawned { pid: 7 }, &[BecameReady], Phase::Running),
             (10, Stop, &[Signal(TERM)], Phase::Stopping),
             (11, Start, &[], Phase::Stopping),
-            (20, Exited { status: TERM }, &[Spawn], Phase::Starting),
+            (
+                20,
+                Exited {
+                    status: WaitStatus::from_raw(TERM),
+                },
+                &[Spawn],
+                Phase::Starting,
+            ),
             (20, Spawned { pid: 8 }, &[BecameReady], Phase::Running),
         ],
     );
@@ -355,7 +390,9 @@ fn unexpected_events_change_nothing() {
     for event in [
         Spawned { pid: 3 },
         SpawnFailed { errno: 1 },
-        Exited { status: 0 },
+        Exited {
+            status: WaitStatus::from_raw(0),
+        },
     ] {
         assert_eq!(s.handle(event, t0), [], "{event:?}");
     }
@@ -402,7 +439,7 @@ fn notes_read_well() {
         ),
         (
             Note::Exited {
-                status: KILL | 0x80,
+                status: WaitStatus::from_raw(KILL | 0x80),
                 ready: false,
             },
             "was killed by SIGKILL before it was ready",

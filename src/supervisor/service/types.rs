@@ -1,6 +1,7 @@
 //! The vocabulary of a service's state machine: its policy, the events it is fed, the
 //! actions it asks for, and the status it reports.
 
+use crate::wait_status::WaitStatus;
 use std::fmt;
 use std::time::{Duration, Instant};
 
@@ -56,9 +57,9 @@ pub enum Event {
     ReadyCheckFailed,
     /// sd_notify `READY=1`.
     Notified,
-    /// The service's process has exited; `status` is the raw wait status.
+    /// The service's process has exited.
     Exited {
-        status: i32,
+        status: WaitStatus,
     },
     Stop,
     /// A deadline asked for by `Service::next_deadline` may have come; early ones are ignored.
@@ -92,7 +93,7 @@ pub enum Action {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Note {
     SpawnFailed { errno: i32 },
-    Exited { status: i32, ready: bool },
+    Exited { status: WaitStatus, ready: bool },
     Restarting { delay: Duration },
     ReadyTimeout { after: Duration },
     StopTimeout { after: Duration, signal: i32 },
@@ -131,8 +132,8 @@ pub struct Status {
     pub since: Instant,
     /// Spawns after the first.
     pub restarts: u32,
-    /// The raw wait status of its last exit.
-    pub last_exit: Option<i32>,
+    /// How it last exited.
+    pub last_exit: Option<WaitStatus>,
     /// In Backoff: when it will be started again.
     pub next_start: Option<Instant>,
 }
@@ -146,13 +147,10 @@ impl fmt::Display for Note {
                 std::io::Error::from_raw_os_error(errno)
             ),
             Note::Exited { status, ready } => {
-                let (code, sig) = (status & 0x7f == 0, status & 0x7f);
-                if code {
-                    write!(f, "exited with code {}", (status >> 8) & 0xff)?;
-                } else if sig != 0x7f {
-                    write!(f, "was killed by {}", crate::signame::name(sig))?;
-                } else {
-                    write!(f, "ended with wait status {status:#x}")?;
+                match (status.code(), status.signal()) {
+                    (Some(code), _) => write!(f, "exited with code {code}")?,
+                    (None, Some(sig)) => write!(f, "was killed by {}", crate::signame::name(sig))?,
+                    (None, None) => write!(f, "ended with wait status {:#x}", status.raw())?,
                 }
                 if ready {
                     Ok(())

@@ -1,0 +1,240 @@
+//! Rich mode's side of `rich-init ctl`: a non-blocking unix socket in the same poll as
+//! everything else. Only root or our own uid may talk to it (SO_PEERCRED). A request
+//! that is already there when the connection is accepted is answered at once. A client
+//! that connects and never sends costs a slot; past MAX_CONNS the oldest is dropped
+//! (its request, never read, was not carried out: `ctl` sends it again), so no client can
+//! stall or exhaust the init. Out of descriptors (EMFILE), the oldest connection or a spare
+//! descriptor kept for this is closed to make room; with nothing to close, the listener
+//! rests for PAUSE instead of waking the loop again at once.
+
+use crate::control::{self, ProtocolError, Request, Response};
+use crate::error::Error;
+use crate::logging::{Level, Logger, Msg};
+use crate::sys::{io, unix_socket, Errno};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// Clients connected at once, at most.
+const MAX_CONNS: usize = 64;
+
+/// How long the listener rests when no descriptor can be freed for accept.
+const PAUSE: Duration = Duration::from_millis(100);
+
+pub(super) struct ControlServer {
+    listener: OwnedFd,
+    path: PathBuf,
+    /// What `path` was when we bound it (see `file_id`).
+    id: Option<(u64, u64)>,
+    conns: Vec<Conn>,
+    /// A descriptor held in reserve (a close-on-exec duplicate of the listener), closed to
+    /// accept when there is no other left.
+    spare: Option<OwnedFd>,
+    /// The listener is left out of the poll until then (EMFILE with nothing to close).
+    paused_until: Option<Instant>,
+    /// accept failed for want of descriptors in the last turn that tried: warn once per
+    /// episode.
+    starved: bool,
+}
+
+struct Conn {
+    fd: OwnedFd,
+    buf: Vec<u8>,
+}
+
+/// What answers a request: the driver, with the fleet's state.
+pub(super) type Answer<'a> = dyn FnMut(Request) -> Response + 'a;
+
+fn warn(log: &Logger, text: &str) {
+    log.emit(Msg::Rich {
+        level: Level::Warn,
+        text,
+    });
+}
+
+impl ControlServer {
+    /// Listen for `ctl`. A live socket at `path` belongs to another init (pid 1, most
+    /// likely): that is an error, and nothing may have been written before it. Any other
+    /// failure is a warning: rich mode runs on without `ctl`.
+    pub fn open(path: &std::path::Path, log: &Logger) -> Result<Option<ControlServer>, Error> {
+        match unix_socket::listen(path) {
+            Err(Errno::EADDRINUSE) => Err(Error::ControlSocketInUse {
+                path: path.to_path_buf(),
+            }),
+            Ok(listener) => {
+                let spare = listener.try_clone().ok();
+                Ok(Some(ControlServer {
+                    listener,
+                    path: path.to_path_buf(),
+                    id: file_id(path),
+                    conns: Vec::new(),
+                    spare,
+                    paused_until: None,
+                    starved: false,
+                }))
+            }
+            Err(e) => {
+                warn(
+                    log,
+                    &format!(
+                        "cannot open the control socket {}: {e}; rich-init ctl will not work",
+                        path.display()
+                    ),
+                );
+                Ok(None)
+            }
+        }
+    }
+
+    /// Until when the listener rests (out of descriptors): the poll's deadline too.
+    pub fn paused_until(&self) -> Option<Instant> {
+        self.paused_until
+    }
+
+    /// The listener (-1 while it rests: poll ignores it), then each connection.
+    pub fn fds(&self) -> Vec<RawFd> {
+        let listener = match self.paused_until {
+            Some(_) => -1,
+            None => self.listener.as_raw_fd(),
+        };
+        std::iter::once(listener)
+            .chain(self.conns.iter().map(|c| c.fd.as_raw_fd()))
+            .collect()
+    }
+}
+
+/// The file's identity (device, inode), to tell our socket from one put in its place.
+fn file_id(path: &std::path::Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::symlink_metadata(path)
+        .ok()
+        .map(|m| (m.dev(), m.ino()))
+}
+
+impl Drop for ControlServer {
+    fn drop(&mut self) {
+        // Only our own socket: another init may have taken the path since (after ours
+        // was removed by hand), and its socket must stay.
+        if self.id.is_some() && file_id(&self.path) == self.id {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+impl ControlServer {
+    /// `ready[0]` is the listener, then one flag per connection, as [`Control::fds`].
+    pub fn serve(&mut self, ready: &[bool], log: &Logger, answer: &mut Answer) {
+        let ctl = self;
+        if ctl.paused_until.is_some_and(|t| Instant::now() >= t) {
+            ctl.paused_until = None;
+        }
+        for i in (0..ctl.conns.len()).rev() {
+            if ready.get(i + 1) == Some(&true) {
+                let mut conn = ctl.conns.remove(i);
+                if let Some(reply) = read_request(&mut conn, answer) {
+                    let _ = unix_socket::send_some(conn.fd.as_raw_fd(), reply.as_bytes());
+                } else {
+                    ctl.conns.insert(i, conn);
+                }
+            }
+        }
+        if ready.first() == Some(&true) {
+            let mut out_of_fds = false;
+            // At most MAX_CONNS per turn: a flood of connections cannot keep the loop
+            // from its other work, and leaves the rest in the backlog for the next turn.
+            for _ in 0..MAX_CONNS {
+                match unix_socket::accept(ctl.listener.as_raw_fd()) {
+                    Ok(fd) => {
+                        let me = unix_socket::euid();
+                        match unix_socket::peer_uid(fd.as_raw_fd()) {
+                            Ok(uid) if uid == 0 || uid == me => {
+                                // A client sends its request as soon as it is connected,
+                                // so it is usually here already: answer it now, before
+                                // later connections can push this one out.
+                                let mut conn = Conn {
+                                    fd,
+                                    buf: Vec::new(),
+                                };
+                                if let Some(reply) = read_request(&mut conn, answer) {
+                                    let _ = unix_socket::send_some(
+                                        conn.fd.as_raw_fd(),
+                                        reply.as_bytes(),
+                                    );
+                                    continue;
+                                }
+                                if ctl.conns.len() >= MAX_CONNS {
+                                    ctl.conns.remove(0);
+                                }
+                                ctl.conns.push(conn);
+                            }
+                            _ => {
+                                let message = format!("permission denied: only root or uid {me} may control rich-init");
+                                let reply = control::render_response(&Response::Error { message });
+                                let _ = unix_socket::send_some(fd.as_raw_fd(), reply.as_bytes());
+                            }
+                        }
+                    }
+                    Err(Errno::EINTR) => continue,
+                    Err(e @ (Errno::EMFILE | Errno::ENFILE)) => {
+                        // The backlog stays readable: make room, or poll wakes at once.
+                        out_of_fds = true;
+                        if !ctl.starved {
+                            ctl.starved = true;
+                            warn(
+                                log,
+                                &format!("control socket: cannot accept a connection ({e}); closing the oldest control connections to make room; raise the open files limit (ulimit -n)"),
+                            );
+                        }
+                        if !ctl.conns.is_empty() {
+                            ctl.conns.remove(0);
+                        } else if ctl.spare.take().is_none() {
+                            ctl.paused_until = Some(Instant::now() + PAUSE);
+                            break;
+                        }
+                    }
+                    Err(_) => break,
+                }
+            }
+            ctl.starved = out_of_fds;
+        }
+        if ctl.spare.is_none() {
+            ctl.spare = ctl.listener.try_clone().ok();
+        }
+    }
+}
+
+/// Read what the client sent; Some(reply) once the request is complete (or broken).
+fn read_request(conn: &mut Conn, answer: &mut Answer) -> Option<String> {
+    let mut chunk = [0u8; 1024];
+    loop {
+        match io::read_some(conn.fd.as_raw_fd(), &mut chunk) {
+            Ok(0) => return Some(String::new()),
+            Ok(n) => conn
+                .buf
+                .extend_from_slice(chunk.get(..n).unwrap_or_default()),
+            Err(Errno::EINTR) => continue,
+            Err(Errno::EAGAIN) => return None,
+            Err(_) => return Some(String::new()),
+        }
+        if let Some(end) = conn.buf.iter().position(|b| *b == b'\n') {
+            let line = conn.buf.get(..end).unwrap_or_default().to_vec();
+            let response = match control::parse_request(&line) {
+                Ok(request) => answer(request),
+                Err(e) => Response::Error {
+                    message: e.to_string(),
+                },
+            };
+            return Some(control::render_response(&response));
+        }
+        if conn.buf.len() > control::MAX_LINE {
+            let e = ProtocolError::TooLong {
+                what: "request line",
+                len: conn.buf.len(),
+                limit: control::MAX_LINE,
+            };
+            return Some(control::render_response(&Response::Error {
+                message: e.to_string(),
+            }));
+        }
+    }
+}

@@ -1,0 +1,489 @@
+//! The rich-mode driver: wait, turn what woke us into fleet events, and carry out the
+//! actions the fleet returns. Every decision is the fleet's (`supervisor/fleet.rs`);
+//! here are only syscalls and wording.
+
+use super::control::ControlServer;
+use super::output::{Output, SpawnCtx};
+use super::poller::{Poller, Wakeup};
+use super::units::Unit;
+use crate::cli::Settings;
+use crate::control::{ExitInfo, Request, Response, ServiceStatus};
+use crate::init::forward::{self, Handoff, Route, Rules};
+use crate::init::{shutdown, signal_cmd, spawn_cmd};
+use crate::logging::{Level, Logger, Msg};
+use crate::procs::{Owner, Procs};
+use crate::supervisor::fleet::{Action, Event, Fleet, Note, Op};
+use crate::supervisor::service::{self, Note as ServiceNote};
+use crate::sys::signals::{self, Received, SigSet};
+use crate::sys::spawn::{ChildSignals, Setup};
+use crate::sys::{self, reap};
+use crate::wait_status::WaitStatus;
+use crate::{config::LogTarget, scripts};
+use std::collections::BTreeMap;
+use std::ffi::CString;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+pub(super) struct Driver<'a> {
+    settings: &'a Settings,
+    log: &'a Logger,
+    mask: SigSet,
+    rules: Rules,
+    handoff: Handoff,
+    fleet: Fleet,
+    units: BTreeMap<String, Unit>,
+    output: Output,
+    poller: Poller<'a>,
+    control: Option<ControlServer>,
+    procs: Procs,
+    /// CMD's argv.
+    argv: Vec<CString>,
+    /// Every service's starting environment: ours.
+    environment: Vec<(String, String)>,
+    init_scripts: Vec<PathBuf>,
+    stop_dir: PathBuf,
+    stop_scripts: Vec<PathBuf>,
+    grace: Duration,
+    /// `ctl shutdown`, carried out once the replies are sent (the shutdown may block in
+    /// the sweep).
+    requested: Vec<Event>,
+}
+
+/// What the driver is built from (see `rich::run`).
+pub(super) struct Parts<'a> {
+    pub settings: &'a Settings,
+    pub log: &'a Logger,
+    pub mask: SigSet,
+    pub fleet: Fleet,
+    pub units: BTreeMap<String, Unit>,
+    pub poller: Poller<'a>,
+    pub control: Option<ControlServer>,
+    pub argv: Vec<CString>,
+    pub environment: Vec<(String, String)>,
+    pub init_scripts: Vec<PathBuf>,
+    pub stop_dir: PathBuf,
+    pub grace: Duration,
+}
+
+fn svc(name: &str, event: service::Event) -> Event {
+    Event::Service {
+        name: name.to_string(),
+        event,
+    }
+}
+
+impl<'a> Driver<'a> {
+    pub fn new(p: Parts<'a>) -> Driver<'a> {
+        Driver {
+            settings: p.settings,
+            log: p.log,
+            mask: p.mask,
+            rules: Rules::new(p.settings),
+            handoff: Handoff::default(),
+            fleet: p.fleet,
+            units: p.units,
+            output: Output::default(),
+            poller: p.poller,
+            control: p.control,
+            procs: Procs::default(),
+            argv: p.argv,
+            environment: p.environment,
+            init_scripts: p.init_scripts,
+            stop_dir: p.stop_dir,
+            stop_scripts: Vec::new(),
+            grace: p.grace,
+            requested: Vec::new(),
+        }
+    }
+
+    /// Boot, run and shut down; the exit code.
+    pub fn run(mut self) -> i32 {
+        self.feed(Event::Boot);
+        loop {
+            if let Some(code) = self.fleet.exit_code() {
+                self.output.drain_all();
+                return code;
+            }
+            self.turn();
+        }
+    }
+
+    /// One blocking wait and what follows from it.
+    fn turn(&mut self) {
+        let paused = self.control.as_ref().and_then(ControlServer::paused_until);
+        let deadline = self.fleet.next_deadline().into_iter().chain(paused).min();
+        let outputs: Vec<i32> = self.output.fds().collect();
+        let control = self.control.as_ref().map(ControlServer::fds);
+        let wakeups = self
+            .poller
+            .wait(deadline, &outputs, control.as_deref().unwrap_or_default());
+        for wakeup in wakeups {
+            match wakeup {
+                Wakeup::Output(index) => self.output.drain(index),
+                Wakeup::Notified(name) => self.feed(svc(&name, service::Event::Notified)),
+                Wakeup::Control(ready) => {
+                    if let Some(mut server) = self.control.take() {
+                        server.serve(&ready, self.log, &mut |request| self.answer(request));
+                        self.control = Some(server);
+                    }
+                    for event in std::mem::take(&mut self.requested) {
+                        self.feed(event);
+                    }
+                }
+                Wakeup::Signal(received) => self.on_signal(received),
+                Wakeup::Failed(e) => {
+                    self.line(Level::Warn, &format!("poll failed ({e}); retrying"))
+                }
+            }
+        }
+        if self
+            .fleet
+            .next_deadline()
+            .is_some_and(|d| d <= Instant::now())
+        {
+            self.feed(Event::Timer);
+        }
+    }
+
+    /// Feed the fleet one event and carry out what it asks for, in order.
+    fn feed(&mut self, event: Event) {
+        for action in self.fleet.handle(event, Instant::now()) {
+            self.perform(action);
+        }
+    }
+
+    fn perform(&mut self, action: Action) {
+        match action {
+            Action::RunInitScript(i) => {
+                let path = self.init_scripts.get(i).cloned().unwrap_or_default();
+                self.run_script(&path);
+            }
+            Action::RunStopScript(i) => {
+                let path = self.stop_scripts.get(i).cloned().unwrap_or_default();
+                self.run_script(&path);
+            }
+            Action::ListStopScripts => {
+                self.stop_scripts = scripts::discover(&self.stop_dir)
+                    .map(|found| found.run)
+                    .unwrap_or_default();
+                let count = self.stop_scripts.len();
+                self.feed(Event::StopScriptsListed { count });
+            }
+            Action::SignalScript { pid, signal } => {
+                let _ = signals::kill(-pid, signal);
+            }
+            Action::Service { name, action } => self.service_action(&name, action),
+            Action::ServiceFailed {
+                name,
+                why,
+                critical,
+            } => self.service_failed(&name, why, critical),
+            Action::StartCmd => self.start_cmd(),
+            Action::StopCmd => {
+                let sig = self.rules.translate(libc::SIGTERM);
+                if let (Some(pid), true) = (self.fleet.cmd_pid(), sig != 0) {
+                    let _ = signal_cmd(&self.rules, pid, sig);
+                }
+            }
+            Action::KillCmd => {
+                if let Some(pid) = self.fleet.cmd_pid() {
+                    let _ = signals::kill(self.rules.target(pid), libc::SIGKILL);
+                    let _ = signals::kill(pid, libc::SIGKILL);
+                }
+            }
+            Action::Sweep => {
+                self.output.drain_all();
+                shutdown::sweep(self.log, self.poller.sigfd(), libc::SIGTERM, self.grace);
+                self.output.drain_all();
+                self.feed(Event::Swept);
+            }
+            Action::Log(note) => self.note(note),
+        }
+    }
+
+    fn ctx(&self) -> SpawnCtx<'a> {
+        SpawnCtx {
+            log: self.log,
+            personality: self.settings.personality,
+            mask: self.mask,
+        }
+    }
+
+    fn run_script(&mut self, path: &Path) {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let argv: Vec<CString> = CString::new(path.as_os_str().as_encoded_bytes())
+            .into_iter()
+            .collect();
+        let ctx = self.ctx();
+        match (self.output).spawn(&ctx, &name, &argv, &Setup::default(), &LogTarget::Prefix) {
+            Ok(pid) => {
+                self.procs.register(pid, Owner::Script(name));
+                self.feed(Event::ScriptSpawned { pid });
+            }
+            Err(e) => {
+                self.line(
+                    Level::Error,
+                    &format!("cannot start {}: {e}", path.display()),
+                );
+                self.feed(Event::ScriptSpawnFailed);
+            }
+        }
+    }
+
+    fn start_cmd(&mut self) {
+        match spawn_cmd(
+            self.settings,
+            self.log,
+            &self.argv,
+            ChildSignals::Restore(self.mask),
+        ) {
+            Ok((pid, handoff)) => {
+                self.handoff = handoff;
+                self.procs.register(pid, Owner::Cmd);
+                self.feed(Event::CmdSpawned { pid });
+            }
+            Err(e) => {
+                self.log.emit(Msg::Startup(&e));
+                self.feed(Event::CmdSpawnFailed);
+            }
+        }
+    }
+
+    fn service_action(&mut self, name: &str, action: service::Action) {
+        use service::Action as S;
+        let ctx = self.ctx();
+        match action {
+            S::Spawn => {
+                let spawned = self
+                    .units
+                    .get(name)
+                    .map(|unit| unit.spawn(name, &mut self.output, &ctx, &self.environment));
+                let event = match spawned {
+                    Some(Ok(pid)) => {
+                        self.procs.register(pid, Owner::Service(name.to_string()));
+                        service::Event::Spawned { pid }
+                    }
+                    Some(Err(e)) => service::Event::SpawnFailed { errno: e as i32 },
+                    None => return,
+                };
+                self.feed(svc(name, event));
+            }
+            S::RunReadyCheck => {
+                let spawned = self
+                    .units
+                    .get(name)
+                    .and_then(|unit| unit.spawn_check(name, &mut self.output, &ctx));
+                match (spawned, self.units.get_mut(name)) {
+                    (Some(Ok(pid)), Some(unit)) => {
+                        self.procs.register(pid, Owner::Check(name.to_string()));
+                        unit.check = Some(pid);
+                    }
+                    _ => self.feed(svc(name, service::Event::ReadyCheckFailed)),
+                }
+            }
+            S::CancelReadyCheck => {
+                if let Some(pid) = self.units.get_mut(name).and_then(|u| u.check.take()) {
+                    let _ = signals::kill(-pid, libc::SIGKILL);
+                }
+            }
+            S::Signal(sig) => self.signal_service(name, sig),
+            S::Kill => self.signal_service(name, libc::SIGKILL),
+            S::BecameReady => self.line(Level::Info, &format!("service {name} is ready")),
+            S::Stopped => self.line(Level::Debug, &format!("service {name} stopped")),
+            S::FailedForGood { critical } => self.service_failed(name, None, critical),
+            S::Log(note) => {
+                let level = match note {
+                    ServiceNote::Exited { status, .. } if status.success() => Level::Info,
+                    ServiceNote::Restarting { .. } => Level::Info,
+                    _ => Level::Warn,
+                };
+                self.line(level, &format!("service {name}: {note}"));
+            }
+        }
+    }
+
+    /// A service's process group (it leads one); the process itself if the group is gone.
+    fn signal_service(&self, name: &str, sig: i32) {
+        if let Some(pid) = self.fleet.service(name).and_then(|s| s.pid()) {
+            let _ = signals::kill_group_or_pid(pid, sig);
+        }
+    }
+
+    /// "exited with code 3" and "failed for good" in one line.
+    fn service_failed(&self, name: &str, why: Option<ServiceNote>, critical: bool) {
+        let why = why.map_or_else(|| "failed".to_string(), |note| note.to_string());
+        let then = if critical {
+            "; it is critical: shutting down"
+        } else {
+            ""
+        };
+        self.line(
+            Level::Error,
+            &format!("service {name} {why} and will not be restarted{then}"),
+        );
+    }
+
+    fn note(&self, note: Note) {
+        let path = |list: &[PathBuf], i: usize| {
+            list.get(i)
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
+        };
+        match note {
+            Note::ShuttingDown { signal } => self.line(
+                Level::Info,
+                &format!("{}: shutting down", crate::signame::name(signal)),
+            ),
+            Note::InitScriptFailed { index, status } => self.line(
+                Level::Error,
+                &format!(
+                    "init script {} failed: {status}; nothing else was started",
+                    path(&self.init_scripts, index)
+                ),
+            ),
+            Note::StopScriptFailed { index, status } => self.line(
+                Level::Warn,
+                &format!(
+                    "stop script {} failed: {status}",
+                    path(&self.stop_scripts, index)
+                ),
+            ),
+        }
+    }
+
+    fn on_signal(&mut self, r: Received) {
+        self.log.emit(Msg::Received(r.signo));
+        let me = u32::try_from(sys::getpid()).unwrap_or(0);
+        match forward::route(&self.rules, &mut self.handoff, r.signo, r.pid == me) {
+            Route::Reap => self.reap(),
+            Route::HandoffIgnored | Route::Skip => {}
+            Route::Forward { .. } if matches!(r.signo, libc::SIGTERM | libc::SIGINT) => {
+                self.feed(Event::StopSignal { signal: r.signo });
+            }
+            Route::Forward { sig, .. } => match self.fleet.cmd_pid() {
+                Some(pid) if sig != 0 => {
+                    let _ = signal_cmd(&self.rules, pid, sig);
+                    self.log.emit(Msg::Forwarded {
+                        sig,
+                        target: self.rules.target(pid),
+                    });
+                }
+                _ => self.log.emit(Msg::Dropped(r.signo)),
+            },
+        }
+    }
+
+    fn reap(&mut self) {
+        let mut exits: Vec<reap::Exit> = Vec::with_capacity(16);
+        reap::drain(&mut exits);
+        for e in exits {
+            let status = WaitStatus::from_raw(e.status);
+            match self.procs.exited(e.pid) {
+                Some(Owner::Cmd) => {
+                    self.log.emit(Msg::CmdExited {
+                        status: e.status,
+                        code: status.exit_code(),
+                    });
+                    self.feed(Event::CmdExited { status });
+                }
+                Some(Owner::Service(name)) => {
+                    self.feed(svc(&name, service::Event::Exited { status }));
+                }
+                Some(Owner::Check(name)) => {
+                    let unit = self.units.get_mut(&name).filter(|u| u.check == Some(e.pid));
+                    if let Some(unit) = unit {
+                        unit.check = None;
+                        let event = if status.success() {
+                            service::Event::ReadyCheckPassed
+                        } else {
+                            service::Event::ReadyCheckFailed
+                        };
+                        self.feed(svc(&name, event));
+                    }
+                }
+                Some(Owner::Script(_)) => {
+                    // Its last lines come before what its end sets off.
+                    self.output.drain_all();
+                    self.feed(Event::ScriptExited { status });
+                }
+                None => self.log.emit(Msg::Reaped {
+                    pid: e.pid,
+                    status: e.status,
+                    main: false,
+                    warn: self.settings.warn_on_reap,
+                }),
+            }
+        }
+    }
+
+    /// A control request, answered from the fleet's state.
+    fn answer(&mut self, request: Request) -> Response {
+        let unknown = |name: &str| Response::Error {
+            message: format!("no service named {name:?}; see rich-init ctl status"),
+        };
+        let (service, op) = match request {
+            Request::Status => return Response::Status(self.status()),
+            Request::Start { service } => (service, Op::Start),
+            Request::Stop { service } => (service, Op::Stop),
+            Request::Restart { service } => (service, Op::Restart),
+            Request::Signal { service, signal } => {
+                return match self.fleet.service(&service).map(|s| s.pid()) {
+                    None => unknown(&service),
+                    Some(None) => Response::Error {
+                        message: format!("service {service} is not running"),
+                    },
+                    Some(Some(pid)) => {
+                        let _ = signals::kill_group_or_pid(pid, signal);
+                        Response::Ok
+                    }
+                };
+            }
+            Request::Shutdown { code } => {
+                self.line(Level::Info, "shutdown requested over the control socket");
+                self.requested.push(Event::Shutdown { code });
+                return Response::Ok;
+            }
+        };
+        if !self.units.contains_key(&service) {
+            return unknown(&service);
+        }
+        if !self.fleet.accepts(op) {
+            return Response::Error {
+                message: format!("rich-init is shutting down: {service} is not started again"),
+            };
+        }
+        self.feed(Event::Control { name: service, op });
+        Response::Ok
+    }
+
+    fn status(&self) -> Vec<ServiceStatus> {
+        let now = Instant::now();
+        self.fleet
+            .services()
+            .map(|(name, s)| {
+                let st = s.status();
+                ServiceStatus {
+                    name: name.to_string(),
+                    state: st.phase.as_str().to_string(),
+                    pid: st.pid,
+                    uptime_ms: s.is_up().then(|| {
+                        u64::try_from(now.saturating_duration_since(st.since).as_millis())
+                            .unwrap_or(u64::MAX)
+                    }),
+                    restarts: st.restarts,
+                    last_exit: st.last_exit.map(|status| match status.signal() {
+                        Some(sig) => ExitInfo::Signal(sig),
+                        None => ExitInfo::Code(status.exit_code()),
+                    }),
+                }
+            })
+            .collect()
+    }
+
+    fn line(&self, level: Level, text: &str) {
+        self.log.emit(Msg::Rich { level, text });
+    }
+}

@@ -1,0 +1,126 @@
+//! Rich mode: the container environment written out, init scripts, services in
+//! dependency order (in parallel where they are independent), CMD, supervision, and an
+//! orderly shutdown. The decisions are the fleet machine's (`supervisor/fleet.rs`); this
+//! module sets up and drives it:
+//! - `units.rs` loads and checks the services, `env.rs` writes the environment out;
+//! - `poller.rs` waits, `control.rs` serves `rich-init ctl`, `output.rs` spawns and
+//!   frames output;
+//! - `driver.rs` feeds the fleet and carries out its actions.
+
+mod control;
+mod driver;
+mod env;
+mod error;
+mod output;
+mod poller;
+mod units;
+
+use super::{build_argv, set_up_reaping, shutdown};
+use crate::cli::{RichSettings, Settings, DEFAULT_GRACE};
+use crate::error::Error;
+use crate::logging::{Level, Logger, Msg};
+use crate::scripts;
+use crate::supervisor::fleet::{self, Fleet};
+use crate::sys::signals::{SigSet, SignalFd};
+use control::ControlServer;
+use driver::{Driver, Parts};
+use error::RichError;
+use poller::Poller;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Run rich mode to the end; returns the exit code.
+pub fn run(
+    settings: &Settings,
+    rich: &RichSettings,
+    log: &Logger,
+    mask: SigSet,
+) -> Result<i32, Error> {
+    let sigfd = SignalFd::new().map_err(Error::SignalFd)?;
+    set_up_reaping(settings, log)?;
+    // Service definitions are checked before anything runs: a bad one starts nothing,
+    // not even init.d. (So init.d cannot write services.d: bake the files in.)
+    let loaded = match units::load(rich) {
+        Ok(loaded) => loaded,
+        Err(e) => return Ok(report(&e, log)),
+    };
+    let argv = build_argv(&settings.command)?;
+    // The socket first: a live one means another init runs here, and then nothing of
+    // its (the env file above all) may be touched.
+    let control = match &rich.control_socket {
+        Some(path) => ControlServer::open(path, log)?,
+        None => None,
+    };
+    let environment = env::environment();
+    env::write(rich, &environment, log);
+    let init_scripts = match init_scripts(rich, log) {
+        Ok(list) => list,
+        Err(e) => return Ok(report(&e, log)),
+    };
+    let grace = settings.grace.unwrap_or(DEFAULT_GRACE);
+    let config = fleet::Config {
+        grace,
+        after_kill: shutdown::AFTER_KILL,
+        stop_cmd_first: rich.stop_cmd_first,
+        cmd_exit_shuts_down: rich.cmd_exit_shuts_down,
+        cmd_after: rich.cmd_after.clone(),
+        remap_to_zero: settings.remap_to_zero.clone(),
+    };
+    let fleet = Fleet::new(config, loaded.members, init_scripts.len(), Instant::now());
+    let driver = Driver::new(Parts {
+        settings,
+        log,
+        mask,
+        fleet,
+        units: loaded.units,
+        poller: Poller::new(&sigfd, loaded.notify),
+        control,
+        argv,
+        environment,
+        init_scripts,
+        stop_dir: rich.stop_dir.clone(),
+        grace,
+    });
+    Ok(driver.run())
+}
+
+/// Say what is wrong (a config problem per line, as `rich-init: …`) and give its code.
+fn report(e: &RichError, log: &Logger) -> i32 {
+    match e {
+        RichError::Config(problems) => {
+            for p in problems {
+                crate::sys::write_all_raw(2, format!("rich-init: {p}\n").as_bytes());
+            }
+        }
+        RichError::InitScripts(e) => log.emit(Msg::Rich {
+            level: Level::Error,
+            text: &e.to_string(),
+        }),
+    }
+    e.exit_code()
+}
+
+/// --initscript, then init.d in order; a non-executable file there is skipped with a
+/// warning.
+fn init_scripts(rich: &RichSettings, log: &Logger) -> Result<Vec<PathBuf>, RichError> {
+    let mut list: Vec<PathBuf> = Vec::new();
+    if let Some(first) = &rich.initscript {
+        scripts::check_initscript(first)?;
+        list.push(first.clone());
+    }
+    let found = scripts::discover(&rich.init_dir)?;
+    for (path, why) in found.skipped {
+        if why == scripts::Skip::NotExecutable {
+            let text = format!(
+                "{} is not executable: skipped (chmod +x to run it)",
+                path.display()
+            );
+            log.emit(Msg::Rich {
+                level: Level::Warn,
+                text: &text,
+            });
+        }
+    }
+    list.extend(found.run);
+    Ok(list)
+}

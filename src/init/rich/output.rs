@@ -1,0 +1,183 @@
+//! The output of services and scripts: each is spawned in its own process group with its
+//! stdout and stderr as `log` says; for `prefix` and `syslog` we hold the read ends of
+//! two pipes and frame every line as `[name] line` on our own stdout/stderr (or send it
+//! to /dev/log).
+
+use super::super::child_exit_code;
+use crate::cli::Personality;
+use crate::config::LogTarget;
+use crate::logging::{Logger, Msg};
+use crate::logsink::{frame, Line, LineBuffer};
+use crate::sys::signals::SigSet;
+use crate::sys::spawn::{self, ChildEvent, ChildSignals, Placement, Setup};
+use crate::sys::{self, io, Errno};
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::unix::net::UnixDatagram;
+
+/// What every spawn needs from the init.
+pub(super) struct SpawnCtx<'a> {
+    pub log: &'a Logger,
+    pub personality: Personality,
+    /// The signal mask we were started with: children get it back.
+    pub mask: SigSet,
+}
+
+/// The read end of a child's stdout or stderr.
+struct Pipe {
+    read: OwnedFd,
+    name: String,
+    /// 1 or 2: where the framed lines go.
+    to: i32,
+    buf: LineBuffer,
+    /// `log = "syslog"`: lines go to /dev/log instead (framed to `to` if that fails).
+    syslog: bool,
+}
+
+#[derive(Default)]
+pub(super) struct Output {
+    pipes: Vec<Pipe>,
+    /// For `log = "syslog"` services: a datagram socket to send to /dev/log.
+    syslog: Option<UnixDatagram>,
+}
+
+fn dup(fd: &OwnedFd) -> Result<OwnedFd, Errno> {
+    fd.try_clone()
+        .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EMFILE)))
+}
+
+impl Output {
+    /// Fork and exec `argv` in its own group, with its output per `log`.
+    pub fn spawn(
+        &mut self,
+        ctx: &SpawnCtx,
+        name: &str,
+        argv: &[CString],
+        setup: &Setup,
+        log: &LogTarget,
+    ) -> Result<i32, Errno> {
+        let null = io::null()?;
+        let mut setup = *setup;
+        setup.stdin = Some(null.as_raw_fd());
+        let mut keep = Vec::new();
+        let (out, err) = match log {
+            LogTarget::Inherit => (None, None),
+            LogTarget::None => (Some(dup(&null)?), Some(dup(&null)?)),
+            LogTarget::File(path) => {
+                let f = io::append(path)?;
+                (Some(dup(&f)?), Some(f))
+            }
+            LogTarget::Prefix | LogTarget::Syslog => {
+                let (r1, w1) = io::pipe()?;
+                let (r2, w2) = io::pipe()?;
+                keep.push((r1, 1));
+                keep.push((r2, 2));
+                (Some(w1), Some(w2))
+            }
+        };
+        setup.stdout = out.as_ref().map(AsRawFd::as_raw_fd);
+        setup.stderr = err.as_ref().map(AsRawFd::as_raw_fd);
+        let report = |event: ChildEvent| {
+            ctx.log.emit(Msg::Child { cmd: name, event });
+            child_exit_code(ctx.personality, event)
+        };
+        let pid = spawn::spawn(
+            argv,
+            Placement::OwnGroup,
+            ChildSignals::Restore(ctx.mask),
+            &setup,
+            &report,
+        )?;
+        let syslog = *log == LogTarget::Syslog;
+        if syslog && self.syslog.is_none() {
+            self.syslog = UnixDatagram::unbound().ok();
+        }
+        for (read, to) in keep {
+            self.pipes.push(Pipe {
+                read,
+                name: name.to_string(),
+                to,
+                buf: LineBuffer::default(),
+                syslog,
+            });
+        }
+        Ok(pid)
+    }
+
+    /// The pipes' read ends, in the order [`Output::drain`] takes indexes.
+    pub fn fds(&self) -> impl Iterator<Item = RawFd> + '_ {
+        self.pipes.iter().map(|p| p.read.as_raw_fd())
+    }
+
+    /// Read what pipe `index` holds; at end of file, flush its last line and drop it (so
+    /// drain higher indexes first).
+    pub fn drain(&mut self, index: usize) {
+        let Some(pipe) = self.pipes.get_mut(index) else {
+            return;
+        };
+        let mut chunk = [0u8; 4096];
+        let mut lines: Vec<Line> = Vec::new();
+        let mut eof = false;
+        loop {
+            match io::read_some(pipe.read.as_raw_fd(), &mut chunk) {
+                Ok(0) => {
+                    eof = true;
+                    break;
+                }
+                Ok(n) => pipe
+                    .buf
+                    .push(chunk.get(..n).unwrap_or_default(), &mut lines),
+                Err(Errno::EINTR) => continue,
+                Err(Errno::EAGAIN) => break,
+                Err(_) => {
+                    eof = true;
+                    break;
+                }
+            }
+            if lines.len() > 256 {
+                break;
+            }
+        }
+        if eof {
+            pipe.buf.finish(&mut lines);
+        }
+        for line in &lines {
+            if pipe.syslog {
+                let datagram =
+                    crate::logsink::syslog_datagram(&pipe.name, pipe.to == 2, &line.text);
+                let sent = self
+                    .syslog
+                    .as_ref()
+                    .is_some_and(|sock| sock.send_to(&datagram, "/dev/log").is_ok());
+                if sent {
+                    continue;
+                }
+            }
+            sys::write_all_raw(pipe.to, &frame(&pipe.name, line));
+        }
+        if eof {
+            self.pipes.remove(index);
+        }
+    }
+
+    /// Drain every pipe that still has data (after a script, before exiting).
+    pub fn drain_all(&mut self) {
+        for i in (0..self.pipes.len()).rev() {
+            self.drain(i);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::logsink::syslog_datagram;
+
+    #[test]
+    fn syslog_lines() {
+        assert_eq!(
+            syslog_datagram("crond", false, b"started"),
+            b"<30>crond: started"
+        );
+        assert_eq!(syslog_datagram("web", true, b"oops"), b"<27>web: oops");
+    }
+}

@@ -1,0 +1,103 @@
+//! The driver's one blocking wait: poll the signalfd, the output pipes, the services'
+//! notify sockets and the control socket, with the nearest deadline as the timeout, and
+//! say what woke us as [`Wakeup`]s, in the order they are to be handled.
+
+use crate::sys::io;
+use crate::sys::signals::{Received, SignalFd};
+use crate::sys::Errno;
+use std::os::fd::{AsRawFd, RawFd};
+use std::os::unix::net::UnixDatagram;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Wakeup {
+    /// Output pipe `index` is readable (these come highest index first: draining one
+    /// at end of file removes it).
+    Output(usize),
+    /// A service said `READY=1` on its notify socket.
+    Notified(String),
+    /// The control socket: readiness of the listener, then of each connection.
+    Control(Vec<bool>),
+    Signal(Received),
+    /// poll failed (not EINTR); the driver says so and tries again.
+    Failed(Errno),
+}
+
+pub(super) struct Poller<'a> {
+    sigfd: &'a SignalFd,
+    /// Each service's sd_notify socket, by name.
+    notify: Vec<(String, UnixDatagram)>,
+}
+
+impl<'a> Poller<'a> {
+    pub fn new(sigfd: &'a SignalFd, notify: Vec<(String, UnixDatagram)>) -> Poller<'a> {
+        Poller { sigfd, notify }
+    }
+
+    pub fn sigfd(&self) -> &SignalFd {
+        self.sigfd
+    }
+
+    /// Sleep until something is readable or `deadline`; what woke us.
+    pub fn wait(
+        &self,
+        deadline: Option<Instant>,
+        output: &[RawFd],
+        control: &[RawFd],
+    ) -> Vec<Wakeup> {
+        let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        let mut fds = Vec::with_capacity(1 + output.len() + self.notify.len() + control.len());
+        fds.push(self.sigfd.raw());
+        fds.extend_from_slice(output);
+        fds.extend(self.notify.iter().map(|(_, s)| s.as_raw_fd()));
+        fds.extend_from_slice(control);
+        let mut ready = Vec::with_capacity(fds.len());
+        match io::poll_readable(&fds, timeout, &mut ready) {
+            Ok(()) => {}
+            Err(Errno::EINTR) => return Vec::new(),
+            Err(e) => {
+                // Whatever it is, do not spin: rest a little (a signal ends the rest).
+                let _ = self.sigfd.wait(Duration::from_millis(100));
+                return vec![Wakeup::Failed(e)];
+            }
+        }
+        let is = |i: usize| ready.get(i) == Some(&true);
+        let mut out = Vec::new();
+        let notify_at = 1 + output.len();
+        let control_at = notify_at + self.notify.len();
+        out.extend(
+            (0..output.len())
+                .rev()
+                .filter(|i| is(1 + i))
+                .map(Wakeup::Output),
+        );
+        for (i, (name, sock)) in self.notify.iter().enumerate() {
+            if is(notify_at + i) && said_ready(sock) {
+                out.push(Wakeup::Notified(name.clone()));
+            }
+        }
+        if !control.is_empty() {
+            out.push(Wakeup::Control(
+                ready.get(control_at..).unwrap_or_default().to_vec(),
+            ));
+        }
+        if is(0) {
+            let mut batch: Vec<Received> = Vec::with_capacity(16);
+            if self.sigfd.read(&mut batch).is_ok() {
+                out.extend(batch.into_iter().map(Wakeup::Signal));
+            }
+        }
+        out
+    }
+}
+
+/// Read every datagram waiting; whether one has a `READY=1` line.
+fn said_ready(sock: &UnixDatagram) -> bool {
+    let mut ready = false;
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = sock.recv(&mut buf) {
+        let text = buf.get(..n).unwrap_or_default();
+        ready |= text.split(|b| *b == b'\n').any(|l| l == b"READY=1");
+    }
+    ready
+}

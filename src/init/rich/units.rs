@@ -1,0 +1,244 @@
+//! Services as the driver runs them: loaded from services.d and presets, checked before
+//! anything starts (every problem at once), and what each spawn of one needs.
+
+use super::error::{Problem, RichError};
+use super::output::{Output, SpawnCtx};
+use crate::config::{self, Command, IdSpec, LogTarget, Ready};
+use crate::supervisor::fleet::Member;
+use crate::sys::spawn::{Ids, Setup};
+use crate::sys::users::{self, Identity};
+use crate::sys::Errno;
+use crate::{cli::RichSettings, scripts};
+use std::collections::BTreeMap;
+use std::ffi::CString;
+use std::os::unix::net::UnixDatagram;
+use std::path::Path;
+
+/// One service's definition and what its spawns need.
+pub(super) struct Unit {
+    cfg: config::Service,
+    argv: Vec<CString>,
+    /// `ready = { command = … }`: the check's argv.
+    check_argv: Option<Vec<CString>>,
+    identity: Option<Identity>,
+    /// `ready = { notify = true }`: the NOTIFY_SOCKET address it is given.
+    notify_address: Option<String>,
+    /// The readiness check running now.
+    pub check: Option<i32>,
+}
+
+/// What loading gives: the fleet's members in start order, the units by name, and the
+/// notify sockets (by service name) for the poller.
+pub(super) struct Loaded {
+    pub members: Vec<Member>,
+    pub units: BTreeMap<String, Unit>,
+    pub notify: Vec<(String, UnixDatagram)>,
+}
+
+/// A per-service sd_notify socket in the abstract namespace (no file to clean up, no
+/// permissions to get wrong for a service that runs as another user).
+fn notify_socket(name: &str) -> std::io::Result<(UnixDatagram, String)> {
+    use std::os::linux::net::SocketAddrExt;
+    // Unique even between two pid-1 inits that share a network namespace.
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let label = format!("rich-init/{}-{stamp}/notify/{name}", std::process::id());
+    let addr = std::os::unix::net::SocketAddr::from_abstract_name(label.as_bytes())?;
+    let sock = UnixDatagram::bind_addr(&addr)?;
+    sock.set_nonblocking(true)?;
+    Ok((sock, format!("@{label}")))
+}
+
+/// A command's argv; `None` names the argument with a NUL byte.
+fn command_argv(command: &Command) -> Result<Vec<CString>, usize> {
+    let words: Vec<&str> = match command {
+        Command::Argv(v) => v.iter().map(String::as_str).collect(),
+        Command::Shell(s) => vec!["/bin/sh", "-c", s],
+    };
+    words
+        .iter()
+        .enumerate()
+        .map(|(i, w)| CString::new(*w).map_err(|_| i))
+        .collect()
+}
+
+/// Load services.d and presets; every problem is in the error.
+pub(super) fn load(rich: &RichSettings) -> Result<Loaded, RichError> {
+    let exists = |program: &str| program_exists(program);
+    let presets = config::preset_sources(&rich.presets, &exists).map_err(RichError::config)?;
+    let cfg = if rich.services_dir_given || rich.services_dir.exists() {
+        config::load_dir(&rich.services_dir, presets, &exists)
+    } else {
+        config::load(&presets, &exists)
+    }
+    .map_err(RichError::config)?;
+    let mut problems = Vec::new();
+    let mut loaded = Loaded {
+        members: Vec::new(),
+        units: BTreeMap::new(),
+        notify: Vec::new(),
+    };
+    for (name, service) in &cfg.services {
+        let file = || service.file.clone();
+        let mut notify_address = None;
+        if let Ready::Notify { .. } = service.ready {
+            match notify_socket(name) {
+                Ok((sock, address)) => {
+                    loaded.notify.push((name.clone(), sock));
+                    notify_address = Some(address);
+                }
+                Err(source) => problems.push(Problem::NotifySocket {
+                    file: file(),
+                    source,
+                }),
+            }
+        }
+        let identity = match (&service.user, &service.group) {
+            (None, None) => None,
+            (user, group) => {
+                let spec = |s: &IdSpec| match s {
+                    IdSpec::Name(n) => n.clone(),
+                    IdSpec::Id(i) => i.to_string(),
+                };
+                let user = user.as_ref().map_or_else(|| "0".to_string(), spec);
+                match users::resolve_in(Path::new("/"), &user, group.as_ref().map(spec).as_deref())
+                {
+                    Ok(id) => Some(id),
+                    Err(source) => {
+                        problems.push(Problem::Identity {
+                            file: file(),
+                            source,
+                        });
+                        None
+                    }
+                }
+            }
+        };
+        let nul = |key: &'static str, index: usize| Problem::NulInArgument {
+            file: file(),
+            key,
+            index,
+        };
+        let argv = command_argv(&service.command).unwrap_or_else(|i| {
+            problems.push(nul("command", i));
+            Vec::new()
+        });
+        let check_argv = match &service.ready {
+            Ready::Command { command, .. } => Some(command_argv(command).unwrap_or_else(|i| {
+                problems.push(nul("ready", i));
+                Vec::new()
+            })),
+            _ => None,
+        };
+        let unit = Unit {
+            cfg: service.clone(),
+            argv,
+            check_argv,
+            identity,
+            notify_address,
+            check: None,
+        };
+        loaded.units.insert(name.clone(), unit);
+    }
+    for name in rich.cmd_after.iter().flatten() {
+        if !cfg.services.contains_key(name) {
+            problems.push(Problem::UnknownCmdAfter { name: name.clone() });
+        }
+    }
+    loaded.members = cfg
+        .start_order
+        .iter()
+        .filter_map(|name| cfg.services.get(name))
+        .map(|service| Member {
+            name: service.name.clone(),
+            after: service.after.clone(),
+            policy: service.policy(),
+        })
+        .collect();
+    if problems.is_empty() {
+        Ok(loaded)
+    } else {
+        Err(RichError::Config(problems))
+    }
+}
+
+impl Unit {
+    /// Fork and exec the service as its file says.
+    pub fn spawn(
+        &self,
+        name: &str,
+        output: &mut Output,
+        ctx: &SpawnCtx,
+        environment: &[(String, String)],
+    ) -> Result<i32, Errno> {
+        let mut vars: BTreeMap<String, String> = environment.iter().cloned().collect();
+        if let Some(id) = &self.identity {
+            for (key, value) in [
+                ("HOME", &id.home),
+                ("USER", &id.name),
+                ("LOGNAME", &id.name),
+            ] {
+                if let Some(v) = value {
+                    vars.insert(key.into(), v.clone());
+                }
+            }
+        }
+        vars.extend(self.cfg.env.clone());
+        if let Some(address) = &self.notify_address {
+            vars.insert("NOTIFY_SOCKET".into(), address.clone());
+        }
+        let env: Vec<CString> = vars
+            .iter()
+            .filter_map(|(k, v)| CString::new(format!("{k}={v}")).ok())
+            .collect();
+        let cwd = self
+            .cfg
+            .working_dir
+            .as_ref()
+            .and_then(|d| CString::new(d.as_os_str().as_encoded_bytes()).ok());
+        let groups = self
+            .identity
+            .as_ref()
+            .map(|i| i.groups.clone())
+            .unwrap_or_default();
+        let ids = self.identity.as_ref().map(|i| Ids {
+            uid: i.uid,
+            gid: i.gid,
+            groups: &groups,
+        });
+        let setup = Setup {
+            env: Some(&env),
+            cwd: cwd.as_deref(),
+            ids,
+            umask: self.cfg.umask,
+            no_new_privs: self.cfg.no_new_privs,
+            ..Setup::default()
+        };
+        output.spawn(ctx, name, &self.argv, &setup, &self.cfg.log)
+    }
+
+    /// Fork and exec its readiness check once (output discarded); `None` when it has none.
+    pub fn spawn_check(
+        &self,
+        name: &str,
+        output: &mut Output,
+        ctx: &SpawnCtx,
+    ) -> Option<Result<i32, Errno>> {
+        let argv = self.check_argv.as_ref()?;
+        let label = format!("{name} ready check");
+        Some(output.spawn(ctx, &label, argv, &Setup::default(), &LogTarget::None))
+    }
+}
+
+/// Whether a program can be found: an absolute path to an executable file, or a name
+/// in PATH.
+fn program_exists(program: &str) -> bool {
+    if program.contains('/') {
+        return scripts::is_executable_file(Path::new(program));
+    }
+    let path = std::env::var("PATH")
+        .unwrap_or_else(|_| "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into());
+    path.split(':')
+        .any(|dir| scripts::is_executable_file(&Path::new(dir).join(program)))
+}
