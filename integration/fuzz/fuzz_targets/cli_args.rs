@@ -132,7 +132,7 @@ fn check_ctl(words: &[String]) {
             let again = control::parse_request(line.as_bytes());
             assert_eq!(again.ok().as_ref(), Some(&request), "{line}");
         }
-        Err(e) => one_line("a ctl usage error", &e),
+        Err(e) => one_line("a ctl usage error", &e.to_string()),
     }
 }
 
