@@ -21,7 +21,7 @@ pub fn run(words: &[String], env: &dyn Fn(&str) -> Option<String>) -> i32 {
     };
     let (request, json) = match control::parse_ctl_args(rest) {
         Ok(parsed) => parsed,
-        Err(line) => return say(2, &format!("rich-init {line}")),
+        Err(e) => return say(e.exit_code(), &format!("rich-init {e}")),
     };
     let mut tries = 1;
     let line = loop {

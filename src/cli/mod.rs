@@ -2,6 +2,7 @@
 //! [`Parsed`] out. Nothing here touches the process.
 
 pub mod dumb_init;
+mod error;
 pub mod getopt;
 pub mod rich;
 mod rich_env;
@@ -10,6 +11,8 @@ mod rich_mode;
 #[cfg(test)]
 mod test_support;
 pub mod tini;
+
+pub use error::{CliError, RewriteProblem};
 
 use std::ffi::OsString;
 

@@ -3,6 +3,7 @@
 //! Usage errors print one line and exit with [`EXIT_USAGE`]. Turning the parsed options
 //! and their variables into [`Settings`] is in `rich_env.rs`.
 
+use super::error::CliError;
 use super::rich_env::build;
 use super::Parsed;
 use clap::parser::ValueSource;
@@ -206,6 +207,10 @@ pub(super) fn usage_error(line: &str) -> Parsed {
     Parsed::stderr(EXIT_USAGE, format!("rich-init: {line}\n"))
 }
 
+fn refused(e: &CliError) -> Parsed {
+    Parsed::stderr(e.exit_code(), format!("rich-init: {e}\n"))
+}
+
 fn from_cli(m: &ArgMatches, id: &str) -> bool {
     m.value_source(id) == Some(ValueSource::CommandLine)
 }
@@ -233,7 +238,7 @@ pub fn parse(args: Vec<OsString>, env: &dyn Fn(&str) -> Option<String>, pid1: bo
     };
     match result {
         Ok(settings) => Parsed::Run(Box::new(settings)),
-        Err(line) => usage_error(&line),
+        Err(e) => refused(&e),
     }
 }
 
@@ -252,7 +257,7 @@ fn parse_with_clap(args: &[OsString], env: &dyn Fn(&str) -> Option<String>, pid1
     };
     match build(cli, &|id| from_cli(&matches, id), env, args.first(), pid1) {
         Ok(settings) => Parsed::Run(Box::new(settings)),
-        Err(line) => usage_error(&line),
+        Err(e) => refused(&e),
     }
 }
 

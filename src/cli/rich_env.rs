@@ -2,6 +2,7 @@
 //! on the command line wins over its variable; each bad value is one line that names
 //! the option or variable and says what is allowed.
 
+use super::error::{CliError, RewriteProblem};
 use super::rich::{Cli, ForwardArg, IsolationArg};
 use super::{ForwardTo, Isolation, Personality, Settings, Subreaper};
 use crate::signame;
@@ -12,24 +13,27 @@ use std::time::Duration;
 /// How long CMD's leftovers get between SIGTERM and SIGKILL, unless --grace says.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(5);
 
-pub(super) fn env_flag(name: &str, value: &str) -> Result<bool, String> {
+pub(super) fn env_flag(name: &'static str, value: &str) -> Result<bool, CliError> {
     match value.trim().to_ascii_lowercase().as_str() {
         "1" | "true" | "yes" | "on" => Ok(true),
         "0" | "false" | "no" | "off" | "" => Ok(false),
-        _ => Err(format!("{name}={value:?} is not a boolean; use 1 or 0")),
+        _ => Err(CliError::NotBoolean {
+            name,
+            value: value.to_string(),
+        }),
     }
 }
 
 /// Parse `S:R` where both sides are signal names or numbers; `R` may be 0 (drop).
-pub fn parse_rewrite(spec: &str) -> Result<(i32, i32), String> {
+pub fn parse_rewrite(spec: &str) -> Result<(i32, i32), CliError> {
+    let bad = |problem| CliError::Rewrite {
+        spec: spec.to_string(),
+        problem,
+    };
     let Some((from, to)) = spec.split_once(':') else {
-        return Err(format!(
-            "invalid --rewrite {spec:?}: expected S:R, such as TERM:QUIT or 15:0"
-        ));
+        return Err(bad(RewriteProblem::NoColon));
     };
-    let not_signal = |s: &str| {
-        format!("invalid --rewrite {spec:?}: {s:?} is not a signal (use a name such as TERM or a number 1-64)")
-    };
+    let not_signal = |s: &str| bad(RewriteProblem::NotSignal(s.to_string()));
     let from_sig = signame::parse(from).ok_or_else(|| not_signal(from))?;
     let to_sig = if to.trim() == "0" {
         0
@@ -37,21 +41,18 @@ pub fn parse_rewrite(spec: &str) -> Result<(i32, i32), String> {
         signame::parse(to).ok_or_else(|| not_signal(to))?
     };
     if from_sig == libc::SIGCHLD {
-        return Err(format!("invalid --rewrite {spec:?}: SIGCHLD is how children are reaped; it cannot be rewritten"));
+        return Err(bad(RewriteProblem::Sigchld));
     }
     if from_sig == libc::SIGKILL || from_sig == libc::SIGSTOP {
-        return Err(format!(
-            "invalid --rewrite {spec:?}: {} cannot be caught, so it cannot be rewritten",
-            signame::name(from_sig)
-        ));
+        return Err(bad(RewriteProblem::Uncatchable(from_sig)));
     }
     Ok((from_sig, to_sig))
 }
 
-fn parse_exit_code(text: &str) -> Result<u8, String> {
+fn parse_exit_code(text: &str) -> Result<u8, CliError> {
     text.trim()
         .parse::<u8>()
-        .map_err(|_| format!("invalid --remap-exit {text:?}: expected an exit code from 0 to 255"))
+        .map_err(|_| CliError::RemapExit(text.to_string()))
 }
 
 /// `given(id)` says whether option `id` was on the command line (it then beats its
@@ -62,9 +63,9 @@ pub(super) fn build(
     env: &dyn Fn(&str) -> Option<String>,
     argv0: Option<&OsString>,
     pid1: bool,
-) -> Result<Settings, String> {
+) -> Result<Settings, CliError> {
     let var = |flag: &str, key: &str| if given(flag) { None } else { env(key) };
-    let var_flag = |flag: &str, key: &str, given: bool| -> Result<bool, String> {
+    let var_flag = |flag: &str, key: &'static str, given: bool| -> Result<bool, CliError> {
         match var(flag, key) {
             Some(v) => env_flag(key, &v),
             None => Ok(given),
@@ -73,14 +74,17 @@ pub(super) fn build(
 
     let (rich, rich_note) = super::rich_mode::rich_settings(&cli, &var, pid1)?;
     let mut isolation = match var("isolation", "RICH_INIT_ISOLATION") {
-        Some(v) => IsolationArg::from_str(v.trim(), true).map_err(|_| {
-            format!("RICH_INIT_ISOLATION={v:?} is not valid; use session, group or none")
-        })?,
+        Some(v) => match IsolationArg::from_str(v.trim(), true) {
+            Ok(isolation) => isolation,
+            Err(_) => return Err(CliError::IsolationVar(v)),
+        },
         None => cli.isolation,
     };
     let mut forward_to = match var("forward_to", "RICH_INIT_FORWARD_TO") {
-        Some(v) => ForwardArg::from_str(v.trim(), true)
-            .map_err(|_| format!("RICH_INIT_FORWARD_TO={v:?} is not valid; use group or child"))?,
+        Some(v) => match ForwardArg::from_str(v.trim(), true) {
+            Ok(forward_to) => forward_to,
+            Err(_) => return Err(CliError::ForwardToVar(v)),
+        },
         None => cli.forward_to,
     };
     let forward_explicit = given("forward_to") || env("RICH_INIT_FORWARD_TO").is_some();
@@ -98,10 +102,7 @@ pub(super) fn build(
         forward_to = ForwardArg::Child;
     }
     if isolation == IsolationArg::None && forward_to == ForwardArg::Group {
-        return Err(
-            "--forward-to group needs CMD in its own group; use --isolation session or group"
-                .into(),
-        );
+        return Err(CliError::GroupWithoutIsolation);
     }
     let rewrites = match var("rewrite", "RICH_INIT_REWRITE") {
         Some(v) => v
@@ -119,10 +120,13 @@ pub(super) fn build(
             .collect(),
         None => cli.remap_exit,
     };
-    let pdeath = match var("parent_death_signal", "RICH_INIT_PARENT_DEATH_SIGNAL").or(cli.parent_death_signal) {
-        Some(v) => Some(signame::parse(&v).ok_or_else(|| {
-            format!("invalid --parent-death-signal {v:?}: not a signal (use a name such as KILL or a number 1-64)")
-        })?),
+    let pdeath = match var("parent_death_signal", "RICH_INIT_PARENT_DEATH_SIGNAL")
+        .or(cli.parent_death_signal)
+    {
+        Some(v) => match signame::parse(&v) {
+            Some(sig) => Some(sig),
+            None => return Err(CliError::ParentDeathSignal(v)),
+        },
         None => None,
     };
     let job_control = !var_flag(
@@ -136,8 +140,10 @@ pub(super) fn build(
         cli.no_term_on_exit,
     )?;
     let grace = match var("grace", "RICH_INIT_GRACE").or(cli.grace) {
-        Some(text) => crate::config::duration::parse(text.trim())
-            .map_err(|e| format!("invalid --grace {text:?}: {e}"))?,
+        Some(text) => match crate::config::duration::parse(text.trim()) {
+            Ok(grace) => grace,
+            Err(error) => return Err(CliError::Grace { text, error }),
+        },
         None => DEFAULT_GRACE,
     };
     let warn_on_reap = var_flag("warn_on_reap", "RICH_INIT_WARN_ON_REAP", cli.warn_on_reap)?;
@@ -148,11 +154,11 @@ pub(super) fn build(
             .parse::<u8>()
             .ok()
             .filter(|n| *n <= 3)
-            .ok_or_else(|| format!("RICH_INIT_VERBOSE={v:?} is not valid; use 0 to 3"))?,
+            .ok_or(CliError::VerboseVar(v))?,
         None => cli.verbose.min(3),
     };
     if cli.command.is_empty() {
-        return Err("no command to run; usage: rich-init [OPTIONS] -- CMD [ARGS...]".into());
+        return Err(CliError::NoCommand);
     }
 
     let session = isolation == IsolationArg::Session;
@@ -234,7 +240,7 @@ mod tests {
         for (spec, want) in cases {
             match (parse_rewrite(spec), want) {
                 (Ok(got), Ok(w)) => assert_eq!(got, *w, "{spec}"),
-                (Err(got), Err(w)) => assert!(got.contains(w), "{spec}: {got}"),
+                (Err(got), Err(w)) => assert!(got.to_string().contains(w), "{spec}: {got}"),
                 (got, w) => panic!("{spec}: got {got:?}, want {w:?}"),
             }
         }

@@ -1,5 +1,6 @@
 //! rich-init's rich-mode options and their variables → [`RichSettings`].
 
+use super::error::CliError;
 use super::rich::Cli;
 use super::rich_env::env_flag;
 use super::RichSettings;
@@ -26,9 +27,10 @@ pub(super) fn rich_settings(
     cli: &Cli,
     value: &dyn Fn(&str, &str) -> Option<String>,
     pid1: bool,
-) -> Result<(Option<RichSettings>, Option<&'static str>), String> {
+) -> Result<(Option<RichSettings>, Option<&'static str>), CliError> {
     // The same words as every other flag variable; anything else leaves rich mode off.
-    let set = |var: &str| value("rich", var).is_some_and(|v| env_flag(var, &v).unwrap_or(false));
+    let set =
+        |var: &'static str| value("rich", var).is_some_and(|v| env_flag(var, &v).unwrap_or(false));
     let switched = set("RICH_INIT_RICH") || set("rich_mode");
     let on = cli.rich || (pid1 && switched);
     let path = |id: &str, var: &str, given: &Option<PathBuf>| {
@@ -41,9 +43,7 @@ pub(super) fn rich_settings(
             return Ok((None, Some(SWITCH_IGNORED)));
         }
         if initscript.is_some() {
-            return Err(
-                "--initscript needs --rich (rich mode), as in PouchContainer; add --rich".into(),
-            );
+            return Err(CliError::InitscriptWithoutRich);
         }
         return Ok((None, None));
     }
@@ -80,11 +80,7 @@ pub(super) fn rich_settings(
     let cmd_exit_shuts_down = match on_cmd_exit.as_deref().map(str::trim) {
         None | Some("shutdown") => true,
         Some("stay") => false,
-        Some(other) => {
-            return Err(format!(
-                "invalid --on-cmd-exit {other:?}: use shutdown or stay"
-            ))
-        }
+        Some(other) => return Err(CliError::OnCmdExit(other.to_string())),
     };
     let stop_cmd = cli
         .stop_cmd
@@ -93,7 +89,7 @@ pub(super) fn rich_settings(
     let stop_cmd_first = match stop_cmd.as_deref().map(str::trim) {
         None | Some("first") => true,
         Some("last") => false,
-        Some(other) => return Err(format!("invalid --stop-cmd {other:?}: use first or last")),
+        Some(other) => return Err(CliError::StopCmd(other.to_string())),
     };
     Ok((
         Some(RichSettings {

@@ -1,4 +1,7 @@
-//! Why a control line was refused: one line each, naming the field and what to do.
+//! Why a control line or a `ctl` command line was refused: one line each, naming the field
+//! and what to do.
+
+use super::CTL_USAGE;
 
 /// Why a request or response line was refused. One line each; it names the field.
 #[derive(Debug, thiserror::Error)]
@@ -49,4 +52,25 @@ pub enum ProtocolError {
     BadSignal { signal: String },
     #[error("bad exit code {code}: use an integer 0-255")]
     BadCode { code: String },
+}
+
+/// Why the words after `rich-init ctl` were refused: one line that ends with the usage.
+#[derive(Debug, thiserror::Error)]
+pub enum CtlUsageError {
+    #[error("ctl: no command given; {CTL_USAGE}")]
+    NoCommand,
+    #[error("ctl: unknown command {0:?}; {CTL_USAGE}")]
+    UnknownCommand(String),
+    #[error("ctl: wrong arguments for {0:?}; {CTL_USAGE}")]
+    WrongArguments(String),
+    /// A bad service name, signal or exit code.
+    #[error("ctl: {0}; {CTL_USAGE}")]
+    Value(#[from] ProtocolError),
+}
+
+impl CtlUsageError {
+    /// `rich-init ctl`'s exit code for bad arguments.
+    pub fn exit_code(&self) -> i32 {
+        2
+    }
 }

@@ -6,7 +6,7 @@ mod json;
 pub mod protocol;
 pub mod response;
 
-pub use error::ProtocolError;
+pub use error::{CtlUsageError, ProtocolError};
 pub use protocol::{
     check_service_name, parse_code, parse_request, parse_signal, render_request, Request, MAX_LINE,
 };
@@ -20,21 +20,17 @@ use crate::signame;
 pub const CTL_USAGE: &str = "usage: rich-init ctl status [--json] | start NAME | stop NAME \
                              | restart NAME | signal NAME SIG | shutdown [CODE]";
 
-fn usage_error(problem: impl std::fmt::Display) -> String {
-    format!("ctl: {problem}; {CTL_USAGE}")
-}
-
-fn service(name: &str) -> Result<String, String> {
-    protocol::check_service_name(name).map_err(usage_error)?;
+fn service(name: &str) -> Result<String, CtlUsageError> {
+    protocol::check_service_name(name)?;
     Ok(name.to_string())
 }
 
 /// Parse the words after `rich-init ctl` into a request and whether `--json` was asked for.
 /// Errors are one line that ends with the usage.
-pub fn parse_ctl_args(args: &[String]) -> Result<(Request, bool), String> {
+pub fn parse_ctl_args(args: &[String]) -> Result<(Request, bool), CtlUsageError> {
     let words: Vec<&str> = args.iter().map(String::as_str).collect();
     let request = match words.as_slice() {
-        [] => return Err(usage_error("no command given")),
+        [] => return Err(CtlUsageError::NoCommand),
         ["status"] => Request::Status,
         ["status", "--json"] => return Ok((Request::Status, true)),
         ["start", name] => Request::Start {
@@ -48,16 +44,16 @@ pub fn parse_ctl_args(args: &[String]) -> Result<(Request, bool), String> {
         },
         ["signal", name, sig] => Request::Signal {
             service: service(name)?,
-            signal: protocol::parse_signal(sig).map_err(usage_error)?,
+            signal: protocol::parse_signal(sig)?,
         },
         ["shutdown"] => Request::Shutdown { code: None },
         ["shutdown", code] => Request::Shutdown {
-            code: Some(protocol::parse_code(code).map_err(usage_error)?),
+            code: Some(protocol::parse_code(code)?),
         },
         [cmd @ ("status" | "start" | "stop" | "restart" | "signal" | "shutdown"), ..] => {
-            return Err(usage_error(format_args!("wrong arguments for {cmd:?}")))
+            return Err(CtlUsageError::WrongArguments(cmd.to_string()))
         }
-        [other, ..] => return Err(usage_error(format_args!("unknown command {other:?}"))),
+        [other, ..] => return Err(CtlUsageError::UnknownCommand(other.to_string())),
     };
     Ok((request, false))
 }

@@ -70,7 +70,7 @@ fn ctl_args_good() {
     ];
     for (line, request, json) in cases {
         assert_eq!(
-            parse_ctl_args(&args(line)),
+            parse_ctl_args(&args(line)).map_err(|e| e.to_string()),
             Ok((request.clone(), *json)),
             "{line}"
         );
@@ -114,7 +114,11 @@ fn ctl_args_bad_say_the_usage() {
     ];
     for (line, problem) in cases {
         let want = format!("ctl: {problem}; {CTL_USAGE}");
-        assert_eq!(parse_ctl_args(&args(line)), Err(want), "{line}");
+        assert_eq!(
+            parse_ctl_args(&args(line)).map_err(|e| e.to_string()),
+            Err(want),
+            "{line}"
+        );
     }
     assert_eq!(
         CTL_USAGE,

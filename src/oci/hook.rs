@@ -10,6 +10,7 @@
 //! OCI runtime spec has the lifecycle go on.
 
 use super::action::{self, Action};
+pub use super::error::HookError;
 use super::hooklog;
 use super::initscript::{self, Asked};
 use super::sink::Sink;
@@ -29,7 +30,7 @@ pub const HOST_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/
 /// More state than this on stdin is not an OCI state.
 const MAX_STATE: usize = 1 << 20;
 
-const USAGE: &str = "usage: rich-init hook STAGE [--hooks-dir DIR] [--timeout DUR] [--env K=V]... [--log auto|stderr|syslog] [--log-file PATH]";
+pub(super) const USAGE: &str = "usage: rich-init hook STAGE [--hooks-dir DIR] [--timeout DUR] [--env K=V]... [--log auto|stderr|syslog] [--log-file PATH]";
 
 /// Where action output goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,11 +52,11 @@ pub struct HookArgs {
     pub log_file: Option<PathBuf>,
 }
 
-/// Parse the words after `hook`. Err: the usage line to print.
+/// Parse the words after `hook`. Err: the usage error to print.
 pub fn parse_args(
     words: &[String],
     env: &dyn Fn(&str) -> Option<String>,
-) -> Result<HookArgs, String> {
+) -> Result<HookArgs, HookError> {
     let mut stage = None;
     let mut hooks_dir = env("RICH_INIT_HOOKS_DIR")
         .filter(|d| !d.is_empty())
@@ -73,20 +74,17 @@ pub fn parse_args(
                 let text = it.value(&w)?;
                 timeout = Some(
                     duration::parse_nonzero(&text)
-                        .map_err(|e| format!("--timeout {text:?}: {e}; try 30s"))?,
+                        .map_err(|error| HookError::Timeout { text, error })?,
                 );
             }
             "--env" => {
                 let pair = it.value(&w)?;
                 // A value may be a secret: the line never repeats one.
                 if pair.starts_with('=') {
-                    return Err("--env with an empty name; use --env NAME=VALUE".into());
+                    return Err(HookError::EnvWithoutName);
                 }
                 if !pair.contains('=') {
-                    return Err(
-                        "--env given without '=' (its text is not shown: it may be a secret); use --env NAME=VALUE"
-                            .into(),
-                    );
+                    return Err(HookError::EnvWithoutEquals);
                 }
                 vars.push(pair);
             }
@@ -95,17 +93,17 @@ pub fn parse_args(
                     "auto" => LogTo::Auto,
                     "stderr" => LogTo::Stderr,
                     "syslog" => LogTo::Syslog,
-                    other => return Err(format!("--log {other:?}: use auto, stderr or syslog")),
+                    other => return Err(HookError::Log(other.to_string())),
                 }
             }
             "--log-file" => log_file = Some(it.value_or_empty(&w)?),
-            "-h" | "--help" => return Err(USAGE.to_string()),
-            f if f.starts_with('-') => return Err(format!("unknown option {f:?}; {USAGE}")),
-            _ if stage.is_some() => return Err(format!("unexpected argument {word:?}; {USAGE}")),
+            "-h" | "--help" => return Err(HookError::Help),
+            f if f.starts_with('-') => return Err(HookError::UnknownOption(f.to_string())),
+            _ if stage.is_some() => return Err(HookError::UnexpectedArgument(word.to_string())),
             _ => {
-                stage = Some(Stage::parse(word).ok_or_else(|| {
-                    format!("unknown stage {word:?}; use one of {}", Stage::list())
-                })?)
+                stage = Some(
+                    Stage::parse(word).ok_or_else(|| HookError::UnknownStage(word.to_string()))?,
+                )
             }
         }
     }
@@ -114,12 +112,18 @@ pub fn parse_args(
     let hooks_dir = if hooks_dir.is_absolute() {
         hooks_dir
     } else {
-        std::env::current_dir()
-            .map_err(|e| format!("--hooks-dir {}: {e}", hooks_dir.display()))?
-            .join(hooks_dir)
+        match std::env::current_dir() {
+            Ok(cwd) => cwd.join(hooks_dir),
+            Err(source) => {
+                return Err(HookError::HooksDir {
+                    dir: hooks_dir,
+                    source,
+                })
+            }
+        }
     };
     Ok(HookArgs {
-        stage: stage.ok_or_else(|| format!("no stage given; {USAGE}"))?,
+        stage: stage.ok_or(HookError::NoStage)?,
         hooks_dir,
         timeout,
         env: vars,
@@ -133,7 +137,7 @@ pub(super) fn say(line: &str) {
     crate::sys::write_all_raw(2, format!("{line}\n").as_bytes());
 }
 
-fn read_stdin() -> Result<Vec<u8>, String> {
+fn read_stdin() -> Result<Vec<u8>, HookError> {
     let mut input = Vec::new();
     let mut buf = [0u8; 8192];
     loop {
@@ -142,27 +146,24 @@ fn read_stdin() -> Result<Vec<u8>, String> {
             Ok(n) => {
                 input.extend_from_slice(buf.get(..n).unwrap_or_default());
                 if input.len() > MAX_STATE {
-                    return Err(
-                        "the OCI state on stdin is larger than 1 MiB; it is not an OCI state"
-                            .into(),
-                    );
+                    return Err(HookError::StateTooLarge);
                 }
             }
             Err(crate::sys::Errno::EINTR) => {}
-            Err(e) => {
-                return Err(format!(
-                    "cannot read the OCI state on stdin: {}; run me as an OCI hook",
-                    crate::sys::strerror(e)
-                ))
-            }
+            Err(e) => return Err(HookError::ReadStdin(e)),
         }
     }
 }
 
-fn cstrings(items: &[String], what: &str) -> Result<Vec<CString>, String> {
+fn cstrings(items: &[String], what: &'static str) -> Result<Vec<CString>, HookError> {
     items
         .iter()
-        .map(|s| CString::new(s.as_str()).map_err(|_| format!("{what} {s:?} contains a NUL byte")))
+        .map(|s| {
+            CString::new(s.as_str()).map_err(|_| HookError::Nul {
+                what,
+                text: s.clone(),
+            })
+        })
         .collect()
 }
 
@@ -186,15 +187,15 @@ fn initscript(
     args: &HookArgs,
     state: &HookState,
     config: &BundleConfig,
-) -> Result<Option<PathBuf>, String> {
+) -> Result<Option<PathBuf>, HookError> {
     let asked = Asked {
         initscript: config.annotation(state, state::ANNOTATION_INITSCRIPT),
         stage: config.annotation(state, state::ANNOTATION_INITSCRIPT_STAGE),
     };
-    initscript::decide(args.stage, asked, &config.hook_stages).map_err(|e| e.to_string())
+    Ok(initscript::decide(args.stage, asked, &config.hook_stages)?)
 }
 
-/// Everything before running: Err is the one line to print.
+/// Everything before running: Err is the one error to print.
 struct Plan {
     input: Vec<u8>,
     state: HookState,
@@ -204,22 +205,22 @@ struct Plan {
     initscript: Option<PathBuf>,
 }
 
-fn plan(args: &HookArgs, sink: &mut Sink) -> Result<Plan, String> {
+fn plan(args: &HookArgs, sink: &mut Sink) -> Result<Plan, HookError> {
     let input = read_stdin()?;
-    let state = state::parse_state(&input).map_err(|e| e.to_string())?;
+    let state = state::parse_state(&input)?;
     sink.log.set_id(&state.id);
-    let config = state::load_config(&state.bundle).map_err(|e| e.to_string())?;
+    let config = state::load_config(&state.bundle)?;
     // The container's annotations are the container author's: they may shorten the
     // administrator's deadline, never lengthen it, and at the stages after the program has
     // started a bad one only earns a warning (the administrator's scripts still run).
     let limit = args.timeout.unwrap_or(DEFAULT_TIMEOUT);
-    let lenient = |line: String| -> Result<(), String> {
+    let lenient = |error: HookError| -> Result<(), HookError> {
         if args.stage.is_fatal() {
-            Err(line)
+            Err(error)
         } else {
             sink.tell(
                 "hook",
-                &format!("rich-init hook {}: warning: {line}", args.stage.name()),
+                &format!("rich-init hook {}: warning: {error}", args.stage.name()),
             );
             Ok(())
         }
@@ -228,15 +229,13 @@ fn plan(args: &HookArgs, sink: &mut Sink) -> Result<Plan, String> {
     if let Some(text) = config.annotation(&state, state::ANNOTATION_TIMEOUT) {
         match duration::parse_nonzero(text) {
             Ok(t) => timeout = t.min(limit),
-            Err(e) => lenient(format!(
-                "annotation {}={text:?}: {e}",
-                state::ANNOTATION_TIMEOUT
-            ))?,
+            Err(error) => lenient(HookError::TimeoutAnnotation {
+                text: text.to_string(),
+                error,
+            })?,
         }
     }
-    let scripts = crate::scripts::discover(&args.hooks_dir.join(args.stage.name()))
-        .map_err(|e| e.to_string())?
-        .run;
+    let scripts = crate::scripts::discover(&args.hooks_dir.join(args.stage.name()))?.run;
     let initscript = if args.stage.can_run_initscript() {
         initscript(args, &state, &config)?
     } else {
@@ -258,18 +257,18 @@ fn plan(args: &HookArgs, sink: &mut Sink) -> Result<Plan, String> {
 pub fn run(words: &[String], env: &dyn Fn(&str) -> Option<String>, mask: SigSet) -> i32 {
     let args = match parse_args(words, env) {
         Ok(args) => args,
-        Err(line) => {
-            say(&format!("rich-init hook: {line}"));
-            return 2;
+        Err(e) => {
+            say(&format!("rich-init hook: {e}"));
+            return e.exit_code();
         }
     };
     let prefix = format!("rich-init hook {}", args.stage.name());
     let mut sink = Sink::open(&args);
     let plan = match plan(&args, &mut sink) {
         Ok(plan) => plan,
-        Err(line) => {
-            sink.tell("hook", &format!("{prefix}: {line}"));
-            return 1;
+        Err(e) => {
+            sink.tell("hook", &format!("{prefix}: {e}"));
+            return e.exit_code();
         }
     };
     let vars = hook_vars(&args, &plan.state);
@@ -280,7 +279,7 @@ pub fn run(words: &[String], env: &dyn Fn(&str) -> Option<String>, mask: SigSet)
         let outcome = cstrings(&env, "--env").and_then(|env| {
             Ok(Action {
                 argv: vec![CString::new(script.as_os_str().as_encoded_bytes())
-                    .map_err(|_| format!("{label} contains a NUL byte"))?],
+                    .map_err(|_| HookError::ScriptNul(script.clone()))?],
                 env,
                 cwd: CString::new(plan.state.bundle.as_os_str().as_encoded_bytes()).ok(),
                 inside: None,
@@ -298,14 +297,14 @@ pub fn run(words: &[String], env: &dyn Fn(&str) -> Option<String>, mask: SigSet)
         let target = plan
             .state
             .live_pid()
-            .map_err(|e| e.to_string())
-            .and_then(|pid| Target::open(pid, &plan.config.rootfs).map_err(|e| e.to_string()));
+            .map_err(HookError::from)
+            .and_then(|pid| Ok(Target::open(pid, &plan.config.rootfs)?));
         let prepared = target.and_then(|target| {
             let mut env = plan.config.env.clone();
             env.extend(vars.iter().cloned());
             let env = cstrings(&env, "environment variable")?;
             let argv = CString::new(path.as_os_str().as_encoded_bytes())
-                .map_err(|_| format!("{label} contains a NUL byte"))?;
+                .map_err(|_| HookError::InitscriptNul(path.clone()))?;
             Ok((target, argv, env))
         });
         let action = prepared.as_ref().map(|(target, argv, env)| Action {
@@ -319,7 +318,6 @@ pub fn run(words: &[String], env: &dyn Fn(&str) -> Option<String>, mask: SigSet)
             caps: Some(without_dropped(plan.config.caps)),
             no_new_privs: plan.config.no_new_privs,
         });
-        let action = action.map_err(Clone::clone);
         if !finish(&args, &prefix, &label, &plan, &sink, action, mask) {
             return 1;
         }
@@ -354,19 +352,20 @@ fn without_dropped(mut caps: CapSets) -> CapSets {
     caps
 }
 
-/// Run one action and report; false when the hook must stop with a failure.
+/// Run one action and report; false when the hook must stop with a failure. Err: why
+/// the action could not be started.
 #[allow(clippy::too_many_arguments)]
-fn finish(
+fn finish<E: std::fmt::Display>(
     args: &HookArgs,
     prefix: &str,
     label: &str,
     plan: &Plan,
     sink: &Sink,
-    action: Result<Action, String>,
+    action: Result<Action, E>,
     mask: SigSet,
 ) -> bool {
     let reason = match action {
-        Err(line) => line,
+        Err(e) => e.to_string(),
         Ok(action) => {
             let outcome = action::run(&action, &plan.input, plan.timeout, mask, &mut |line| {
                 sink.line(label, line)

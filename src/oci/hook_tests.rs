@@ -99,11 +99,11 @@ fn usage_errors_are_one_line() {
         "prestart --log loud",
         "prestart --frobnicate",
     ] {
-        let err = parse_args(&words(line), &none).expect_err(line);
+        let err = parse_args(&words(line), &none).expect_err(line).to_string();
         assert!(!err.contains('\n'), "{line}: {err}");
     }
     for line in ["prestart --env =s3cr3t", "prestart --env s3cr3t"] {
-        let err = parse_args(&words(line), &none).expect_err(line);
+        let err = parse_args(&words(line), &none).expect_err(line).to_string();
         assert!(!err.contains("s3cr3t"), "a value is never repeated: {err}");
     }
     // Words holding line breaks (found by the cli_args fuzz target) stay one line.
@@ -113,9 +113,11 @@ fn usage_errors_are_one_line() {
         &["prestart", "post\nstop"],
     ] {
         let argv: Vec<String> = bad.iter().map(|s| s.to_string()).collect();
-        let err = parse_args(&argv, &none).expect_err("bad word");
+        let err = parse_args(&argv, &none).expect_err("bad word").to_string();
         assert!(!err.contains('\n'), "{bad:?}: {err}");
     }
-    let err = parse_args(&words("prestrat"), &none).expect_err("unknown");
+    let err = parse_args(&words("prestrat"), &none)
+        .expect_err("unknown")
+        .to_string();
     assert!(err.contains("prestart, createRuntime"), "{err}");
 }

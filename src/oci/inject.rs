@@ -3,6 +3,7 @@
 //! the original bytes beside it (`.config.json.rich-init-orig`), so that `--remove`
 //! gives them back byte for byte when nothing else changed since.
 
+pub use super::error::InjectError;
 use super::rewrite::{self, Mode, Request};
 use super::{diff, readonly};
 use serde_json::Value;
@@ -10,7 +11,7 @@ use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-const USAGE: &str = "usage: rich-init oci inject --bundle DIR [--rich-mode rich-init|dumb-init|tini|systemd|sbin-init] [--initscript PATH] [--initscript-stage prestart|createRuntime] [--services LIST] [--binary PATH] [--remove] [--dry-run]";
+pub(super) const USAGE: &str = "usage: rich-init oci inject --bundle DIR [--rich-mode rich-init|dumb-init|tini|systemd|sbin-init] [--initscript PATH] [--initscript-stage prestart|createRuntime] [--services LIST] [--binary PATH] [--remove] [--dry-run]";
 /// The original config.json, kept by the first injection for `--remove`.
 pub const ORIGINAL: &str = ".config.json.rich-init-orig";
 
@@ -26,8 +27,8 @@ pub struct InjectArgs {
     pub dry_run: bool,
 }
 
-/// Parse the words after `inject`. Err: the line to print.
-pub fn parse_args(words: &[String]) -> Result<InjectArgs, String> {
+/// Parse the words after `inject`. Err: the usage error to print.
+pub fn parse_args(words: &[String]) -> Result<InjectArgs, InjectError> {
     let mut bundle = None;
     let mut mode = Mode::RichInit;
     let (mut initscript, mut services, mut binary) = (None, None, None);
@@ -40,40 +41,33 @@ pub fn parse_args(words: &[String]) -> Result<InjectArgs, String> {
             "--bundle" => bundle = Some(PathBuf::from(it.value(&w)?)),
             "--rich-mode" => {
                 let word = it.value(&w)?;
-                mode = Mode::parse(&word).ok_or_else(|| {
-                    format!("--rich-mode {word:?}: use rich-init, dumb-init, tini, systemd or sbin-init")
-                })?;
+                mode = Mode::parse(&word).ok_or(InjectError::RichMode(word))?;
             }
             "--initscript" => {
                 let path = it.value(&w)?;
                 if !path.starts_with('/') {
-                    return Err(format!(
-                        "--initscript {path:?}: give an absolute path inside the container"
-                    ));
+                    return Err(InjectError::RelativeInitscript(path));
                 }
                 initscript = Some(path);
             }
             "--initscript-stage" => {
                 let word = it.value(&w)?;
-                super::initscript::wanted_stage(Some(&word)).map_err(|_| {
-                    format!("--initscript-stage {word:?}: use prestart or createRuntime")
-                })?;
+                if super::initscript::wanted_stage(Some(&word)).is_err() {
+                    return Err(InjectError::InitscriptStage(word));
+                }
                 initscript_stage = Some(word);
             }
             "--services" => services = Some(it.value(&w)?),
             "--binary" => binary = Some(PathBuf::from(it.value(&w)?)),
             "--remove" => remove = true,
             "--dry-run" => dry_run = true,
-            "-h" | "--help" => return Err(USAGE.into()),
-            other => return Err(format!("unexpected argument {other:?}; {USAGE}")),
+            "-h" | "--help" => return Err(InjectError::Help),
+            other => return Err(InjectError::UnexpectedArgument(other.to_string())),
         }
     }
-    let bundle = bundle.ok_or_else(|| format!("--bundle is required; {USAGE}"))?;
+    let bundle = bundle.ok_or(InjectError::NoBundle)?;
     if services.is_some() && mode != Mode::RichInit {
-        return Err(format!(
-            "--services needs --rich-mode rich-init (not {})",
-            mode.name()
-        ));
+        return Err(InjectError::ServicesNeedRichInit(mode));
     }
     Ok(InjectArgs {
         bundle,
@@ -114,36 +108,34 @@ pub fn is_dynamic_elf(bytes: &[u8]) -> Option<bool> {
     Some(dynamic)
 }
 
-fn resolve_binary(args: &InjectArgs) -> Result<String, String> {
+fn resolve_binary(args: &InjectArgs) -> Result<String, InjectError> {
     let given = match &args.binary {
         Some(path) => path.clone(),
-        None => std::env::current_exe()
-            .map_err(|e| format!("cannot find my own executable ({e}); give --binary PATH"))?,
+        None => std::env::current_exe().map_err(InjectError::OwnExecutable)?,
     };
-    let path = std::fs::canonicalize(&given).map_err(|e| {
-        format!(
-            "--binary {}: {e}; give the host path of a static rich-init",
-            given.display()
-        )
-    })?;
-    let bytes = std::fs::read(&path)
-        .map_err(|e| format!("--binary {}: cannot read it: {e}", path.display()))?;
+    let path = match std::fs::canonicalize(&given) {
+        Ok(path) => path,
+        Err(source) => {
+            return Err(InjectError::BinaryPath {
+                path: given,
+                source,
+            })
+        }
+    };
+    let bytes = match std::fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(source) => return Err(InjectError::BinaryRead { path, source }),
+    };
     match is_dynamic_elf(&bytes) {
-        None => return Err(format!("--binary {}: not an x86-64 ELF executable; give the path of a static rich-init", path.display())),
+        None => return Err(InjectError::BinaryNotElf(path)),
         Some(true) if !matches!(args.mode, Mode::Systemd | Mode::SbinInit) => {
-            return Err(format!(
-                "--binary {} is dynamically linked and would not run in the container; build the static one with `make`",
-                path.display()
-            ))
+            return Err(InjectError::BinaryDynamic(path))
         }
         Some(_) => {}
     }
-    path.into_os_string().into_string().map_err(|p| {
-        format!(
-            "--binary {}: the path is not UTF-8",
-            Path::new(&p).display()
-        )
-    })
+    path.into_os_string()
+        .into_string()
+        .map_err(|p| InjectError::BinaryNotUtf8(PathBuf::from(p)))
 }
 
 /// The indentation config.json uses (None: it is on one line), so that we write it back
@@ -161,7 +153,7 @@ fn indent_of(text: &str) -> Option<String> {
     })
 }
 
-fn render(value: &Value, like: &str) -> Result<Vec<u8>, String> {
+fn render(value: &Value, like: &str) -> Result<Vec<u8>, InjectError> {
     let mut out = Vec::new();
     let written = match indent_of(like) {
         None => serde_json::to_writer(&mut out, value),
@@ -171,7 +163,7 @@ fn render(value: &Value, like: &str) -> Result<Vec<u8>, String> {
             serde::Serialize::serialize(value, &mut ser)
         }
     };
-    written.map_err(|e| format!("cannot render the new config.json: {e}"))?;
+    written.map_err(InjectError::Render)?;
     if like.ends_with('\n') {
         out.push(b'\n');
     }
@@ -179,7 +171,7 @@ fn render(value: &Value, like: &str) -> Result<Vec<u8>, String> {
 }
 
 /// Replace `path` with `bytes`: same directory, same mode, fsync'd, then renamed over.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), InjectError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path
         .file_name()
@@ -199,9 +191,12 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
         // The rename itself reaches the disk with the directory.
         std::fs::File::open(dir)?.sync_all()
     })();
-    result.map_err(|e| {
+    result.map_err(|source| {
         let _ = std::fs::remove_file(&tmp);
-        format!("cannot write {}: {e}; nothing was changed", path.display())
+        InjectError::Write {
+            path: path.to_path_buf(),
+            source,
+        }
     })
 }
 
@@ -222,24 +217,24 @@ fn in_rootfs(bundle: &Path, config: &Value, path: &str) -> bool {
 }
 
 /// The whole command.
-pub fn execute(args: &InjectArgs) -> Result<Done, String> {
+pub fn execute(args: &InjectArgs) -> Result<Done, InjectError> {
     if !args.bundle.is_dir() {
-        return Err(format!(
-            "the bundle {} does not exist; give an OCI bundle directory (with config.json)",
-            args.bundle.display()
-        ));
+        return Err(InjectError::NoBundleDir(args.bundle.clone()));
     }
     let path = args.bundle.join("config.json");
-    let text = std::fs::read_to_string(&path).map_err(|e| {
-        format!(
-            "cannot read {}: {e}; is {} an OCI bundle?",
-            path.display(),
-            args.bundle.display()
-        )
+    let text = std::fs::read_to_string(&path).map_err(|source| InjectError::ReadConfig {
+        path: path.clone(),
+        bundle: args.bundle.clone(),
+        source,
     })?;
-    let value: Value = serde_json::from_str(&text)
-        .map_err(|e| format!("{} is not valid JSON ({e}); fix it first", path.display()))?;
-    let bad = |e: rewrite::RewriteError| format!("{}: {e}", path.display());
+    let value: Value = serde_json::from_str(&text).map_err(|source| InjectError::ConfigJson {
+        path: path.clone(),
+        source,
+    })?;
+    let bad = |source: rewrite::RewriteError| InjectError::Rewrite {
+        path: path.clone(),
+        source,
+    };
     let injected = rewrite::record(&value).map_err(bad)?.is_some();
     let plain = rewrite::remove(&value).map_err(bad)?;
     let original_path = args.bundle.join(ORIGINAL);
@@ -397,7 +392,7 @@ mod tests {
             "--bundle /b --initscript-stage",
             "--bundle /b extra",
         ] {
-            let err = parse_args(&words(bad)).expect_err(bad);
+            let err = parse_args(&words(bad)).expect_err(bad).to_string();
             assert!(!err.contains('\n'), "{bad}: {err}");
         }
     }

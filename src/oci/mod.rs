@@ -4,6 +4,7 @@
 
 pub mod action;
 pub mod diff;
+mod error;
 pub mod hook;
 pub mod hooklog;
 pub mod initscript;
@@ -26,7 +27,7 @@ pub fn run(words: &[String], _env: &dyn Fn(&str) -> Option<String>) -> i32 {
         Some((sub, rest)) if sub == "inject" => {
             let args = match inject::parse_args(rest) {
                 Ok(args) => args,
-                Err(line) => return say(2, &format!("rich-init oci inject: {line}")),
+                Err(e) => return say(e.exit_code(), &format!("rich-init oci inject: {e}")),
             };
             match inject::execute(&args) {
                 Ok(done) => {
@@ -39,7 +40,7 @@ pub fn run(words: &[String], _env: &dyn Fn(&str) -> Option<String>) -> i32 {
                     crate::sys::write_all_raw(1, done.stdout.as_bytes());
                     0
                 }
-                Err(line) => say(1, &format!("rich-init oci inject: {line}")),
+                Err(e) => say(e.exit_code(), &format!("rich-init oci inject: {e}")),
             }
         }
         Some((other, _)) => say(

@@ -6,6 +6,15 @@ pub struct Words<'a> {
     usage: &'static str,
 }
 
+/// A flag given without its value: `{flag} needs a value; {usage}`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{flag} needs a value; {usage}")]
+pub struct MissingValue {
+    pub flag: String,
+    /// The command's usage line.
+    pub usage: &'static str,
+}
+
 /// One word: a flag (with its `=VALUE`, if written so) or a bare word.
 pub struct Word<'a> {
     pub text: &'a str,
@@ -35,18 +44,25 @@ impl<'a> Words<'a> {
     }
 
     /// The value of flag `w`: after its `=`, or the next word; never empty.
-    pub fn value(&mut self, w: &Word<'a>) -> Result<String, String> {
+    pub fn value(&mut self, w: &Word<'a>) -> Result<String, MissingValue> {
         Some(self.value_or_empty(w)?)
             .filter(|v| !v.is_empty())
-            .ok_or_else(|| format!("{} needs a value; {}", w.text, self.usage))
+            .ok_or_else(|| self.missing(w))
     }
 
     /// The value of flag `w`, which may be empty (`--flag ''`, `--flag=`).
-    pub fn value_or_empty(&mut self, w: &Word<'a>) -> Result<String, String> {
+    pub fn value_or_empty(&mut self, w: &Word<'a>) -> Result<String, MissingValue> {
         w.inline
             .or_else(|| self.it.next().map(String::as_str))
             .map(String::from)
-            .ok_or_else(|| format!("{} needs a value; {}", w.text, self.usage))
+            .ok_or_else(|| self.missing(w))
+    }
+
+    fn missing(&self, w: &Word<'a>) -> MissingValue {
+        MissingValue {
+            flag: w.text.to_string(),
+            usage: self.usage,
+        }
     }
 }
 
@@ -67,7 +83,10 @@ mod tests {
         assert_eq!((b.text, w.value(&b)), ("--b", Ok("2".into())));
         assert_eq!(w.next_word().map(|x| x.text), Some("bare"));
         let c = w.next_word().expect("c");
-        assert_eq!(w.value(&c), Err("--c needs a value; usage: x".into()));
+        assert_eq!(
+            w.value(&c).map_err(|e| e.to_string()),
+            Err("--c needs a value; usage: x".into())
+        );
         let words: Vec<String> = ["--d=", "--e", "", "--f"]
             .iter()
             .map(|s| s.to_string())

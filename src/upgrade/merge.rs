@@ -24,7 +24,29 @@ pub struct ImageConfig {
     pub diff_ids: Vec<String>,
 }
 
-fn strings(v: Option<&Value>, what: &str) -> Result<Vec<String>, String> {
+/// Why an image config or a container's spec cannot be merged. `what` names the field
+/// (`config.Env`, `process.args`, …).
+#[derive(Debug, thiserror::Error)]
+pub enum MergeError {
+    #[error("not valid JSON ({0})")]
+    Json(#[source] serde_json::Error),
+    #[error("{0} holds a non-string")]
+    NonString(&'static str),
+    #[error("{0} is not a list")]
+    NotList(&'static str),
+    #[error("label {0:?} is not a string")]
+    LabelNotString(String),
+    #[error("config.Labels is not an object")]
+    LabelsNotObject,
+    #[error("it has no rootfs.diff_ids")]
+    NoDiffIds,
+    #[error("the container's spec has no process")]
+    NoProcess,
+    #[error("the new image has neither Entrypoint nor Cmd; give --entrypoint or -- CMD")]
+    NoArgs,
+}
+
+fn strings(v: Option<&Value>, what: &'static str) -> Result<Vec<String>, MergeError> {
     match v {
         None | Some(Value::Null) => Ok(Vec::new()),
         Some(Value::Array(items)) => items
@@ -32,16 +54,16 @@ fn strings(v: Option<&Value>, what: &str) -> Result<Vec<String>, String> {
             .map(|i| {
                 i.as_str()
                     .map(String::from)
-                    .ok_or_else(|| format!("{what} holds a non-string"))
+                    .ok_or(MergeError::NonString(what))
             })
             .collect(),
-        Some(_) => Err(format!("{what} is not a list")),
+        Some(_) => Err(MergeError::NotList(what)),
     }
 }
 
 /// Parse an OCI image config blob (application/vnd.oci.image.config.v1+json).
-pub fn parse_image_config(bytes: &[u8]) -> Result<ImageConfig, String> {
-    let v: Value = serde_json::from_slice(bytes).map_err(|e| format!("not valid JSON ({e})"))?;
+pub fn parse_image_config(bytes: &[u8]) -> Result<ImageConfig, MergeError> {
+    let v: Value = serde_json::from_slice(bytes).map_err(MergeError::Json)?;
     let config = v.get("config");
     let field = |name: &str| config.and_then(|c| c.get(name));
     let labels = match field("Labels") {
@@ -51,17 +73,17 @@ pub fn parse_image_config(bytes: &[u8]) -> Result<ImageConfig, String> {
             .map(|(k, v)| {
                 v.as_str()
                     .map(|s| (k.clone(), s.to_string()))
-                    .ok_or_else(|| format!("label {k:?} is not a string"))
+                    .ok_or_else(|| MergeError::LabelNotString(k.clone()))
             })
             .collect::<Result<_, _>>()?,
-        Some(_) => return Err("config.Labels is not an object".into()),
+        Some(_) => return Err(MergeError::LabelsNotObject),
     };
     let diff_ids = strings(
         v.get("rootfs").and_then(|r| r.get("diff_ids")),
         "rootfs.diff_ids",
     )?;
     if diff_ids.is_empty() {
-        return Err("it has no rootfs.diff_ids".into());
+        return Err(MergeError::NoDiffIds);
     }
     Ok(ImageConfig {
         entrypoint: strings(field("Entrypoint"), "config.Entrypoint")?,
@@ -183,12 +205,12 @@ pub fn rewrite_spec(
     old: &ImageConfig,
     new: &ImageConfig,
     o: &Overrides,
-) -> Result<Value, String> {
+) -> Result<Value, MergeError> {
     let mut spec = old_spec.clone();
     let process = spec
         .get_mut("process")
         .and_then(Value::as_object_mut)
-        .ok_or("the container's spec has no process")?;
+        .ok_or(MergeError::NoProcess)?;
     let old_args = strings(process.get("args"), "process.args")?;
     let old_env = strings(process.get("env"), "process.env")?;
     let old_cwd = process
@@ -198,9 +220,7 @@ pub fn rewrite_spec(
         .to_string();
     let new_args = args(&old_args, old, new, o);
     if new_args.is_empty() {
-        return Err(
-            "the new image has neither Entrypoint nor Cmd; give --entrypoint or -- CMD".into(),
-        );
+        return Err(MergeError::NoArgs);
     }
     process.insert("args".into(), Value::from(new_args));
     process.insert("env".into(), Value::from(env(&old_env, old, new, o)));

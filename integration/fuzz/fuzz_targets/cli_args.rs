@@ -132,7 +132,7 @@ fn check_ctl(words: &[String]) {
             let again = control::parse_request(line.as_bytes());
             assert_eq!(again.ok().as_ref(), Some(&request), "{line}");
         }
-        Err(e) => one_line("a ctl usage error", &e),
+        Err(e) => one_line("a ctl usage error", &e.to_string()),
     }
 }
 
@@ -206,13 +206,13 @@ fuzz_target!(|data: &[u8]| {
         (_, Parsed::Ctl(words)) => check_ctl(&words),
         (_, Parsed::Hook(words)) => {
             if let Err(e) = hook::parse_args(&words, &env) {
-                one_line("a hook usage error", &e);
+                one_line("a hook usage error", &e.to_string());
             }
         }
         (_, Parsed::Oci(words)) => {
             if let Some(("inject", rest)) = words.split_first().map(|(w, r)| (w.as_str(), r)) {
                 if let Err(e) = inject::parse_args(rest) {
-                    one_line("an oci inject usage error", &e);
+                    one_line("an oci inject usage error", &e.to_string());
                 }
             }
         }
