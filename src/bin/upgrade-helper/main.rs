@@ -8,6 +8,7 @@ mod containerd;
 mod fault;
 mod image;
 mod owner;
+mod record;
 mod recover;
 mod task;
 mod upgrade;
@@ -294,7 +295,7 @@ async fn status(client: &containerd::Client, name: &str, json: bool) -> i32 {
             "stopped"
         }
     });
-    let journal = upgrade::journal_of(&container);
+    let journal = record::journal_of(&container);
     if json {
         let j = match &journal {
             Ok(Some(j)) => {

@@ -6,8 +6,8 @@
 use crate::containerd::Client;
 use crate::fault::fault;
 use crate::owner::{self, Owner};
+use crate::record::{self, clear_journal, journal_of, old_container, Swap};
 use crate::task;
-use crate::upgrade::{self, clear_journal, journal_of, old_container, spec_any};
 use anyhow::{anyhow, Context, Result};
 use rich_init::upgrade::journal::{self, Journal, Phase};
 
@@ -71,15 +71,13 @@ pub async fn roll_back(client: &Client, id: &str) -> Result<()> {
             ..j.clone()
         };
         labels.insert(journal::LABEL.into(), prepared.encode()?);
-        container.image = j.old_image.clone();
-        container.snapshot_key = j.old_snapshot.clone();
-        container.spec = Some(spec_any(&spec, container.spec.as_ref()));
-        container.labels = labels;
-        container = client
-            .update_container(
-                container.clone(),
-                &["image", "snapshotkey", "spec", "labels"],
-            )
+        let to = Swap {
+            image: &j.old_image,
+            snapshot: &j.old_snapshot,
+            spec: &spec,
+            labels,
+        };
+        record::swap(client, &mut container, to)
             .await
             .context("cannot put the old image back on the container")?;
         eprintln!(
@@ -123,13 +121,13 @@ async fn reason_to_keep(
     if let Some(id) = made_for {
         if info
             .labels
-            .get(upgrade::SNAPSHOT_FOR_LABEL)
+            .get(record::SNAPSHOT_FOR_LABEL)
             .map(String::as_str)
             != Some(id)
         {
             return Ok(Some(format!(
                 "upgrade-helper did not make it for {id} (no label {}={id})",
-                upgrade::SNAPSHOT_FOR_LABEL
+                record::SNAPSHOT_FOR_LABEL
             )));
         }
     }
@@ -252,7 +250,7 @@ pub async fn recover(client: &Client, names: &[String]) -> Result<Recovered> {
         }
         let owned = containers
             .iter()
-            .filter_map(|c| upgrade::journal_of(c).ok().flatten())
+            .filter_map(|c| journal_of(c).ok().flatten())
             .any(|j| &j.lease == lease);
         if !owned {
             client.delete_lease(lease).await?;

@@ -5,24 +5,19 @@
 use crate::containerd::Client;
 use crate::fault::fault;
 use crate::image::{self, Resolved};
+use crate::record::{self, journal_of, spec_json, write_journal, Swap, SNAPSHOT_FOR_LABEL};
 use crate::recover::Settled;
 use crate::task;
 use anyhow::{anyhow, bail, Context, Result};
 use containerd_client::services::v1::Container;
-use prost_types::Any;
 use rich_init::upgrade::journal::{self, Journal, Phase};
 use rich_init::upgrade::merge::{self, ImageConfig, Overrides};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// The label kubelet's containers carry: those are not ours to touch.
 pub const CRI_LABEL: &str = "io.cri-containerd.kind";
-/// The label on the snapshot an upgrade prepares: the container it was made for. Only a
-/// snapshot that carries it (for that container) is removed on rollback.
-pub const SNAPSHOT_FOR_LABEL: &str = "io.rich-init.upgrade.for";
-/// The type of the extension that keeps the old spec and labels.
-const OLD_TYPE: &str = "io.rich-init.upgrade/old-container";
 
 pub struct Options {
     pub name: String,
@@ -69,97 +64,6 @@ fn now_nanos() -> u128 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos())
-}
-
-pub fn spec_json(container: &Container) -> Result<Value> {
-    let spec = container
-        .spec
-        .as_ref()
-        .ok_or_else(|| anyhow!("container {} has no spec", container.id))?;
-    serde_json::from_slice(&spec.value)
-        .with_context(|| format!("container {}'s spec is not JSON", container.id))
-}
-
-pub fn spec_any(spec: &Value, like: Option<&Any>) -> Any {
-    Any {
-        type_url: like.map_or_else(
-            || "types.containerd.io/opencontainers/runtime-spec/1/Spec".to_string(),
-            |a| a.type_url.clone(),
-        ),
-        value: spec.to_string().into_bytes(),
-    }
-}
-
-/// The old spec and labels, kept in an extension while the journal exists.
-pub fn old_container_any(spec: &Value, labels: &HashMap<String, String>) -> Any {
-    let labels: BTreeMap<&String, &String> = labels.iter().collect();
-    Any {
-        type_url: OLD_TYPE.into(),
-        value: json!({"spec": spec, "labels": labels})
-            .to_string()
-            .into_bytes(),
-    }
-}
-
-/// Read the extension back: (spec, labels without the journal).
-pub fn old_container(container: &Container) -> Result<(Value, HashMap<String, String>)> {
-    let any = container
-        .extensions
-        .get(journal::OLD_SPEC_EXTENSION)
-        .ok_or_else(|| {
-            anyhow!(
-                "container {} has a journal but no saved old spec",
-                container.id
-            )
-        })?;
-    let v: Value = serde_json::from_slice(&any.value).context("the saved old spec is not JSON")?;
-    let labels = v["labels"]
-        .as_object()
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
-                .filter(|(k, _)| k != journal::LABEL)
-                .collect()
-        })
-        .unwrap_or_default();
-    Ok((v["spec"].clone(), labels))
-}
-
-/// The journal of a container, if it has one.
-pub fn journal_of(container: &Container) -> Result<Option<Journal>> {
-    match container.labels.get(journal::LABEL) {
-        None => Ok(None),
-        Some(text) => Journal::decode(text)
-            .map(Some)
-            .with_context(|| format!("container {}", container.id)),
-    }
-}
-
-/// Write the journal label (and nothing else) in one update.
-pub async fn write_journal(client: &Client, container: &mut Container, j: &Journal) -> Result<()> {
-    container.labels.insert(journal::LABEL.into(), j.encode()?);
-    let path = format!("labels.{}", journal::LABEL);
-    *container = client.update_container(container.clone(), &[&path]).await?;
-    Ok(())
-}
-
-/// Drop the journal label and the saved old container in one update.
-pub async fn clear_journal(client: &Client, container: &mut Container) -> Result<()> {
-    container.labels.remove(journal::LABEL);
-    // containerd 1.6 cannot delete a container extension: neither `extensions.KEY` nor a
-    // whole `extensions` map without the key removes it. What it can do is store an empty
-    // value there, so the old spec is gone and an empty entry stays.
-    container
-        .extensions
-        .insert(journal::OLD_SPEC_EXTENSION.into(), Any::default());
-    let paths = [
-        format!("labels.{}", journal::LABEL),
-        format!("extensions.{}", journal::OLD_SPEC_EXTENSION),
-    ];
-    *container = client
-        .update_container(container.clone(), &[&paths[0], &paths[1]])
-        .await?;
-    Ok(())
 }
 
 async fn image_config_or_none(client: &Client, name: &str) -> Option<ImageConfig> {
@@ -358,17 +262,7 @@ async fn steps(
     // 2. The journal, with the old spec and labels, on the container record.
     fault("journal")?;
     let t = Instant::now();
-    container.extensions.insert(
-        journal::OLD_SPEC_EXTENSION.into(),
-        old_container_any(&p.old_spec, &container.labels),
-    );
-    container.labels.insert(journal::LABEL.into(), j.encode()?);
-    let paths = [
-        format!("labels.{}", journal::LABEL),
-        format!("extensions.{}", journal::OLD_SPEC_EXTENSION),
-    ];
-    *container = client
-        .update_container(container.clone(), &[&paths[0], &paths[1]])
+    record::begin_journal(client, container, &p.old_spec, j)
         .await
         .context("cannot write the journal")?;
     report.step("2/8 journal", t);
@@ -429,15 +323,13 @@ async fn steps(
         ..j.clone()
     };
     labels.insert(journal::LABEL.into(), swapped.encode()?);
-    container.image = p.new.name.clone();
-    container.snapshot_key = j.new_snapshot.clone();
-    container.spec = Some(spec_any(&new_spec, container.spec.as_ref()));
-    container.labels = labels;
-    *container = client
-        .update_container(
-            container.clone(),
-            &["image", "snapshotkey", "spec", "labels"],
-        )
+    let to = Swap {
+        image: &p.new.name,
+        snapshot: &j.new_snapshot,
+        spec: &new_spec,
+        labels,
+    };
+    record::swap(client, container, to)
         .await
         .context("cannot swap the container's image")?;
     report.step("5/8 swap", t);
