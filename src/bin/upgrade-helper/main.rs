@@ -10,6 +10,7 @@ mod image;
 mod owner;
 mod record;
 mod recover;
+mod settle;
 mod task;
 mod upgrade;
 
@@ -188,7 +189,7 @@ async fn run(cli: Cli) -> i32 {
             Ok(done) => {
                 for (id, end) in &done.settled {
                     match end {
-                        recover::Settled::Nothing => {
+                        settle::Settled::Nothing => {
                             eprintln!("upgrade-helper: {id}: {}", end.describe())
                         }
                         _ => eprintln!("upgrade-helper: recovered {id}: {}", end.describe()),

@@ -1,6 +1,6 @@
 //! The container record as an upgrade uses it: its spec, the journal label, the saved old
 //! spec and labels (an extension), and the one update that swaps image, snapshot, spec and
-//! labels. upgrade.rs and settle.rs both read and write the record through these.
+//! labels. upgrade.rs, settle.rs and recover.rs read and write the record through these.
 
 use crate::containerd::Client;
 use anyhow::{anyhow, Context, Result};

@@ -1,12 +1,12 @@
 //! `upgrade-helper upgrade`: the eight steps, each idempotent, and the rollback that any
 //! failure before commit leads to. The journal on the container record says how far we
-//! got, so that `recover` can finish the job after a crash (see recover.rs).
+//! got, so that `recover` can finish the job after a crash (see settle.rs).
 
 use crate::containerd::Client;
 use crate::fault::fault;
 use crate::image::{self, Resolved};
 use crate::record::{self, journal_of, spec_json, write_journal, Swap, SNAPSHOT_FOR_LABEL};
-use crate::recover::Settled;
+use crate::settle::{self, Settled};
 use crate::task;
 use anyhow::{anyhow, bail, Context, Result};
 use containerd_client::services::v1::Container;
@@ -171,7 +171,7 @@ pub async fn upgrade(
             // Settle by the journal even if we think we never wrote it: a write whose answer
             // was lost may have been applied.
             eprintln!("upgrade-helper: failed: {e:#}; settling by the journal");
-            match crate::recover::settle(client, &id).await {
+            match settle::settle(client, &id).await {
                 Ok(Settled::Finished) => {
                     eprintln!(
                         "upgrade-helper: that was after the commit; the upgrade was finished"
@@ -368,7 +368,7 @@ async fn steps(
     write_journal(client, container, &committing).await?;
     client.set_lease(None);
     fault("commit-cleanup")?;
-    crate::recover::finish_commit(client, id).await?;
+    settle::finish_commit(client, id).await?;
     report.step("8/8 commit", t);
     Ok(())
 }
