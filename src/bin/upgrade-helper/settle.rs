@@ -10,6 +10,7 @@ use crate::record::{self, clear_journal, journal_of, old_container, Swap};
 use crate::task;
 use anyhow::{anyhow, Context, Result};
 use rich_init::upgrade::journal::{self, Journal, Phase};
+use std::fmt;
 
 /// How `settle` left a container.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,16 +108,52 @@ async fn roll_back(client: &Client, id: &str) -> Result<()> {
     Ok(())
 }
 
-/// Why `key` must stay, if it must: it is not the snapshot that upgrade-helper made for
+/// What `remove_unless_used` finds about a snapshot the journal names.
+#[derive(Debug)]
+enum Found {
+    /// Nothing refers to it: it can go.
+    Unused,
+    /// It does not exist (an earlier run removed it): nothing to do, nothing to say.
+    Gone,
+    /// It must stay; the reason is said in one line.
+    Kept(Keep),
+}
+
+/// Why a snapshot must stay.
+#[derive(Debug)]
+enum Keep {
+    /// It lacks the label that marks the snapshot upgrade-helper made for this container.
+    NotMadeFor(String),
+    /// This container names it.
+    UsedBy(String),
+    /// This snapshot is its child.
+    ParentOf(String),
+}
+
+impl fmt::Display for Keep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Keep::NotMadeFor(id) => write!(
+                f,
+                "upgrade-helper did not make it for {id} (no label {}={id})",
+                record::SNAPSHOT_FOR_LABEL
+            ),
+            Keep::UsedBy(container) => write!(f, "container {container} uses it"),
+            Keep::ParentOf(child) => write!(f, "snapshot {child} is its child"),
+        }
+    }
+}
+
+/// Whether `key` must stay: it is gone, it is not the snapshot that upgrade-helper made for
 /// container `made_for` (when given), a container names it, or a snapshot is its child.
-async fn reason_to_keep(
+async fn examine(
     client: &Client,
     snapshotter: &str,
     key: &str,
     made_for: Option<&str>,
-) -> Result<Option<String>> {
+) -> Result<Found> {
     let Some(info) = client.snapshot_info(snapshotter, key).await? else {
-        return Ok(Some("it is gone already".into()));
+        return Ok(Found::Gone);
     };
     if let Some(id) = made_for {
         if info
@@ -125,10 +162,7 @@ async fn reason_to_keep(
             .map(String::as_str)
             != Some(id)
         {
-            return Ok(Some(format!(
-                "upgrade-helper did not make it for {id} (no label {}={id})",
-                record::SNAPSHOT_FOR_LABEL
-            )));
+            return Ok(Found::Kept(Keep::NotMadeFor(id.to_string())));
         }
     }
     if let Some(user) = client
@@ -137,7 +171,7 @@ async fn reason_to_keep(
         .into_iter()
         .find(|c| c.snapshotter == snapshotter && c.snapshot_key == key)
     {
-        return Ok(Some(format!("container {} uses it", user.id)));
+        return Ok(Found::Kept(Keep::UsedBy(user.id)));
     }
     if let Some(child) = client
         .list_snapshots(snapshotter)
@@ -145,9 +179,9 @@ async fn reason_to_keep(
         .into_iter()
         .find(|s| s.parent == key)
     {
-        return Ok(Some(format!("snapshot {} is its child", child.name)));
+        return Ok(Found::Kept(Keep::ParentOf(child.name)));
     }
-    Ok(None)
+    Ok(Found::Unused)
 }
 
 /// Remove a snapshot the journal names, unless something else refers to it; then say
@@ -159,10 +193,10 @@ async fn remove_unless_used(
     made_for: Option<&str>,
     step: &str,
 ) -> Result<()> {
-    match reason_to_keep(client, snapshotter, key, made_for).await? {
-        None => client.remove_snapshot(snapshotter, key).await,
-        Some(reason) if reason.ends_with("gone already") => Ok(()),
-        Some(reason) => {
+    match examine(client, snapshotter, key, made_for).await? {
+        Found::Unused => client.remove_snapshot(snapshotter, key).await,
+        Found::Gone => Ok(()),
+        Found::Kept(reason) => {
             eprintln!("upgrade-helper: {step}: snapshot {key} is left alone: {reason}");
             Ok(())
         }
