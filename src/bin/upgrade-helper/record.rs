@@ -88,19 +88,8 @@ pub async fn begin_journal(
     old_spec: &Value,
     j: &Journal,
 ) -> Result<()> {
-    container.extensions.insert(
-        journal::OLD_SPEC_EXTENSION.into(),
-        old_container_any(old_spec, &container.labels),
-    );
-    container.labels.insert(journal::LABEL.into(), j.encode()?);
-    let paths = [
-        format!("labels.{}", journal::LABEL),
-        format!("extensions.{}", journal::OLD_SPEC_EXTENSION),
-    ];
-    *container = client
-        .update_container(container.clone(), &[&paths[0], &paths[1]])
-        .await?;
-    Ok(())
+    let old = old_container_any(old_spec, &container.labels);
+    set_journal_and_old(client, container, Some(j), old).await
 }
 
 /// Write the journal label (and nothing else) in one update.
@@ -113,13 +102,26 @@ pub async fn write_journal(client: &Client, container: &mut Container, j: &Journ
 
 /// Drop the journal label and the saved old container in one update.
 pub async fn clear_journal(client: &Client, container: &mut Container) -> Result<()> {
-    container.labels.remove(journal::LABEL);
     // containerd 1.6 cannot delete a container extension: neither `extensions.KEY` nor a
     // whole `extensions` map without the key removes it. What it can do is store an empty
     // value there, so the old spec is gone and an empty entry stays.
+    set_journal_and_old(client, container, None, Any::default()).await
+}
+
+/// Set the journal label (`None` removes it) and the saved old container, in one update.
+async fn set_journal_and_old(
+    client: &Client,
+    container: &mut Container,
+    j: Option<&Journal>,
+    old: Any,
+) -> Result<()> {
+    match j {
+        Some(j) => container.labels.insert(journal::LABEL.into(), j.encode()?),
+        None => container.labels.remove(journal::LABEL),
+    };
     container
         .extensions
-        .insert(journal::OLD_SPEC_EXTENSION.into(), Any::default());
+        .insert(journal::OLD_SPEC_EXTENSION.into(), old);
     let paths = [
         format!("labels.{}", journal::LABEL),
         format!("extensions.{}", journal::OLD_SPEC_EXTENSION),
