@@ -4,6 +4,7 @@
 //! Exit codes: 0 upgraded (or recovered); 1 failed and rolled back, the old container as
 //! before; 2 usage; 3 failed and the rollback is incomplete (run `recover`).
 
+mod check;
 mod containerd;
 mod fault;
 mod image;
@@ -11,6 +12,7 @@ mod owner;
 mod record;
 mod recover;
 mod settle;
+mod steps;
 mod task;
 mod upgrade;
 
