@@ -4,11 +4,15 @@
 //! Exit codes: 0 upgraded (or recovered); 1 failed and rolled back, the old container as
 //! before; 2 usage; 3 failed and the rollback is incomplete (run `recover`).
 
+mod check;
 mod containerd;
 mod fault;
 mod image;
 mod owner;
+mod record;
 mod recover;
+mod settle;
+mod steps;
 mod task;
 mod upgrade;
 
@@ -187,7 +191,7 @@ async fn run(cli: Cli) -> i32 {
             Ok(done) => {
                 for (id, end) in &done.settled {
                     match end {
-                        recover::Settled::Nothing => {
+                        settle::Settled::Nothing => {
                             eprintln!("upgrade-helper: {id}: {}", end.describe())
                         }
                         _ => eprintln!("upgrade-helper: recovered {id}: {}", end.describe()),
@@ -294,7 +298,7 @@ async fn status(client: &containerd::Client, name: &str, json: bool) -> i32 {
             "stopped"
         }
     });
-    let journal = upgrade::journal_of(&container);
+    let journal = record::journal_of(&container);
     if json {
         let j = match &journal {
             Ok(Some(j)) => {

@@ -1,188 +1,13 @@
-//! Bringing a container with a journal to a consistent end: before the commit, roll back
-//! to the old image, snapshot, spec and labels (restarting the old task if it ran); from
-//! the commit on, finish the cleanup. Each step checks what is already done, so that a
-//! crash in the middle of this is recovered by running it again.
+//! `upgrade-helper recover [NAME...]`: settle every container that has a journal (or the
+//! ones named), leave alone the upgrades whose helper still runs, and remove the leases of
+//! upgrades that died before writing their journal.
 
 use crate::containerd::Client;
-use crate::fault::fault;
 use crate::owner::{self, Owner};
-use crate::task;
-use crate::upgrade::{self, clear_journal, journal_of, old_container, spec_any};
-use anyhow::{anyhow, Context, Result};
-use rich_init::upgrade::journal::{self, Journal, Phase};
-
-/// How `settle` left a container.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Settled {
-    /// It had no journal.
-    Nothing,
-    RolledBack,
-    /// The upgrade had committed; its cleanup is done.
-    Finished,
-}
-
-impl Settled {
-    pub fn describe(self) -> &'static str {
-        match self {
-            Settled::Nothing => "no pending upgrade, nothing to do",
-            Settled::RolledBack => "rolled back",
-            Settled::Finished => "upgrade finished",
-        }
-    }
-}
-
-/// Finish or roll back the upgrade of `id`, as its journal says.
-pub async fn settle(client: &Client, id: &str) -> Result<Settled> {
-    let container = client.container(id).await?;
-    match journal_of(&container)? {
-        None => Ok(Settled::Nothing),
-        Some(j) if j.phase == Phase::Committing => {
-            finish_commit(client, id).await?;
-            Ok(Settled::Finished)
-        }
-        Some(_) => {
-            roll_back(client, id).await?;
-            Ok(Settled::RolledBack)
-        }
-    }
-}
-
-/// Roll back an upgrade that has not committed.
-pub async fn roll_back(client: &Client, id: &str) -> Result<()> {
-    fault("rollback")?;
-    let mut container = client.container(id).await?;
-    let Some(j) = journal_of(&container)? else {
-        return Ok(());
-    };
-    if j.phase == Phase::Committing {
-        return Err(anyhow!(
-            "the upgrade of {id} has committed; it can only be finished, not rolled back"
-        ));
-    }
-    // The record: back to the old image, snapshot, spec and labels, with the journal
-    // turned back to "prepared" (what is left is the same as for an early failure).
-    if container.image != j.old_image || container.snapshot_key != j.old_snapshot {
-        task::stop(client, id, 9, std::time::Duration::from_secs(10))
-            .await
-            .context("cannot stop the new task")?;
-        let (spec, mut labels) = old_container(&container)?;
-        let prepared = Journal {
-            phase: Phase::Prepared,
-            ..j.clone()
-        };
-        labels.insert(journal::LABEL.into(), prepared.encode()?);
-        container.image = j.old_image.clone();
-        container.snapshot_key = j.old_snapshot.clone();
-        container.spec = Some(spec_any(&spec, container.spec.as_ref()));
-        container.labels = labels;
-        container = client
-            .update_container(
-                container.clone(),
-                &["image", "snapshotkey", "spec", "labels"],
-            )
-            .await
-            .context("cannot put the old image back on the container")?;
-        eprintln!(
-            "upgrade-helper: rollback: container {id} has its old image {} again",
-            j.old_image
-        );
-    }
-    if j.was_running {
-        let running = client.task(id).await?.is_some_and(|t| task::is_running(&t));
-        if !running {
-            task::create_and_start(client, id, &j.snapshotter, &j.old_snapshot, &j.stdio)
-                .await
-                .context("cannot restart the old task")?;
-            eprintln!("upgrade-helper: rollback: the old task of {id} runs again");
-        }
-    }
-    remove_unless_used(
-        client,
-        &j.snapshotter,
-        &j.new_snapshot,
-        Some(id),
-        "rollback",
-    )
-    .await?;
-    clear_journal(client, &mut container).await?;
-    client.delete_lease(&j.lease).await?;
-    Ok(())
-}
-
-/// Why `key` must stay, if it must: it is not the snapshot that upgrade-helper made for
-/// container `made_for` (when given), a container names it, or a snapshot is its child.
-async fn reason_to_keep(
-    client: &Client,
-    snapshotter: &str,
-    key: &str,
-    made_for: Option<&str>,
-) -> Result<Option<String>> {
-    let Some(info) = client.snapshot_info(snapshotter, key).await? else {
-        return Ok(Some("it is gone already".into()));
-    };
-    if let Some(id) = made_for {
-        if info
-            .labels
-            .get(upgrade::SNAPSHOT_FOR_LABEL)
-            .map(String::as_str)
-            != Some(id)
-        {
-            return Ok(Some(format!(
-                "upgrade-helper did not make it for {id} (no label {}={id})",
-                upgrade::SNAPSHOT_FOR_LABEL
-            )));
-        }
-    }
-    if let Some(user) = client
-        .list_containers()
-        .await?
-        .into_iter()
-        .find(|c| c.snapshotter == snapshotter && c.snapshot_key == key)
-    {
-        return Ok(Some(format!("container {} uses it", user.id)));
-    }
-    if let Some(child) = client
-        .list_snapshots(snapshotter)
-        .await?
-        .into_iter()
-        .find(|s| s.parent == key)
-    {
-        return Ok(Some(format!("snapshot {} is its child", child.name)));
-    }
-    Ok(None)
-}
-
-/// Remove a snapshot the journal names, unless something else refers to it; then say
-/// so in one line and leave it (a lease-less snapshot nobody names is collected anyway).
-async fn remove_unless_used(
-    client: &Client,
-    snapshotter: &str,
-    key: &str,
-    made_for: Option<&str>,
-    step: &str,
-) -> Result<()> {
-    match reason_to_keep(client, snapshotter, key, made_for).await? {
-        None => client.remove_snapshot(snapshotter, key).await,
-        Some(reason) if reason.ends_with("gone already") => Ok(()),
-        Some(reason) => {
-            eprintln!("upgrade-helper: {step}: snapshot {key} is left alone: {reason}");
-            Ok(())
-        }
-    }
-}
-
-/// Finish a committed upgrade: remove the old snapshot, clear the journal, drop the lease.
-pub async fn finish_commit(client: &Client, id: &str) -> Result<()> {
-    let mut container = client.container(id).await?;
-    let Some(j) = journal_of(&container)? else {
-        return Ok(());
-    };
-    // Never a snapshot that any container still names (ours included) or that has a child.
-    remove_unless_used(client, &j.snapshotter, &j.old_snapshot, None, "commit").await?;
-    clear_journal(client, &mut container).await?;
-    client.delete_lease(&j.lease).await?;
-    Ok(())
-}
+use crate::record::journal_of;
+use crate::settle::{settle, Settled};
+use anyhow::Result;
+use rich_init::upgrade::journal;
 
 /// What `recover` did: each container's end, and the ones it could not settle.
 #[derive(Default)]
@@ -252,7 +77,7 @@ pub async fn recover(client: &Client, names: &[String]) -> Result<Recovered> {
         }
         let owned = containers
             .iter()
-            .filter_map(|c| upgrade::journal_of(c).ok().flatten())
+            .filter_map(|c| journal_of(c).ok().flatten())
             .any(|j| &j.lease == lease);
         if !owned {
             client.delete_lease(lease).await?;
