@@ -85,6 +85,7 @@ mod tests {
             (255 << 8, Some(255), None, false, 255, "exit status 255"),
             (15, None, Some(15), false, 143, "killed by SIGTERM"),
             (9 | 0x80, None, Some(9), false, 137, "killed by SIGKILL"),
+            (64, None, Some(64), false, 192, "killed by SIGRTMIN+30"),
             // Stopped by SIGSTOP (only with WUNTRACED): neither exited nor killed.
             (0x137f, None, None, false, 0x7f, "exit status 127"),
         ];

@@ -15,6 +15,7 @@ use crate::sys::reap::{self, Drained, Exit};
 use crate::sys::signals::{self, Received, SigSet, SignalFd};
 use crate::sys::spawn::{self, ChildEvent, ChildSignals, Placement};
 use crate::sys::{self, subreaper, tty, Errno};
+use crate::wait_status::WaitStatus;
 use forward::{Handoff, Route, Rules};
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
@@ -187,8 +188,8 @@ struct Loop<'a> {
 }
 
 impl Loop<'_> {
-    /// Wait for signals until CMD has exited; returns its raw wait status.
-    fn supervise(&mut self, sigfd: &SignalFd) -> Result<i32, Error> {
+    /// Wait for signals until CMD has exited; returns its wait status.
+    fn supervise(&mut self, sigfd: &SignalFd) -> Result<WaitStatus, Error> {
         let me = u32::try_from(sys::getpid()).unwrap_or(0);
         let mut batch: Vec<Received> = Vec::with_capacity(16);
         let mut exits: Vec<Exit> = Vec::with_capacity(64);
@@ -226,8 +227,8 @@ impl Loop<'_> {
         }
     }
 
-    /// Collect every exited child; CMD's raw status once it is among them.
-    fn reap(&mut self, exits: &mut Vec<Exit>) -> Result<Option<i32>, Error> {
+    /// Collect every exited child; CMD's status once it is among them.
+    fn reap(&mut self, exits: &mut Vec<Exit>) -> Result<Option<WaitStatus>, Error> {
         exits.clear();
         let end = reap::drain(exits);
         let mut cmd_status = None;
@@ -250,7 +251,7 @@ impl Loop<'_> {
             if main && self.log.personality() == Personality::Tini {
                 self.log.emit(Msg::CmdExited {
                     status: e.status,
-                    code: reap::exit_code(e.status),
+                    code: e.status.exit_code(),
                 });
             }
         }
@@ -283,9 +284,15 @@ impl Loop<'_> {
 }
 
 /// CMD has exited: clean up after it as the personality does and compute our code.
-fn finish(settings: &Settings, log: &Logger, sigfd: &SignalFd, child: i32, status: i32) -> i32 {
+fn finish(
+    settings: &Settings,
+    log: &Logger,
+    sigfd: &SignalFd,
+    child: i32,
+    status: WaitStatus,
+) -> i32 {
     let rules = Rules::new(settings);
-    let code = reap::exit_code(status);
+    let code = status.exit_code();
     // With a sweep (which may take up to the grace), say so first; dumb-init says it last.
     if settings.grace.is_some() {
         log.emit(Msg::CmdExited { status, code });

@@ -5,7 +5,8 @@
 
 mod wording;
 
-pub use wording::render;
+pub use crate::wait_status::WaitStatus;
+use wording::render;
 
 use crate::cli::Personality;
 use crate::error::Error;
@@ -58,7 +59,7 @@ pub enum Msg<'a> {
     /// A child was reaped: CMD (`main`) or an orphan; `warn` asks for warning level.
     Reaped {
         pid: i32,
-        status: i32,
+        status: WaitStatus,
         main: bool,
         warn: bool,
     },
@@ -94,7 +95,7 @@ pub enum Msg<'a> {
     /// Processes survived SIGKILL (uninterruptible sleep); we exit anyway.
     SweepStuck,
     CmdExited {
-        status: i32,
+        status: WaitStatus,
         code: i32,
     },
     SignalReadFailed(Errno),
@@ -190,7 +191,7 @@ mod tests {
     fn levels() {
         let orphan = |warn| Msg::Reaped {
             pid: 5,
-            status: 0,
+            status: WaitStatus::from_raw(0),
             main: false,
             warn,
         };
@@ -257,19 +258,19 @@ mod tests {
             Msg::Suspending,
             Msg::Reaped {
                 pid: 3,
-                status: 0,
+                status: WaitStatus::from_raw(0),
                 main: false,
                 warn: false,
             },
             Msg::Reaped {
                 pid: 3,
-                status: 0,
+                status: WaitStatus::from_raw(0),
                 main: false,
                 warn: true,
             },
             Msg::Reaped {
                 pid: 3,
-                status: 0,
+                status: WaitStatus::from_raw(0),
                 main: true,
                 warn: false,
             },
@@ -280,7 +281,7 @@ mod tests {
             Msg::Translating { from: 10, to: 12 },
             Msg::Note("n"),
             Msg::CmdExited {
-                status: 15,
+                status: WaitStatus::from_raw(15),
                 code: 143,
             },
             Msg::SignalReadFailed(Errno::EBADF),

@@ -101,19 +101,18 @@ pub fn render(personality: Personality, msg: Msg) -> Option<(Level, String)> {
         (DumbInit, Msg::Suspending) => r(Debug, "Suspending self due to TTY signal.".into()),
         (Rich, Msg::Suspending) => r(Debug, "stopping ourselves after CMD's job-control stop".into()),
         (Tini, Msg::Suspending) => None,
-        (DumbInit, Msg::Reaped { pid, status, .. }) if libc::WIFSIGNALED(status) => r(
-            Debug,
-            format!("A child with PID {pid} was terminated by signal {}.", libc::WTERMSIG(status)),
-        ),
         (DumbInit, Msg::Reaped { pid, status, .. }) => r(
             Debug,
-            format!("A child with PID {pid} exited with exit status {}.", crate::sys::reap::exit_code(status)),
+            match status.signal() {
+                Some(sig) => format!("A child with PID {pid} was terminated by signal {sig}."),
+                None => format!("A child with PID {pid} exited with exit status {}.", status.exit_code()),
+            },
         ),
         (Tini, Msg::Reaped { pid, .. }) => r(Debug, format!("Reaped child with pid: '{pid}'")),
         (Rich, Msg::Reaped { main: true, .. }) => None,
         (Rich, Msg::Reaped { pid, status, warn, .. }) => r(
             if warn { Warn } else { Debug },
-            format!("reaped orphan pid {pid} (exit status {})", crate::sys::reap::exit_code(status)),
+            format!("reaped orphan pid {pid} (exit status {})", status.exit_code()),
         ),
         (Tini, Msg::ZombieReaped(pid)) => r(Warn, format!("Reaped zombie process with pid={pid}")),
         (_, Msg::ZombieReaped(_)) => None,
@@ -146,16 +145,20 @@ pub fn render(personality: Personality, msg: Msg) -> Option<(Level, String)> {
         ),
         (_, Msg::SweepStuck) => r(Warn, "processes survived SIGKILL (uninterruptible sleep?); exiting anyway".into()),
         (DumbInit, Msg::CmdExited { code, .. }) => r(Debug, format!("Child exited with status {code}. Goodbye.")),
-        (Tini, Msg::CmdExited { status, .. }) if libc::WIFSIGNALED(status) => r(
+        (Tini, Msg::CmdExited { status, code }) => r(
             Info,
-            format!("Main child exited with signal (with signal '{}')", sys::strsignal(libc::WTERMSIG(status))),
+            match status.signal() {
+                Some(sig) => format!("Main child exited with signal (with signal '{}')", sys::strsignal(sig)),
+                None => format!("Main child exited normally (with status '{code}')"),
+            },
         ),
-        (Tini, Msg::CmdExited { code, .. }) => r(Info, format!("Main child exited normally (with status '{code}')")),
-        (Rich, Msg::CmdExited { status, code }) if libc::WIFSIGNALED(status) => r(
+        (Rich, Msg::CmdExited { status, code }) => r(
             Info,
-            format!("CMD was killed by {}; exiting with {code}", signame::name(libc::WTERMSIG(status))),
+            match status.signal() {
+                Some(sig) => format!("CMD was killed by {}; exiting with {code}", signame::name(sig)),
+                None => format!("CMD exited with status {code}"),
+            },
         ),
-        (Rich, Msg::CmdExited { code, .. }) => r(Info, format!("CMD exited with status {code}")),
         (_, Msg::SignalReadFailed(e)) => r(Warn, format!("reading the signalfd failed ({}); using sigwaitinfo", errno_text(e))),
     }
 }
@@ -221,6 +224,7 @@ fn render_child(personality: Personality, cmd: &str, event: ChildEvent) -> Optio
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wait_status::WaitStatus;
 
     fn text(p: Personality, msg: Msg) -> Option<String> {
         render(p, msg).map(|(_, t)| t)
@@ -277,7 +281,7 @@ mod tests {
     fn dumb_init_reap_wording() {
         let exited = Msg::Reaped {
             pid: 7,
-            status: 3 << 8,
+            status: WaitStatus::from_raw(3 << 8),
             main: true,
             warn: false,
         };
@@ -287,7 +291,7 @@ mod tests {
         );
         let killed = Msg::Reaped {
             pid: 7,
-            status: 15,
+            status: WaitStatus::from_raw(15),
             main: true,
             warn: false,
         };

@@ -9,6 +9,7 @@ use crate::sys::enter::{self, Middle, Target};
 use crate::sys::signals::{self, SigSet};
 use crate::sys::spawn::{self, ChildEvent, ChildSignals, Ids, Placement, Setup, Step};
 use crate::sys::{io, reap, Errno};
+use crate::wait_status::WaitStatus;
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant};
@@ -168,16 +169,11 @@ impl Reports {
     }
 }
 
-fn outcome_of(status: i32) -> Outcome {
-    if libc::WIFEXITED(status) {
-        match libc::WEXITSTATUS(status) {
-            0 => Outcome::Success,
-            code => Outcome::Exited(code),
-        }
-    } else if libc::WIFSIGNALED(status) {
-        Outcome::Signaled(libc::WTERMSIG(status))
-    } else {
-        Outcome::Exited(reap::exit_code(status))
+fn outcome_of(status: WaitStatus) -> Outcome {
+    match (status.code(), status.signal()) {
+        (Some(0), _) => Outcome::Success,
+        (None, Some(sig)) => Outcome::Signaled(sig),
+        _ => Outcome::Exited(status.exit_code()),
     }
 }
 
@@ -284,8 +280,8 @@ fn start_and_wait(
         (Some(failure), _) => failure,
         (None, Err(after)) => Outcome::TimedOut(after),
         (None, Ok(status)) => match (action.inside, reports.exited) {
-            (None, _) => outcome_of(status),
-            (Some(_), Some(inner)) => outcome_of(inner),
+            (None, _) => outcome_of(WaitStatus::from_raw(status)),
+            (Some(_), Some(inner)) => outcome_of(WaitStatus::from_raw(inner)),
             (Some(_), None) => Outcome::SetupFailed(Step::Wait, Errno::ECHILD),
         },
     })

@@ -1,31 +1,13 @@
 //! Collect every exited child: `waitpid(-1, WNOHANG)` until there is none left.
 
 use super::Errno;
+use crate::wait_status::WaitStatus;
 
-/// One child that has exited, with its raw wait status.
+/// One child that has exited, with its wait status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Exit {
     pub pid: i32,
-    pub status: i32,
-}
-
-impl Exit {
-    /// The shell convention: the exit status, or 128+N when signal N killed it.
-    pub fn code(&self) -> i32 {
-        exit_code(self.status)
-    }
-}
-
-/// Map a raw wait status to the shell's exit code.
-pub fn exit_code(status: i32) -> i32 {
-    if libc::WIFEXITED(status) {
-        libc::WEXITSTATUS(status)
-    } else if libc::WIFSIGNALED(status) {
-        128 + libc::WTERMSIG(status)
-    } else {
-        // Stopped/continued statuses are not requested (no WUNTRACED/WCONTINUED).
-        status & 0xff
-    }
+    pub status: WaitStatus,
 }
 
 /// Why [`drain`] stopped.
@@ -66,7 +48,10 @@ pub fn drain(out: &mut Vec<Exit>) -> Drained {
         // SAFETY: `status` is a valid int to write to.
         let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
         if pid > 0 {
-            out.push(Exit { pid, status });
+            out.push(Exit {
+                pid,
+                status: WaitStatus::from_raw(status),
+            });
             continue;
         }
         if pid == 0 {
@@ -76,28 +61,6 @@ pub fn drain(out: &mut Vec<Exit>) -> Drained {
             Errno::EINTR => continue,
             Errno::ECHILD => return Drained::NoChildren,
             e => return Drained::Failed(e),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn exit_codes() {
-        // Raw statuses as the kernel encodes them: exit code in bits 8-15, signal in 0-6.
-        let cases = [
-            (0, 0),
-            (3 << 8, 3),
-            (255 << 8, 255),
-            (15, 143),
-            (9, 137),
-            (9 | 0x80, 137),
-            (64, 192),
-        ];
-        for (status, want) in cases {
-            assert_eq!(exit_code(status), want, "status {status:#x}");
         }
     }
 }

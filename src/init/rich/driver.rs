@@ -17,7 +17,6 @@ use crate::supervisor::service::{self, Note as ServiceNote};
 use crate::sys::signals::{self, Received, SigSet};
 use crate::sys::spawn::{ChildSignals, Setup};
 use crate::sys::{self, reap};
-use crate::wait_status::WaitStatus;
 use crate::{config::LogTarget, scripts};
 use std::collections::BTreeMap;
 use std::ffi::CString;
@@ -380,11 +379,11 @@ impl<'a> Driver<'a> {
         let mut exits: Vec<reap::Exit> = Vec::with_capacity(16);
         reap::drain(&mut exits);
         for e in exits {
-            let status = WaitStatus::from_raw(e.status);
+            let status = e.status;
             match self.procs.exited(e.pid) {
                 Some(Owner::Cmd) => {
                     self.log.emit(Msg::CmdExited {
-                        status: e.status,
+                        status,
                         code: status.exit_code(),
                     });
                     self.feed(Event::CmdExited { status });
