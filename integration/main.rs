@@ -31,6 +31,7 @@ mod rich_boot;
 mod rich_config;
 mod rich_ctl;
 mod rich_options;
+mod rich_parallel;
 mod rich_runc;
 mod rich_second;
 mod rich_shutdown;
