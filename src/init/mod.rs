@@ -2,19 +2,22 @@
 //! instruction of `main`), start CMD, then sleep in one blocking read of the signalfd
 //! and dispatch what arrives. Idle means no wake-ups.
 
+mod cmd;
 pub mod forward;
 mod reaping;
 mod rich;
 pub mod shutdown;
 
-use crate::cli::{Isolation, Personality, Settings};
+pub(crate) use cmd::{signal_cmd, spawn_cmd};
+
+use crate::cli::{Personality, Settings};
 use crate::error::Error;
 use crate::logging::{Logger, Msg};
 use crate::procs::{Owner, Procs};
 use crate::sys::reap::{self, Drained, Exit};
 use crate::sys::signals::{self, Received, SigSet, SignalFd};
-use crate::sys::spawn::{self, ChildEvent, ChildSignals, Placement};
-use crate::sys::{self, subreaper, tty, Errno};
+use crate::sys::spawn::{ChildEvent, ChildSignals};
+use crate::sys::{self, subreaper, Errno};
 use crate::wait_status::WaitStatus;
 use forward::{Handoff, Route, Rules};
 use std::ffi::CString;
@@ -84,64 +87,6 @@ pub(crate) fn set_up_reaping(settings: &Settings, log: &Logger) -> Result<(), Er
         });
     }
     Ok(())
-}
-
-/// Give the terminal to CMD's session (session isolation), then fork and exec CMD as
-/// the settings place it. Returns its pid and the terminal hand-off signals to expect.
-pub(crate) fn spawn_cmd(
-    settings: &Settings,
-    log: &Logger,
-    argv: &[CString],
-    child_signals: ChildSignals,
-) -> Result<(i32, Handoff), Error> {
-    let mut handoff = Handoff::default();
-    if settings.isolation == Isolation::Session {
-        match tty::detach_controlling_tty() {
-            Ok(()) => {
-                let leader = tty::is_session_leader();
-                if leader {
-                    handoff = Handoff::armed();
-                }
-                log.emit(Msg::TtyDetached { leader });
-            }
-            Err(e) => log.emit(Msg::TtyDetachFailed(e)),
-        }
-    }
-    let cmd = settings
-        .command
-        .first()
-        .map(|c| c.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let placement = match settings.isolation {
-        Isolation::Session => Placement::Session,
-        Isolation::Group => Placement::Group,
-        Isolation::None => Placement::Inherit,
-    };
-    let report = |event: ChildEvent| {
-        log.emit(Msg::Child { cmd: &cmd, event });
-        child_exit_code(settings.personality, event)
-    };
-    let pid = spawn::spawn(
-        argv,
-        placement,
-        child_signals,
-        &spawn::Setup::default(),
-        &report,
-    )
-    .map_err(Error::Fork)?;
-    log.emit(Msg::Spawned { cmd: &cmd, pid });
-    Ok((pid, handoff))
-}
-
-/// Send `sig` to CMD or its group, as the rules say. Until CMD has made its own group
-/// (setsid/setpgid happen after fork) the group does not exist; CMD is then still in
-/// ours, reachable by pid, and keeps the signal pending across exec until it unblocks it.
-pub(crate) fn signal_cmd(rules: &Rules, child: i32, sig: i32) -> Result<(), Errno> {
-    if rules.target(child) < 0 {
-        signals::kill_group_or_pid(child, sig)
-    } else {
-        signals::kill(child, sig)
-    }
 }
 
 fn start(settings: &Settings, log: &Logger, mask: SigSet) -> Result<i32, Error> {

@@ -2,17 +2,19 @@
 //! actions the fleet returns. Every decision is the fleet's (`supervisor/fleet.rs`);
 //! here are only syscalls and wording.
 
-use super::control::ControlServer;
+use super::control::{decide, ControlServer, Then};
 use super::output::{Output, SpawnCtx};
 use super::poller::{Poller, Wakeup};
 use super::units::Unit;
+use super::words;
+use super::Parts;
 use crate::cli::Settings;
-use crate::control::{ExitInfo, Request, Response, ServiceStatus};
+use crate::control::{Request, Response};
 use crate::init::forward::{self, Handoff, Route, Rules};
 use crate::init::{shutdown, signal_cmd, spawn_cmd};
 use crate::logging::{Level, Logger, Msg};
 use crate::procs::{Owner, Procs};
-use crate::supervisor::fleet::{Action, Event, Fleet, Note, Op};
+use crate::supervisor::fleet::{Action, Event, Fleet, Note};
 use crate::supervisor::service::{self, Note as ServiceNote};
 use crate::sys::signals::{self, Received, SigSet};
 use crate::sys::spawn::{ChildSignals, Setup};
@@ -46,22 +48,6 @@ pub(super) struct Driver<'a> {
     /// `ctl shutdown`, carried out once the replies are sent (the shutdown may block in
     /// the sweep).
     requested: Vec<Event>,
-}
-
-/// What the driver is built from (see `rich::run`).
-pub(super) struct Parts<'a> {
-    pub settings: &'a Settings,
-    pub log: &'a Logger,
-    pub mask: SigSet,
-    pub fleet: Fleet,
-    pub units: BTreeMap<String, Unit>,
-    pub poller: Poller<'a>,
-    pub control: Option<ControlServer>,
-    pub argv: Vec<CString>,
-    pub environment: Vec<(String, String)>,
-    pub init_scripts: Vec<PathBuf>,
-    pub stop_dir: PathBuf,
-    pub grace: Duration,
 }
 
 fn svc(name: &str, event: service::Event) -> Event {
@@ -278,13 +264,13 @@ impl<'a> Driver<'a> {
                 match (spawned, self.units.get_mut(name)) {
                     (Some(Ok(pid)), Some(unit)) => {
                         self.procs.register(pid, Owner::Check(name.to_string()));
-                        unit.check = Some(pid);
+                        unit.checking(pid);
                     }
                     _ => self.feed(svc(name, service::Event::ReadyCheckFailed)),
                 }
             }
             S::CancelReadyCheck => {
-                if let Some(pid) = self.units.get_mut(name).and_then(|u| u.check.take()) {
+                if let Some(pid) = self.units.get_mut(name).and_then(Unit::take_check) {
                     let _ = signals::kill(-pid, libc::SIGKILL);
                 }
             }
@@ -294,12 +280,8 @@ impl<'a> Driver<'a> {
             S::Stopped => self.line(Level::Debug, &format!("service {name} stopped")),
             S::FailedForGood { critical } => self.service_failed(name, None, critical),
             S::Log(note) => {
-                let level = match note {
-                    ServiceNote::Exited { status, .. } if status.success() => Level::Info,
-                    ServiceNote::Restarting { .. } => Level::Info,
-                    _ => Level::Warn,
-                };
-                self.line(level, &format!("service {name}: {note}"));
+                let (level, text) = words::service_note(name, note);
+                self.line(level, &text);
             }
         }
     }
@@ -311,46 +293,13 @@ impl<'a> Driver<'a> {
         }
     }
 
-    /// "exited with code 3" and "failed for good" in one line.
     fn service_failed(&self, name: &str, why: Option<ServiceNote>, critical: bool) {
-        let why = why.map_or_else(|| "failed".to_string(), |note| note.to_string());
-        let then = if critical {
-            "; it is critical: shutting down"
-        } else {
-            ""
-        };
-        self.line(
-            Level::Error,
-            &format!("service {name} {why} and will not be restarted{then}"),
-        );
+        self.line(Level::Error, &words::service_failed(name, why, critical));
     }
 
     fn note(&self, note: Note) {
-        let path = |list: &[PathBuf], i: usize| {
-            list.get(i)
-                .map(|p| p.display().to_string())
-                .unwrap_or_default()
-        };
-        match note {
-            Note::ShuttingDown { signal } => self.line(
-                Level::Info,
-                &format!("{}: shutting down", crate::signame::name(signal)),
-            ),
-            Note::InitScriptFailed { index, status } => self.line(
-                Level::Error,
-                &format!(
-                    "init script {} failed: {status}; nothing else was started",
-                    path(&self.init_scripts, index)
-                ),
-            ),
-            Note::StopScriptFailed { index, status } => self.line(
-                Level::Warn,
-                &format!(
-                    "stop script {} failed: {status}",
-                    path(&self.stop_scripts, index)
-                ),
-            ),
-        }
+        let (level, text) = words::note(note, &self.init_scripts, &self.stop_scripts);
+        self.line(level, &text);
     }
 
     fn on_signal(&mut self, r: Received) {
@@ -392,9 +341,9 @@ impl<'a> Driver<'a> {
                     self.feed(svc(&name, service::Event::Exited { status }));
                 }
                 Some(Owner::Check(name)) => {
-                    let unit = self.units.get_mut(&name).filter(|u| u.check == Some(e.pid));
+                    let unit = self.units.get_mut(&name).filter(|u| u.is_check(e.pid));
                     if let Some(unit) = unit {
-                        unit.check = None;
+                        unit.take_check();
                         let event = if status.success() {
                             service::Event::ReadyCheckPassed
                         } else {
@@ -420,66 +369,19 @@ impl<'a> Driver<'a> {
 
     /// A control request, answered from the fleet's state.
     fn answer(&mut self, request: Request) -> Response {
-        let unknown = |name: &str| Response::Error {
-            message: format!("no service named {name:?}; see rich-init ctl status"),
-        };
-        let (service, op) = match request {
-            Request::Status => return Response::Status(self.status()),
-            Request::Start { service } => (service, Op::Start),
-            Request::Stop { service } => (service, Op::Stop),
-            Request::Restart { service } => (service, Op::Restart),
-            Request::Signal { service, signal } => {
-                return match self.fleet.service(&service).map(|s| s.pid()) {
-                    None => unknown(&service),
-                    Some(None) => Response::Error {
-                        message: format!("service {service} is not running"),
-                    },
-                    Some(Some(pid)) => {
-                        let _ = signals::kill_group_or_pid(pid, signal);
-                        Response::Ok
-                    }
-                };
+        let (response, then) = decide(request, &self.fleet);
+        match then {
+            Then::Nothing => {}
+            Then::Feed(event) => self.feed(event),
+            Then::Signal { pid, signal } => {
+                let _ = signals::kill_group_or_pid(pid, signal);
             }
-            Request::Shutdown { code } => {
+            Then::Shutdown(event) => {
                 self.line(Level::Info, "shutdown requested over the control socket");
-                self.requested.push(Event::Shutdown { code });
-                return Response::Ok;
+                self.requested.push(event);
             }
-        };
-        if !self.units.contains_key(&service) {
-            return unknown(&service);
         }
-        if !self.fleet.accepts(op) {
-            return Response::Error {
-                message: format!("rich-init is shutting down: {service} is not started again"),
-            };
-        }
-        self.feed(Event::Control { name: service, op });
-        Response::Ok
-    }
-
-    fn status(&self) -> Vec<ServiceStatus> {
-        let now = Instant::now();
-        self.fleet
-            .services()
-            .map(|(name, s)| {
-                let st = s.status();
-                ServiceStatus {
-                    name: name.to_string(),
-                    state: st.phase.as_str().to_string(),
-                    pid: st.pid,
-                    uptime_ms: s.is_up().then(|| {
-                        u64::try_from(now.saturating_duration_since(st.since).as_millis())
-                            .unwrap_or(u64::MAX)
-                    }),
-                    restarts: st.restarts,
-                    last_exit: st.last_exit.map(|status| match status.signal() {
-                        Some(sig) => ExitInfo::Signal(sig),
-                        None => ExitInfo::Code(status.exit_code()),
-                    }),
-                }
-            })
-            .collect()
+        response
     }
 
     fn line(&self, level: Level, text: &str) {

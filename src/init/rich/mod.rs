@@ -14,6 +14,7 @@ mod error;
 mod output;
 mod poller;
 mod units;
+mod words;
 
 use super::{build_argv, set_up_reaping, shutdown};
 use crate::cli::{RichSettings, Settings, DEFAULT_GRACE};
@@ -23,11 +24,31 @@ use crate::scripts;
 use crate::supervisor::fleet::{self, Fleet};
 use crate::sys::signals::{SigSet, SignalFd};
 use control::ControlServer;
-use driver::{Driver, Parts};
+use driver::Driver;
 use error::RichError;
 use poller::Poller;
+use std::collections::BTreeMap;
+use std::ffi::CString;
 use std::path::PathBuf;
+use std::time::Duration;
 use std::time::Instant;
+use units::Unit;
+
+/// What the driver is built from (see `rich::run`).
+struct Parts<'a> {
+    settings: &'a Settings,
+    log: &'a Logger,
+    mask: SigSet,
+    fleet: Fleet,
+    units: BTreeMap<String, Unit>,
+    poller: Poller<'a>,
+    control: Option<ControlServer>,
+    argv: Vec<CString>,
+    environment: Vec<(String, String)>,
+    init_scripts: Vec<PathBuf>,
+    stop_dir: PathBuf,
+    grace: Duration,
+}
 
 /// Run rich mode to the end; returns the exit code.
 pub fn run(

@@ -24,7 +24,7 @@ pub(super) struct Unit {
     /// `ready = { notify = true }`: the NOTIFY_SOCKET address it is given.
     notify_address: Option<String>,
     /// The readiness check running now.
-    pub check: Option<i32>,
+    check: Option<i32>,
 }
 
 /// What loading gives: the fleet's members in start order, the units by name, and the
@@ -164,6 +164,20 @@ pub(super) fn load(rich: &RichSettings) -> Result<Loaded, RichError> {
 }
 
 impl Unit {
+    /// Its readiness check runs as `pid` now.
+    pub fn checking(&mut self, pid: i32) {
+        self.check = Some(pid);
+    }
+
+    /// The running check's pid, forgotten.
+    pub fn take_check(&mut self) -> Option<i32> {
+        self.check.take()
+    }
+
+    /// Whether `pid` is its current check (an earlier, cancelled one is not).
+    pub fn is_check(&self, pid: i32) -> bool {
+        self.check == Some(pid)
+    }
     /// Fork and exec the service as its file says.
     pub fn spawn(
         &self,
