@@ -21,75 +21,27 @@
 //! for the first time; a dependency that failed to start does not hold its dependents
 //! back (they start, as they would after a ready one).
 
-use std::collections::BTreeMap;
+//!
+//! Its parts: `members.rs` (the services and their order), `cmd.rs` (CMD's own steps),
+//! `scripts.rs` (the script running now), `types.rs` (events, actions, exit reasons).
+
 use std::time::Instant;
 
-use super::backoff::deadline;
-use super::service::{self, Phase as ServicePhase, Service};
+use super::service::{self, Service};
 use crate::wait_status::WaitStatus;
 
+mod cmd;
+mod members;
+mod scripts;
 mod types;
 
+use cmd::Cmd;
+use members::Members;
+use scripts::{Kind, Runner};
 pub use types::{
     Action, Config, Event, ExitReason, Member, Note, Op, Phase, EXIT_CMD_NOT_STARTED, EXIT_CONFIG,
     EXIT_CRITICAL, EXIT_INIT_SCRIPT,
 };
-
-const TERM: i32 = 15;
-
-/// One service and what the fleet knows of it.
-#[derive(Debug)]
-struct Unit {
-    machine: Service,
-    after: Vec<String>,
-    /// Those whose `after` names this one: they stop first.
-    dependents: Vec<String>,
-    /// Asked to start (by the boot or an operator).
-    started: bool,
-    /// Has left Starting since it was first asked to start.
-    settled: bool,
-    /// Asked to stop by the shutdown.
-    stop_asked: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Cmd {
-    NotStarted,
-    Spawning,
-    Running {
-        pid: i32,
-    },
-    /// Its stop signal was sent; SIGKILL at `kill_at`, given up at `give_up_at`.
-    Stopping {
-        pid: i32,
-        kill_at: Option<Instant>,
-        give_up_at: Option<Instant>,
-    },
-    Exited(WaitStatus),
-    /// Not reaped in time after SIGKILL.
-    Gone,
-    /// Could not be forked.
-    NotForked,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ScriptKind {
-    Init,
-    Stop,
-}
-
-/// The one script that may run at a time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Script {
-    kind: ScriptKind,
-    index: usize,
-    /// `None` until `ScriptSpawned`.
-    pid: Option<i32>,
-    /// It got the stop signal.
-    signaled: bool,
-    /// SIGKILL then (after the stop signal).
-    kill_at: Option<Instant>,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stage {
@@ -117,12 +69,10 @@ enum Stage {
 #[derive(Debug)]
 pub struct Fleet {
     config: Config,
-    units: BTreeMap<String, Unit>,
-    /// Start order (each after its `after`); the shutdown walks it backwards.
-    order: Vec<String>,
+    members: Members,
     init_scripts: usize,
     stage: Stage,
-    script: Option<Script>,
+    script: Runner,
     cmd: Cmd,
     stop_requested: bool,
     /// The signal of the first stop request: 128+it when CMD never ran.
@@ -138,39 +88,12 @@ impl Fleet {
     /// `members` in start order (each after everything in its `after`); `init_scripts`
     /// is how many init scripts the driver has, run in its order by index.
     pub fn new(config: Config, members: Vec<Member>, init_scripts: usize, now: Instant) -> Fleet {
-        let order: Vec<String> = members.iter().map(|m| m.name.clone()).collect();
-        let mut units: BTreeMap<String, Unit> = members
-            .into_iter()
-            .map(|m| {
-                let unit = Unit {
-                    machine: Service::new(m.policy, now),
-                    after: m.after,
-                    dependents: Vec::new(),
-                    started: false,
-                    settled: false,
-                    stop_asked: false,
-                };
-                (m.name, unit)
-            })
-            .collect();
-        let edges: Vec<(String, String)> = units
-            .iter()
-            .flat_map(|(name, u)| u.after.iter().map(move |a| (a.clone(), name.clone())))
-            .collect();
-        for (dependency, dependent) in edges {
-            if let Some(u) = units.get_mut(&dependency) {
-                if !u.dependents.contains(&dependent) {
-                    u.dependents.push(dependent);
-                }
-            }
-        }
         Fleet {
             config,
-            units,
-            order,
+            members: Members::new(members, now),
             init_scripts,
             stage: Stage::Idle,
-            script: None,
+            script: Runner::default(),
             cmd: Cmd::NotStarted,
             stop_requested: false,
             stop_signal: None,
@@ -204,20 +127,17 @@ impl Fleet {
 
     /// One service's machine (for its status and pid).
     pub fn service(&self, name: &str) -> Option<&Service> {
-        self.units.get(name).map(|u| &u.machine)
+        self.members.service(name)
     }
 
     /// Every service's machine, by name.
     pub fn services(&self) -> impl Iterator<Item = (&str, &Service)> {
-        self.units.iter().map(|(n, u)| (n.as_str(), &u.machine))
+        self.members.services()
     }
 
     /// CMD's pid while it runs (stop signal sent or not).
     pub fn cmd_pid(&self) -> Option<i32> {
-        match self.cmd {
-            Cmd::Running { pid } | Cmd::Stopping { pid, .. } => Some(pid),
-            _ => None,
-        }
+        self.cmd.pid()
     }
 
     /// Whether an operator's `op` is still carried out: no starts once stopping.
@@ -227,21 +147,14 @@ impl Fleet {
 
     /// The nearest instant at which a [`Event::Timer`] is wanted; `None` = never.
     pub fn next_deadline(&self) -> Option<Instant> {
-        let cmd = match self.cmd {
-            Cmd::Stopping {
-                kill_at,
-                give_up_at,
-                ..
-            } => kill_at.or(give_up_at),
-            _ => None,
-        };
-        let script = self.script.and_then(|s| s.pid.and(s.kill_at));
-        self.units
-            .values()
-            .filter_map(|u| u.machine.next_deadline())
-            .chain(cmd)
-            .chain(script)
-            .min()
+        [
+            self.members.next_deadline(),
+            self.cmd.deadline(),
+            self.script.deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     pub fn handle(&mut self, event: Event, now: Instant) -> Vec<Action> {
@@ -255,14 +168,10 @@ impl Fleet {
                     };
                 }
             }
-            Event::ScriptSpawned { pid } => {
-                if let Some(script) = self.script.as_mut().filter(|s| s.pid.is_none()) {
-                    script.pid = Some(pid);
-                }
-            }
+            Event::ScriptSpawned { pid } => self.script.got_pid(pid),
             Event::ScriptSpawnFailed => self.script_ended(WaitStatus::exited(1), &mut out),
             Event::ScriptExited { status } => {
-                if self.script.is_some_and(|s| s.pid.is_some()) {
+                if self.script.spawned() {
                     self.script_ended(status, &mut out);
                 }
             }
@@ -273,18 +182,18 @@ impl Fleet {
             }
             Event::Service { name, event } => self.feed(&name, event, now, &mut out),
             Event::Control { name, op } => self.control(&name, op, now, &mut out),
-            Event::CmdSpawned { pid } => {
-                if self.cmd == Cmd::Spawning {
-                    self.cmd = Cmd::Running { pid };
-                }
-            }
+            Event::CmdSpawned { pid } => self.cmd.spawned(pid),
             Event::CmdSpawnFailed => {
-                if self.cmd == Cmd::Spawning {
-                    self.cmd = Cmd::NotForked;
+                if self.cmd.spawn_failed() {
                     self.request_stop();
                 }
             }
-            Event::CmdExited { status } => self.cmd_exited(status),
+            Event::CmdExited { status } => {
+                let news = self.cmd.exited(status);
+                if news && self.stage == Stage::Up && self.config.cmd_exit_shuts_down {
+                    self.request_stop();
+                }
+            }
             Event::StopSignal { signal } => {
                 let in_stop_scripts = matches!(
                     self.stage,
@@ -344,50 +253,31 @@ impl Fleet {
         }
     }
 
-    fn cmd_exited(&mut self, status: WaitStatus) {
-        match self.cmd {
-            Cmd::Spawning | Cmd::Running { .. } | Cmd::Stopping { .. } | Cmd::Gone => {
-                self.cmd = Cmd::Exited(status);
-                if self.stage == Stage::Up && self.config.cmd_exit_shuts_down {
-                    self.request_stop();
-                }
-            }
-            Cmd::NotStarted | Cmd::NotForked | Cmd::Exited(_) => {}
-        }
-    }
-
     fn script_ended(&mut self, status: WaitStatus, out: &mut Vec<Action>) {
-        let Some(script) = self.script.take() else {
+        let Some((kind, index)) = self.script.finish() else {
             return;
         };
-        let stopped = match script.kind {
-            ScriptKind::Init => self.stop_requested,
-            ScriptKind::Stop => self.scripts_aborted,
+        let stopped = match kind {
+            Kind::Init => self.stop_requested,
+            Kind::Stop => self.scripts_aborted,
         };
         if stopped || status.success() {
             return;
         }
-        let index = script.index;
-        out.push(Action::Log(match script.kind {
-            ScriptKind::Init => {
+        out.push(Action::Log(match kind {
+            Kind::Init => {
                 self.init_script_failed = true;
                 Note::InitScriptFailed { index, status }
             }
-            ScriptKind::Stop => Note::StopScriptFailed { index, status },
+            Kind::Stop => Note::StopScriptFailed { index, status },
         }));
     }
 
     /// Feed one service's machine and pass on what it asks for.
     fn feed(&mut self, name: &str, event: service::Event, now: Instant, out: &mut Vec<Action>) {
-        let Some(unit) = self.units.get_mut(name) else {
+        let Some((actions, settled_now)) = self.members.feed(name, event, now) else {
             return;
         };
-        let actions = unit.machine.handle(event, now);
-        let settled_now =
-            unit.started && !unit.settled && unit.machine.phase() != ServicePhase::Starting;
-        if settled_now {
-            unit.settled = true;
-        }
         self.pass_on(name, actions, out);
         if settled_now {
             self.start_ready(now, out);
@@ -428,40 +318,21 @@ impl Fleet {
         }
     }
 
-    /// Start every service not started yet whose `after` are all settled.
+    /// Start every service not started yet whose `after` are all settled. (Start on a
+    /// stopped service only asks for Spawn: nothing settles here, so one pass will do.)
     fn start_ready(&mut self, now: Instant, out: &mut Vec<Action>) {
         if self.stage != Stage::Up || self.stop_requested {
             return;
         }
-        for name in self.order.clone() {
-            let Some(unit) = self.units.get(&name) else {
-                continue;
-            };
-            let ready = !unit.started
-                && unit
-                    .after
-                    .iter()
-                    .all(|a| self.units.get(a).is_none_or(|d| d.settled));
-            if ready {
-                if let Some(unit) = self.units.get_mut(&name) {
-                    unit.started = true;
-                }
-                // Start on a stopped service only asks for Spawn: nothing settles here,
-                // so one pass in start order is enough.
-                self.feed(&name, service::Event::Start, now, out);
-            }
+        for name in self.members.take_startable() {
+            self.feed(&name, service::Event::Start, now, out);
         }
     }
 
     fn control(&mut self, name: &str, op: Op, now: Instant, out: &mut Vec<Action>) {
-        if !self.accepts(op) {
+        if !self.accepts(op) || !self.members.take_over(name) {
             return;
         }
-        let Some(unit) = self.units.get_mut(name) else {
-            return;
-        };
-        // The operator has it now: the boot no longer starts it.
-        unit.started = true;
         match op {
             Op::Start => self.feed(name, service::Event::Start, now, out),
             Op::Stop => self.feed(name, service::Event::Stop, now, out),
@@ -473,40 +344,11 @@ impl Fleet {
     }
 
     fn timer(&mut self, now: Instant, out: &mut Vec<Action>) {
-        let due: Vec<String> = self
-            .units
-            .iter()
-            .filter(|(_, u)| u.machine.next_deadline().is_some_and(|d| d <= now))
-            .map(|(n, _)| n.clone())
-            .collect();
-        for name in due {
+        for name in self.members.due(now) {
             self.feed(&name, service::Event::Timer, now, out);
         }
-        if let Cmd::Stopping {
-            pid,
-            kill_at,
-            give_up_at,
-        } = self.cmd
-        {
-            if kill_at.is_some_and(|at| now >= at) {
-                out.push(Action::KillCmd);
-                self.cmd = Cmd::Stopping {
-                    pid,
-                    kill_at: None,
-                    give_up_at: Some(deadline(now, self.config.after_kill)),
-                };
-            } else if give_up_at.is_some_and(|at| now >= at) {
-                self.cmd = Cmd::Gone;
-            }
-        }
-        if let Some(script) = self.script.as_mut() {
-            if let (Some(pid), Some(at)) = (script.pid, script.kill_at) {
-                if now >= at {
-                    script.kill_at = None;
-                    out.push(Action::SignalScript { pid, signal: KILL });
-                }
-            }
-        }
+        self.cmd.timer(now, self.config.after_kill, out);
+        self.script.timer(now, out);
     }
 
     /// Move through the stages for as long as one finishes.
@@ -521,19 +363,20 @@ impl Fleet {
     }
 
     fn step(&mut self, now: Instant, out: &mut Vec<Action>) {
+        let grace = self.config.grace;
         match self.stage {
             Stage::Idle | Stage::Done | Stage::ListingStopScripts => {}
             Stage::InitScripts { next, count } => {
-                if self.script.is_some() {
+                if self.script.busy() {
                     if self.stop_requested {
-                        self.stop_script(now, out);
+                        self.script.stop(now, grace, out);
                     }
                 } else if self.init_script_failed {
                     self.stage = Stage::Sweeping { asked: false };
                 } else if self.stop_requested {
                     self.stage = self.first_stop_stage();
                 } else if next < count {
-                    self.run_script(ScriptKind::Init, next, out);
+                    out.push(self.script.start(Kind::Init, next));
                     self.stage = Stage::InitScripts {
                         next: next + 1,
                         count,
@@ -546,13 +389,15 @@ impl Fleet {
             Stage::Up => {
                 if self.stop_requested {
                     self.stage = self.first_stop_stage();
-                } else if self.cmd == Cmd::NotStarted && self.cmd_may_start() {
+                } else if self.cmd == Cmd::NotStarted
+                    && self.members.settled(self.config.cmd_after.as_deref())
+                {
                     self.cmd = Cmd::Spawning;
                     out.push(Action::StartCmd);
                 }
             }
             Stage::CmdFirst => {
-                if self.stop_cmd(now, out) {
+                if self.cmd.stop(now, grace, out) {
                     self.stage = Stage::Services;
                 }
             }
@@ -562,7 +407,7 @@ impl Fleet {
                 }
             }
             Stage::CmdLast => {
-                if self.stop_cmd(now, out) {
+                if self.cmd.stop(now, grace, out) {
                     self.stage = Stage::Sweeping { asked: false };
                 }
             }
@@ -572,14 +417,14 @@ impl Fleet {
             }
             Stage::Sweeping { asked: true } => {}
             Stage::StopScripts { next, count } => {
-                if self.script.is_some() {
+                if self.script.busy() {
                     if self.scripts_aborted {
-                        self.stop_script(now, out);
+                        self.script.stop(now, grace, out);
                     }
                 } else if self.scripts_aborted || next >= count {
                     self.stage = Stage::Done;
                 } else {
-                    self.run_script(ScriptKind::Stop, next, out);
+                    out.push(self.script.start(Kind::Stop, next));
                     self.stage = Stage::StopScripts {
                         next: next + 1,
                         count,
@@ -597,93 +442,20 @@ impl Fleet {
         }
     }
 
-    fn cmd_may_start(&self) -> bool {
-        let settled = |name: &String| self.units.get(name).is_none_or(|u| u.settled);
-        match &self.config.cmd_after {
-            None => self.units.keys().all(settled),
-            Some(names) => names.iter().all(settled),
-        }
-    }
-
-    fn run_script(&mut self, kind: ScriptKind, index: usize, out: &mut Vec<Action>) {
-        self.script = Some(Script {
-            kind,
-            index,
-            pid: None,
-            signaled: false,
-            kill_at: None,
-        });
-        out.push(match kind {
-            ScriptKind::Init => Action::RunInitScript(index),
-            ScriptKind::Stop => Action::RunStopScript(index),
-        });
-    }
-
-    /// The running script gets the stop signal once, and SIGKILL at the grace.
-    fn stop_script(&mut self, now: Instant, out: &mut Vec<Action>) {
-        let grace = self.config.grace;
-        if let Some(script) = self.script.as_mut() {
-            if let (Some(pid), false) = (script.pid, script.signaled) {
-                script.signaled = true;
-                script.kill_at = Some(deadline(now, grace));
-                out.push(Action::SignalScript { pid, signal: TERM });
-            }
-        }
-    }
-
-    /// CMD gets its stop signal, SIGKILL at the grace, and `after_kill` to be reaped.
-    /// True once it is gone (or never ran).
-    fn stop_cmd(&mut self, now: Instant, out: &mut Vec<Action>) -> bool {
-        match self.cmd {
-            Cmd::NotStarted | Cmd::NotForked | Cmd::Exited(_) | Cmd::Gone => true,
-            Cmd::Spawning | Cmd::Stopping { .. } => false,
-            Cmd::Running { pid } => {
-                out.push(Action::StopCmd);
-                self.cmd = Cmd::Stopping {
-                    pid,
-                    kill_at: Some(deadline(now, self.config.grace)),
-                    give_up_at: None,
-                };
-                false
-            }
-        }
-    }
-
     /// Ask each service to stop as soon as no service that is `after` it is up:
     /// independent ones stop together. True once every one is down.
     fn stop_services(&mut self, now: Instant, out: &mut Vec<Action>) -> bool {
         loop {
-            let free: Vec<String> = self
-                .order
-                .iter()
-                .rev()
-                .filter(|name| {
-                    self.units.get(*name).is_some_and(|u| {
-                        !u.stop_asked
-                            && u.dependents
-                                .iter()
-                                .all(|d| self.units.get(d).is_none_or(|d| !d.machine.is_up()))
-                    })
-                })
-                .cloned()
-                .collect();
+            let free = self.members.take_stoppable();
             if free.is_empty() {
-                break;
+                return self.members.all_down();
             }
             for name in free {
-                if let Some(unit) = self.units.get_mut(&name) {
-                    unit.stop_asked = true;
-                }
                 self.feed(&name, service::Event::Stop, now, out);
             }
         }
-        self.units
-            .values()
-            .all(|u| u.stop_asked && !u.machine.is_up())
     }
 }
-
-const KILL: i32 = 9;
 
 #[cfg(test)]
 mod tests;

@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::supervisor::service::{
-    Action as S, Event as SE, Note as SN, Policy, Readiness, Restart,
+    Action as S, Event as SE, Note as SN, Phase as ServicePhase, Policy, Readiness, Restart,
 };
 use std::time::Duration;
 use Event::*;

@@ -1,0 +1,172 @@
+//! The fleet's services: each one's machine, its place in the start order, and what the
+//! boot and the shutdown know of it. Pure bookkeeping; the fleet decides when to use it.
+
+use crate::supervisor::service::{self, Phase, Service};
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use super::types::Member;
+
+#[derive(Debug)]
+struct Unit {
+    machine: Service,
+    after: Vec<String>,
+    /// Those whose `after` names this one: they stop first.
+    dependents: Vec<String>,
+    /// Asked to start (by the boot or an operator).
+    started: bool,
+    /// Has left Starting since it was first asked to start.
+    settled: bool,
+    /// Asked to stop by the shutdown.
+    stop_asked: bool,
+}
+
+#[derive(Debug)]
+pub(super) struct Members {
+    units: BTreeMap<String, Unit>,
+    /// Start order (each after its `after`); the shutdown walks it backwards.
+    order: Vec<String>,
+}
+
+impl Members {
+    /// `members` in start order.
+    pub fn new(members: Vec<Member>, now: Instant) -> Members {
+        let order: Vec<String> = members.iter().map(|m| m.name.clone()).collect();
+        let mut units: BTreeMap<String, Unit> = members
+            .into_iter()
+            .map(|m| {
+                let unit = Unit {
+                    machine: Service::new(m.policy, now),
+                    after: m.after,
+                    dependents: Vec::new(),
+                    started: false,
+                    settled: false,
+                    stop_asked: false,
+                };
+                (m.name, unit)
+            })
+            .collect();
+        let edges: Vec<(String, String)> = units
+            .iter()
+            .flat_map(|(name, u)| u.after.iter().map(move |a| (a.clone(), name.clone())))
+            .collect();
+        for (dependency, dependent) in edges {
+            if let Some(u) = units.get_mut(&dependency) {
+                if !u.dependents.contains(&dependent) {
+                    u.dependents.push(dependent);
+                }
+            }
+        }
+        Members { units, order }
+    }
+
+    pub fn service(&self, name: &str) -> Option<&Service> {
+        self.units.get(name).map(|u| &u.machine)
+    }
+
+    pub fn services(&self) -> impl Iterator<Item = (&str, &Service)> {
+        self.units.iter().map(|(n, u)| (n.as_str(), &u.machine))
+    }
+
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.units
+            .values()
+            .filter_map(|u| u.machine.next_deadline())
+            .min()
+    }
+
+    /// The services whose deadline has come.
+    pub fn due(&self, now: Instant) -> Vec<String> {
+        self.units
+            .iter()
+            .filter(|(_, u)| u.machine.next_deadline().is_some_and(|d| d <= now))
+            .map(|(n, _)| n.clone())
+            .collect()
+    }
+
+    /// Feed one service's machine: its actions, and whether it settled just now.
+    pub fn feed(
+        &mut self,
+        name: &str,
+        event: service::Event,
+        now: Instant,
+    ) -> Option<(Vec<service::Action>, bool)> {
+        let unit = self.units.get_mut(name)?;
+        let actions = unit.machine.handle(event, now);
+        let settled_now = unit.started && !unit.settled && unit.machine.phase() != Phase::Starting;
+        if settled_now {
+            unit.settled = true;
+        }
+        Some((actions, settled_now))
+    }
+
+    /// An operator has it now: the boot no longer starts it. False for no such service.
+    pub fn take_over(&mut self, name: &str) -> bool {
+        self.units.get_mut(name).map(|u| u.started = true).is_some()
+    }
+
+    /// The services not started yet whose `after` are all settled, in start order; they
+    /// count as started from now on.
+    pub fn take_startable(&mut self) -> Vec<String> {
+        let ready: Vec<String> = self
+            .order
+            .iter()
+            .filter(|name| {
+                self.units.get(*name).is_some_and(|u| {
+                    !u.started
+                        && u.after
+                            .iter()
+                            .all(|a| self.units.get(a).is_none_or(|d| d.settled))
+                })
+            })
+            .cloned()
+            .collect();
+        for name in &ready {
+            if let Some(u) = self.units.get_mut(name) {
+                u.started = true;
+            }
+        }
+        ready
+    }
+
+    /// The services not yet asked to stop of which no dependent is up, in reverse start
+    /// order; they count as asked from now on.
+    pub fn take_stoppable(&mut self) -> Vec<String> {
+        let free: Vec<String> = self
+            .order
+            .iter()
+            .rev()
+            .filter(|name| {
+                self.units.get(*name).is_some_and(|u| {
+                    !u.stop_asked
+                        && u.dependents
+                            .iter()
+                            .all(|d| self.units.get(d).is_none_or(|d| !d.machine.is_up()))
+                })
+            })
+            .cloned()
+            .collect();
+        for name in &free {
+            if let Some(u) = self.units.get_mut(name) {
+                u.stop_asked = true;
+            }
+        }
+        free
+    }
+
+    /// Every service was asked to stop and is down.
+    pub fn all_down(&self) -> bool {
+        self.units
+            .values()
+            .all(|u| u.stop_asked && !u.machine.is_up())
+    }
+
+    /// Whether these services (all of them: `None`) have settled; unknown names have.
+    pub fn settled(&self, names: Option<&[String]>) -> bool {
+        let settled = |name: &String| self.units.get(name).is_none_or(|u| u.settled);
+        match names {
+            None => self.units.keys().all(settled),
+            Some(names) => names.iter().all(settled),
+        }
+    }
+}
