@@ -28,6 +28,7 @@ mod podman_ctr;
 mod podman_rig;
 mod podman_stop;
 mod procstat;
+mod proctree;
 mod reap;
 mod report;
 mod rich;
