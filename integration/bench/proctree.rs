@@ -1,5 +1,6 @@
 //! Process trees read from /proc: what is below a process, whether a process seen once
-//! is still the same one, killing what is left, and a process's CPU time.
+//! is still the same one, killing what is left, and the CPU time and own processes of
+//! a supervisor (the rich-mode measures, ours and the supervisord/s6 peers).
 
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
@@ -82,4 +83,35 @@ pub fn cpu_time(pid: u32) -> Result<Duration, String> {
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
     let hz = u64::try_from(hz).ok().filter(|&h| h > 0).unwrap_or(100);
     Ok(Duration::from_nanos(total * 1_000_000_000 / hz))
+}
+
+/// `comm` of `pid` (the name the kernel shows), if it is still there.
+pub fn comm(pid: i32) -> Option<String> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+    Some(text.trim_end().to_string())
+}
+
+/// `root` and the processes below it whose `comm` is one of `names`: a supervisor's own
+/// processes, as opposed to the services it runs.
+pub fn own_processes(root: i32, names: &[&str]) -> Vec<i32> {
+    let mut own = vec![root];
+    if !names.is_empty() {
+        own.extend(
+            descendants(root)
+                .into_iter()
+                .filter(|p| comm(p.pid).is_some_and(|c| names.contains(&c.as_str())))
+                .map(|p| p.pid),
+        );
+    }
+    own
+}
+
+/// The sum of `measure` over `pids`; fails on the first that cannot be read.
+pub fn sum_over<T: std::iter::Sum<T>>(
+    pids: &[i32],
+    measure: impl Fn(u32) -> Result<T, String>,
+) -> Result<T, String> {
+    pids.iter()
+        .map(|&p| measure(u32::try_from(p).map_err(|_| format!("bad pid {p}"))?))
+        .sum()
 }

@@ -3,7 +3,7 @@
 //! written to /run or /etc, its CMD (this bench as `__helper rich-cmd`) reporting the
 //! moment it runs, and a stop that times rich-init's exit and makes sure nothing it
 //! started is left behind. The process-tree side of that ([`Tree`]: spawn, SIGTERM,
-//! the timed reap, the clean-up) is not rich-init's own: any supervisor can use it.
+//! the timed reap, the clean-up) is not rich-init's own: the supervisord and s6 peers use it.
 
 use crate::proctree::{descendants, kill_alive};
 use crate::{child, helpers, sys};
@@ -97,6 +97,13 @@ pub struct Stopped {
     /// Processes below it that were still running after it exited (then killed).
     pub leftovers: usize,
     pub code: Option<i32>,
+}
+
+impl Stopped {
+    /// SIGTERM until reaped, ms.
+    pub fn ms(&self) -> f64 {
+        self.reaped_ns.saturating_sub(self.sent_ns) as f64 / 1e6
+    }
 }
 
 /// A supervisor the bench started, with its temporary directory and its log (stderr, in
