@@ -3,6 +3,8 @@
 //! to stderr). It reports; it does not judge: targets get a verdict in the table, and the
 //! exit code is non-zero only when a measurement could not run at all.
 //!
+//! `BENCH_ONLY=rich` runs rich mode alone: its table and the one beside supervisord and s6.
+//!
 //! The same executable is also the helper process some measures run as the init's CMD
 //! (`peers __helper MODE ...`, see helpers.rs).
 
@@ -13,6 +15,7 @@ mod ctrd;
 mod ctrd_common;
 // The integration tests' harness, for the podman rig; the bench uses a few of its pieces.
 mod docker_stop;
+mod fifo;
 #[allow(unused_imports)]
 #[path = "../harness.rs"]
 mod harness;
@@ -28,9 +31,12 @@ mod podman_ctr;
 mod podman_rig;
 mod podman_stop;
 mod procstat;
+mod proctree;
 mod reap;
 mod report;
 mod rich;
+mod rich_peers;
+mod rich_peers_report;
 mod rich_proc;
 mod rich_report;
 #[path = "../rootfs.rs"]
@@ -40,17 +46,21 @@ mod runner;
 mod signal;
 mod startup;
 mod stats;
+mod supervisors;
 mod sys;
 mod table;
 mod upgrade;
 mod upgrade_report;
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// How much of each measure to run.
 #[derive(Debug, Clone, Copy)]
 pub struct Plan {
     pub quick: bool,
+    /// `BENCH_ONLY=rich`: rich mode alone.
+    pub rich_only: bool,
     pub startup_rounds: usize,
     pub orphans: usize,
     pub fork_runs: usize,
@@ -60,6 +70,8 @@ pub struct Plan {
     /// Rich mode: boot/shutdown runs, and the crash loop's window.
     pub rich_runs: usize,
     pub crash_window: Duration,
+    /// Rich mode: runs of the readiness boot (ours only; 20 s each while boot is serial).
+    pub ready_runs: usize,
     /// OCI hooks: `runc run` with and without our hooks, runs of each.
     pub hook_runs: usize,
     /// In-place upgrade: rounds of each path (upgrade-helper, recreate with ctr).
@@ -70,6 +82,7 @@ impl Plan {
     fn full() -> Plan {
         Plan {
             quick: false,
+            rich_only: false,
             startup_rounds: 2000,
             orphans: 10_000,
             fork_runs: 5,
@@ -78,6 +91,7 @@ impl Plan {
             idle: Duration::from_secs(10),
             rich_runs: 7,
             crash_window: Duration::from_secs(30),
+            ready_runs: 3,
             hook_runs: 50,
             upgrade_rounds: 20,
         }
@@ -86,6 +100,7 @@ impl Plan {
     fn quick() -> Plan {
         Plan {
             quick: true,
+            rich_only: false,
             startup_rounds: 100,
             orphans: 10_000,
             fork_runs: 1,
@@ -94,6 +109,7 @@ impl Plan {
             idle: Duration::from_secs(2),
             rich_runs: 3,
             crash_window: Duration::from_secs(10),
+            ready_runs: 1,
             hook_runs: 5,
             upgrade_rounds: 5,
         }
@@ -102,7 +118,8 @@ impl Plan {
 
 const USAGE: &str = "usage: cargo bench --bench peers [-- --quick]
   (run by `make bench`; needs RICH_INIT_BIN and root, for the pid namespaces)
-  --quick   reduced iterations, a smoke test (also: BENCH_QUICK=1)";
+  --quick   reduced iterations, a smoke test (also: BENCH_QUICK=1)
+  BENCH_ONLY=rich   rich mode alone (its table and the one beside supervisord and s6)";
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -128,6 +145,14 @@ fn main() {
             }
         }
     }
+    match std::env::var("BENCH_ONLY").as_deref() {
+        Ok("rich") => plan.rich_only = true,
+        Ok("") | Err(_) => {}
+        Ok(other) => {
+            eprintln!("bench: BENCH_ONLY={other:?} is not one of: rich\n{USAGE}");
+            std::process::exit(2);
+        }
+    }
     if let Err(e) = run(plan) {
         eprintln!("bench: {e}");
         std::process::exit(1);
@@ -141,10 +166,21 @@ fn progress(what: &str) {
 fn run(plan: Plan) -> Result<(), String> {
     let begun = Instant::now();
     let inits = peers::discover()?;
+    supervisors::discover()?;
     if !nix::unistd::Uid::effective().is_root() {
         return Err("the reaping measure needs root (pid namespaces): run as root".into());
     }
     let header = report::header(&inits, &plan);
+    if plan.rich_only {
+        let ((), rich, side) = rich_mode(&inits[0].path, &plan, || ())?;
+        print!("{header}\n{}", rich_tables(&rich, &side));
+        print!("{}", rich_notes(&rich, &side));
+        println!(
+            "- the whole run took {:.0} s.",
+            begun.elapsed().as_secs_f64()
+        );
+        return Ok(());
+    }
 
     // First, on a quiet machine, and so that a hook that fails stops the bench early.
     progress(&format!(
@@ -174,48 +210,17 @@ fn run(plan: Plan) -> Result<(), String> {
     }
     progress(&format!("signal latency: {} sends", plan.signal_sends));
     let latency = signal::measure(&inits, plan.signal_sends)?;
-    let ours = &inits[0].path;
-    progress(&format!(
-        "idle wake-ups: {} s, with rich mode idle ({} services) and a {} s crash loop beside it",
-        plan.idle.as_secs(),
-        rich::IDLE_SERVICES,
-        plan.crash_window.as_secs()
-    ));
-    let mut background = rich::Background::start(ours, plan.crash_window)?;
-    let (wakeups, rich_idle) = std::thread::scope(|s| {
-        let rich_idle = s.spawn(|| background.idle_wakeups(plan.idle));
+    let ((wakeups, memory, sizes), rich, side) = rich_mode(&inits[0].path, &plan, || {
         let wakeups = procstat::idle_wakeups(&inits, plan.idle);
-        let rich_idle = rich_idle
-            .join()
-            .unwrap_or_else(|_| Err("the rich idle measure panicked".to_string()));
-        (wakeups, rich_idle)
-    });
-    progress("memory");
-    let memory = wakeups
-        .as_ref()
-        .map_err(String::clone)
-        .and_then(|_| procstat::memory(&inits));
-    let sizes = procstat::sizes(&inits);
-    progress(&format!(
-        "rich mode: boot and shutdown with {} services x {} runs",
-        rich::SERVICES,
-        plan.rich_runs
-    ));
-    let boot = rich::boot_shutdown(ours, plan.rich_runs);
-    progress("rich mode: end of the crash loop");
-    // Always stopped, whatever failed above: nothing may be left running.
-    let crash = background.finish();
-    let (wakeups, rich_idle, memory, sizes) = (wakeups?, rich_idle?, memory?, sizes?);
-    let boot = boot?;
-    let (crash, crash_leftovers) = crash?;
-    let rich = rich_report::RichResults {
-        leftovers: boot.leftovers + crash_leftovers,
-        boot,
-        idle: plan.idle,
-        idle_wakeups: rich_idle,
-        crash,
-    };
-
+        progress("memory");
+        let memory = wakeups
+            .as_ref()
+            .map_err(String::clone)
+            .and_then(|_| procstat::memory(&inits));
+        (wakeups, memory, procstat::sizes(&inits))
+    })?;
+    let (wakeups, memory, sizes) = (wakeups?, memory?, sizes?);
+    let ours = &inits[0].path;
     let results = report::Results {
         startup,
         reaps,
@@ -230,8 +235,7 @@ fn run(plan: Plan) -> Result<(), String> {
     println!();
     print!("{}", table::render(&inits, &rows));
     println!();
-    print!("{}", rich_report::table(&rich));
-    println!();
+    print!("{}", rich_tables(&rich, &side));
     print!("{}", hooks_report::table(&hooks));
     println!();
     print!("{}", upgrade_report::table(&upgrade));
@@ -239,9 +243,80 @@ fn run(plan: Plan) -> Result<(), String> {
     println!("{}", podman_stop::table(&inits, plan.quick)?);
     print!("{docker}");
     println!();
-    print!("{}", rich_report::notes(&rich));
+    print!("{}", rich_notes(&rich, &side));
     print!("{}", hooks_report::notes(&hooks));
     print!("{}", upgrade_report::notes(&upgrade));
     print!("{}", report::notes(&inits, &results, begun.elapsed()));
     Ok(())
+}
+
+/// Rich mode: its idle measure and crash loop in the background while `beside` runs,
+/// its boot and shutdown, then the same beside supervisord and s6 (rich_peers.rs).
+fn rich_mode<T: Send>(
+    ours: &Path,
+    plan: &Plan,
+    beside: impl FnOnce() -> T + Send,
+) -> Result<(T, rich_report::RichResults, rich_peers::SideBySide), String> {
+    progress(&format!(
+        "idle wake-ups: {} s, with rich mode idle ({} services) and a {} s crash loop beside it",
+        plan.idle.as_secs(),
+        rich::IDLE_SERVICES,
+        plan.crash_window.as_secs()
+    ));
+    let mut background = rich::Background::start(ours, plan.crash_window)?;
+    let (beside, rich_idle) = std::thread::scope(|s| {
+        let rich_idle = s.spawn(|| background.idle_wakeups(plan.idle));
+        let beside = beside();
+        let rich_idle = rich_idle
+            .join()
+            .unwrap_or_else(|_| Err("the rich idle measure panicked".to_string()));
+        (beside, rich_idle)
+    });
+    progress(&format!(
+        "rich mode: boot and shutdown with {} services x {} runs",
+        rich::SERVICES,
+        plan.rich_runs
+    ));
+    let boot = rich::boot_shutdown(ours, plan.rich_runs);
+    progress("rich mode: end of the crash loop");
+    // Always stopped, whatever failed above: nothing may be left running.
+    let crash = background.finish();
+    let (rich_idle, boot) = (rich_idle?, boot?);
+    let (crash, crash_leftovers) = crash?;
+    progress(&format!(
+        "rich mode beside supervisord and s6: boot, memory and shutdown x {} runs, then idle and \
+         a {} s crash loop, with the readiness boot (ours) x {} beside them",
+        plan.rich_runs,
+        plan.crash_window.as_secs(),
+        plan.ready_runs
+    ));
+    let side = rich_peers::measure(
+        ours,
+        plan.rich_runs,
+        plan.ready_runs,
+        plan.idle,
+        plan.crash_window,
+    )?;
+    let rich = rich_report::RichResults {
+        leftovers: boot.leftovers + crash_leftovers + side.ready.leftovers,
+        boot,
+        idle: plan.idle,
+        idle_wakeups: rich_idle,
+        crash,
+        ready_boot_ms: side.ready.boot_ms.clone(),
+    };
+    Ok((beside, rich, side))
+}
+
+/// The rich-mode table and the one beside supervisord and s6, each with a blank line after.
+fn rich_tables(rich: &rich_report::RichResults, side: &rich_peers::SideBySide) -> String {
+    format!(
+        "{}\n{}\n",
+        rich_report::table(rich),
+        rich_peers_report::table(side)
+    )
+}
+
+fn rich_notes(rich: &rich_report::RichResults, side: &rich_peers::SideBySide) -> String {
+    rich_report::notes(rich) + &rich_peers_report::notes(side)
 }

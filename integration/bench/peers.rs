@@ -144,7 +144,7 @@ pub fn discover() -> Result<Vec<Init>, String> {
     Ok(inits)
 }
 
-fn check_executable(path: &Path, fix: &str) -> Result<(), String> {
+pub fn check_executable(path: &Path, fix: &str) -> Result<(), String> {
     match std::fs::metadata(path) {
         Ok(m) if m.is_file() && m.permissions().mode() & 0o111 != 0 => Ok(()),
         Ok(_) => Err(format!(

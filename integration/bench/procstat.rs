@@ -12,7 +12,7 @@ use std::time::Duration;
 const SETTLE: Duration = Duration::from_millis(500);
 
 /// A `Field:   123 kB` value from a /proc file of `pid`.
-fn proc_field(pid: u32, file: &str, field: &str) -> Result<u64, String> {
+pub fn proc_field(pid: u32, file: &str, field: &str) -> Result<u64, String> {
     let path = format!("/proc/{pid}/{file}");
     let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {path}: {e}"))?;
     text.lines()
@@ -27,6 +27,21 @@ fn proc_field(pid: u32, file: &str, field: &str) -> Result<u64, String> {
 pub fn context_switches(pid: u32) -> Result<u64, String> {
     Ok(proc_field(pid, "status", "voluntary_ctxt_switches")?
         + proc_field(pid, "status", "nonvoluntary_ctxt_switches")?)
+}
+
+/// Context switches of every thread of `pid` so far (a supervisor may have several).
+pub fn process_switches(pid: u32) -> Result<u64, String> {
+    let dir = format!("/proc/{pid}/task");
+    let tasks = std::fs::read_dir(&dir).map_err(|e| format!("cannot list {dir}: {e}"))?;
+    let mut total = 0;
+    for task in tasks.flatten() {
+        let Some(tid) = task.file_name().to_str().and_then(|t| t.parse().ok()) else {
+            continue;
+        };
+        // A thread's status is read as /proc/TID/status (TID as a pid).
+        total += context_switches(tid)?;
+    }
+    Ok(total)
 }
 
 /// Start `X -- sleep SECS` for every init at once, as child subreapers.

@@ -46,10 +46,12 @@ pub fn header(inits: &[Init], plan: &Plan) -> String {
         .unwrap_or_else(|_| "unknown".to_string());
     let cpu = first_line("/proc/cpuinfo", "model name").unwrap_or_else(|| "unknown CPU".into());
     let mut out = String::new();
-    let command = if quick {
-        "BENCH_QUICK=1 make bench (BENCH_QUICK=1 RICH_INIT_BIN=$PWD/build/rich-init cargo bench --locked --bench peers)"
-    } else {
-        "make bench (RICH_INIT_BIN=$PWD/build/rich-init cargo bench --locked --bench peers)"
+    let cargo = "RICH_INIT_BIN=$PWD/build/rich-init cargo bench --locked --bench peers";
+    let command = match (quick, plan.rich_only) {
+        (true, true) => format!("BENCH_QUICK=1 BENCH_ONLY=rich {cargo}"),
+        (false, true) => format!("BENCH_ONLY=rich {cargo}"),
+        (true, false) => format!("BENCH_QUICK=1 make bench (BENCH_QUICK=1 {cargo})"),
+        (false, false) => format!("make bench ({cargo})"),
     };
     let _ = writeln!(out, "command: `{command}`");
     let _ = writeln!(
@@ -62,24 +64,28 @@ pub fn header(inits: &[Init], plan: &Plan) -> String {
         .map(|i| format!("{} = {}", i.name, peers::version(i)))
         .collect();
     let _ = writeln!(out, "versions: {}", versions.join("; "));
-    let _ = writeln!(
-        out,
-        "plan: startup {} rounds; reaping {} orphans, forked x {} runs and light x {} runs; \
-         signals {} sends; idle {} s; rich mode {} boot/shutdown runs, crash loop {} s{}",
-        plan.startup_rounds,
-        plan.orphans,
-        plan.fork_runs,
-        plan.light_runs,
-        plan.signal_sends,
+    let rich = format!(
+        "idle {} s; rich mode {} boot/shutdown runs, crash loop {} s, readiness boot {} runs",
         plan.idle.as_secs(),
         plan.rich_runs,
         plan.crash_window.as_secs(),
-        if quick {
-            " (QUICK: a smoke test, not figures to publish)"
-        } else {
-            ""
-        }
+        plan.ready_runs,
     );
+    let quick_note = if quick {
+        " (QUICK: a smoke test, not figures to publish)"
+    } else {
+        ""
+    };
+    if plan.rich_only {
+        let _ = writeln!(out, "plan: rich mode only: {rich}{quick_note}");
+    } else {
+        let _ = writeln!(
+            out,
+            "plan: startup {} rounds; reaping {} orphans, forked x {} runs and light x {} runs; \
+             signals {} sends; {rich}{quick_note}",
+            plan.startup_rounds, plan.orphans, plan.fork_runs, plan.light_runs, plan.signal_sends,
+        );
+    }
     out
 }
 

@@ -10,7 +10,8 @@
 //! Idle and the crash loop run in the background (see [`Background`]) while the peers'
 //! idle measure runs, so that they add little to the bench's time.
 
-use crate::rich_proc::{cpu_time, read_stamps, toml_argv, toml_str, Rich};
+use crate::proctree::cpu_time;
+use crate::rich_proc::{read_stamps, toml_argv, toml_str, Rich};
 use crate::{helpers, procstat, sys};
 use nix::sys::signal::{SigSet, Signal};
 use std::io::Write;
@@ -198,7 +199,7 @@ pub fn expected_starts(window: Duration) -> usize {
 impl Background {
     pub fn start(bin: &Path, window: Duration) -> Result<Background, String> {
         let idle = Rich::start(bin, "idle", &named(IDLE_SERVICES, |_| Ok(sleeper()))?)?;
-        let starts_file = idle.dir.path.join("crash-starts");
+        let starts_file = idle.tree.dir.path.join("crash-starts");
         let extra = format!(
             "restart-delay = {}\nrestart-delay-max = {}\n",
             toml_str(&format!("{}ms", FIRST_DELAY.as_millis())),
@@ -243,7 +244,7 @@ impl Background {
         let switches =
             procstat::context_switches(self.crash.pid())?.saturating_sub(self.crash_switches);
         let now = sys::monotonic_ns();
-        let wall = Duration::from_nanos(now.saturating_sub(self.crash.spawned_ns));
+        let wall = Duration::from_nanos(now.saturating_sub(self.crash.tree.spawned_ns));
         let mut stamps = read_stamps(&self.starts_file);
         stamps.sort_unstable();
         let crash = self.crash.stop();

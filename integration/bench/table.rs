@@ -67,7 +67,7 @@ impl Row {
     }
 }
 
-fn format_value(unit: Unit, v: f64) -> String {
+pub fn format_value(unit: Unit, v: f64) -> String {
     match unit {
         Unit::Micros if v < 100.0 => format!("{v:.1} µs"),
         Unit::Micros => format!("{v:.0} µs"),
@@ -91,9 +91,18 @@ fn thousands(n: u64) -> String {
     out
 }
 
-fn ratio(ours: Option<f64>, other: Option<f64>) -> String {
+/// ours / other, with two decimals, or two significant digits below 0.1 (0.0041×).
+pub fn ratio(ours: Option<f64>, other: Option<f64>) -> String {
     match (ours, other) {
-        (Some(a), Some(b)) if b > 0.0 => format!("{:.2}×", a / b),
+        (Some(a), Some(b)) if b > 0.0 => {
+            let r = a / b;
+            let decimals = if r > 0.0 && r < 0.1 {
+                (1.0 - r.log10().floor()) as usize
+            } else {
+                2
+            };
+            format!("{r:.decimals$}×")
+        }
         (Some(0.0), Some(_)) => "= (0 / 0)".to_string(),
         _ => "—".to_string(),
     }
