@@ -198,12 +198,16 @@ pub fn notes(r: &RichResults) -> String {
         .map(|(last, first)| last - first)
         .collect();
     let per_service = median(&spread).unwrap_or(0.0) / (rich::SERVICES - 1) as f64;
-    let reading = if per_service >= 0.1 {
-        "The exits come one after another: services are stopped one at a time (reverse start \
-         order, each once the one before has exited), even with no `after` between them, so \
-         shutdown grows with the sum of the services' stop times, not with the slowest one."
+    // One at a time, each service would wait for the one before: the spread would be at
+    // least (services - 1) times one service's own stop time (SIGTERM → first exit).
+    let one_stop = median(&b.to_first_ms).unwrap_or(0.0);
+    let reading = if per_service >= one_stop / 2.0 {
+        "The exits come one after another, each about one service's stop time after the one \
+         before: services are stopped one at a time, so shutdown grows with the sum of the \
+         services' stop times, not with the slowest one."
     } else {
-        "The exits come together: services are stopped at once."
+        "The exits come much closer together than one service's own stop time: the services \
+         were all signalled at once, and the spread is their scheduling on the machine's cores."
     };
     let _ = writeln!(
         out,
