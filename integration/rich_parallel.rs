@@ -97,10 +97,10 @@ fn with_cmd_after_cmd_waits_only_for_the_services_it_names() {
         0o644,
     );
     // CMD needs fast (its pid file is there when CMD starts), lets slow come up behind it,
-    // and waits for it.
+    // and waits until rich-init has it running (ready), as `ctl status` says.
     let cmd = "test -e /shared/fast.pid || exit 7; : > /shared/cmd-ran; i=0; \
-               until [ -e /shared/slow-ready ]; do i=$((i + 1)); [ $i -gt 3000 ] && exit 8; \
-               /bin/busybox sleep 0.01; done; exit 0";
+               until /sbin/rich-init ctl status | /bin/busybox grep -q '^slow  *running '; do \
+               i=$((i + 1)); [ $i -gt 3000 ] && exit 8; /bin/busybox sleep 0.01; done; exit 0";
     let spec = Spec::new(&[
         "/sbin/rich-init",
         "--rich",
