@@ -26,20 +26,13 @@ fn config() -> Config {
     }
 }
 
-const CHECK: Readiness = Readiness::Check {
-    interval: Duration::from_millis(100),
-    timeout: Duration::from_millis(1000),
-};
+use crate::supervisor::service::tests::CHECK;
 
+/// The service machine's test policy (backoff 100 ms to 1 s, SIGTERM, 5 s stop timeout).
 fn policy(ready: Readiness, restart: Restart, critical: bool) -> Policy {
     Policy {
-        restart,
-        restart_delay: ms(100),
-        restart_delay_max: ms(1000),
-        ready,
-        stop_signal: TERM,
-        stop_timeout: ms(5000),
         critical,
+        ..crate::supervisor::service::tests::policy(restart, ready)
     }
 }
 
@@ -100,6 +93,18 @@ fn run(fleet: &mut Fleet, t0: Instant, steps: Vec<Step>) {
 fn fleet(config: Config, members: Vec<Member>, scripts: usize) -> (Fleet, Instant) {
     let t0 = Instant::now();
     (Fleet::new(config, members, scripts, t0), t0)
+}
+
+/// The last service `name` exits at `at`: then the leftovers and no stop scripts.
+fn last_stops(at: u64, name: &str) -> Vec<Step> {
+    let mut steps = vec![(
+        at,
+        exited(name, TERM),
+        vec![act(name, S::Stopped), Action::Sweep],
+        Phase::Stopping,
+    )];
+    steps.extend(sweep_and_end(at + 1));
+    steps
 }
 
 /// The tail of every shutdown after the services: leftovers, then no stop scripts.
@@ -407,14 +412,8 @@ fn a_critical_failure_stops_everything_and_exits_80() {
             vec![act("b", S::Signal(TERM))],
             Phase::Stopping,
         ),
-        (
-            102,
-            exited("b", TERM),
-            vec![act("b", S::Stopped), Action::Sweep],
-            Phase::Stopping,
-        ),
     ];
-    steps.extend(sweep_and_end(103));
+    steps.extend(last_stops(102, "b"));
     run(&mut f, t0, steps);
     assert_eq!(f.exit_code(), Some(EXIT_CRITICAL));
 }
@@ -484,25 +483,17 @@ fn a_stop_while_services_come_up_stops_them_and_never_starts_cmd() {
     let (mut f, t0) = fleet(config(), members, 0);
     f.handle(Boot, t0);
     f.handle(spawned("a", 20), t0);
-    let mut steps = vec![
-        (
-            50,
-            StopSignal { signal: 2 },
-            vec![
-                Action::Log(Note::ShuttingDown { signal: 2 }),
-                act("a", S::CancelReadyCheck),
-                act("a", S::Signal(TERM)),
-            ],
-            Phase::Stopping,
-        ),
-        (
-            60,
-            exited("a", TERM),
-            vec![act("a", S::Stopped), Action::Sweep],
-            Phase::Stopping,
-        ),
-    ];
-    steps.extend(sweep_and_end(61));
+    let mut steps = vec![(
+        50,
+        StopSignal { signal: 2 },
+        vec![
+            Action::Log(Note::ShuttingDown { signal: 2 }),
+            act("a", S::CancelReadyCheck),
+            act("a", S::Signal(TERM)),
+        ],
+        Phase::Stopping,
+    )];
+    steps.extend(last_stops(60, "a"));
     run(&mut f, t0, steps);
     assert_eq!(f.exit_code(), Some(130));
     assert_eq!(
@@ -555,26 +546,22 @@ fn a_failed_init_script_sweeps_and_exits_79_without_stop_scripts() {
 
 #[test]
 fn ctl_shutdown_with_a_code_wins_over_cmd() {
-    let (mut f, t0) = running_diamond(config());
-    f.handle(Shutdown { code: Some(3) }, t0);
-    f.handle(CmdExited { status: code(0) }, t0);
-    for name in ["d", "c", "a", "b"] {
-        f.handle(exited(name, TERM), t0);
+    // (code asked for, CMD's exit code, exit reason)
+    let cases = [
+        (Some(3), 0, ExitReason::Requested(3)),
+        (None, 4, ExitReason::Cmd(code(4))),
+    ];
+    for (asked, cmd, reason) in cases {
+        let (mut f, t0) = running_diamond(config());
+        f.handle(Shutdown { code: asked }, t0);
+        f.handle(CmdExited { status: code(cmd) }, t0);
+        for name in ["d", "c", "a", "b"] {
+            f.handle(exited(name, TERM), t0);
+        }
+        f.handle(Swept, t0);
+        f.handle(StopScriptsListed { count: 0 }, t0);
+        assert_eq!(f.exit_reason(), Some(reason), "ctl shutdown {asked:?}");
     }
-    f.handle(Swept, t0);
-    f.handle(StopScriptsListed { count: 0 }, t0);
-    assert_eq!(f.exit_reason(), Some(ExitReason::Requested(3)));
-    assert_eq!(f.exit_code(), Some(3));
-    // Without a code, CMD's own.
-    let (mut f, t0) = running_diamond(config());
-    f.handle(Shutdown { code: None }, t0);
-    f.handle(CmdExited { status: code(4) }, t0);
-    for name in ["d", "c", "a", "b"] {
-        f.handle(exited(name, TERM), t0);
-    }
-    f.handle(Swept, t0);
-    f.handle(StopScriptsListed { count: 0 }, t0);
-    assert_eq!(f.exit_code(), Some(4));
 }
 
 #[test]
@@ -597,14 +584,8 @@ fn cmd_exit_keeps_services_when_asked() {
             ],
             Phase::Stopping,
         ),
-        (
-            30,
-            exited("a", TERM),
-            vec![act("a", S::Stopped), Action::Sweep],
-            Phase::Stopping,
-        ),
     ];
-    steps.extend(sweep_and_end(31));
+    steps.extend(last_stops(30, "a"));
     run(&mut f, t0, steps);
     assert_eq!(f.exit_code(), Some(0), "5 is remapped to 0");
 }

@@ -32,7 +32,7 @@ pub(super) fn exited(status: WaitStatus, ready: bool) -> Action {
     Log(Note::Exited { status, ready })
 }
 
-pub(super) const CHECK: Readiness = Readiness::Check {
+pub(crate) const CHECK: Readiness = Readiness::Check {
     interval: Duration::from_millis(100),
     timeout: Duration::from_millis(1000),
 };
@@ -40,7 +40,7 @@ pub(super) const NOTIFY: Readiness = Readiness::Notify {
     timeout: Duration::from_millis(1000),
 };
 
-pub(super) fn policy(restart: Restart, ready: Readiness) -> Policy {
+pub(crate) fn policy(restart: Restart, ready: Readiness) -> Policy {
     Policy {
         restart,
         restart_delay: ms(100),
