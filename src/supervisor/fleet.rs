@@ -170,8 +170,8 @@ impl Fleet {
             }
             Event::ScriptSpawned { pid } => self.script.got_pid(pid),
             Event::ScriptSpawnFailed => self.script_ended(WaitStatus::exited(1), &mut out),
-            Event::ScriptExited { status } => {
-                if self.script.spawned() {
+            Event::ScriptExited { pid, status } => {
+                if self.script.runs_as(pid) {
                     self.script_ended(status, &mut out);
                 }
             }
@@ -330,7 +330,13 @@ impl Fleet {
     }
 
     fn control(&mut self, name: &str, op: Op, now: Instant, out: &mut Vec<Action>) {
-        if !self.accepts(op) || !self.members.take_over(name) {
+        // An operator's start takes the service over from the boot; a stop of one the boot
+        // has not reached yet does not keep it from starting later.
+        let known = match op {
+            Op::Stop => self.members.service(name).is_some(),
+            Op::Start | Op::Restart => self.members.take_over(name),
+        };
+        if !self.accepts(op) || !known {
             return;
         }
         match op {

@@ -20,7 +20,7 @@ use crate::sys::signals::{self, Received, SigSet};
 use crate::sys::spawn::{ChildSignals, Setup};
 use crate::sys::{self, reap};
 use crate::{config::LogTarget, scripts};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::ffi::CString;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -45,8 +45,11 @@ pub(super) struct Driver<'a> {
     stop_dir: PathBuf,
     stop_scripts: Vec<PathBuf>,
     grace: Duration,
-    /// `ctl shutdown`, carried out once the replies are sent (the shutdown may block in
-    /// the sweep).
+    /// Events for the fleet, fed in order by [`Driver::feed`]: what an action or a batch of
+    /// exits yields waits its turn (no recursion, and a batch is seen whole).
+    queue: VecDeque<Event>,
+    /// `ctl` requests' events, carried out once the replies are sent (a shutdown may block
+    /// in the sweep).
     requested: Vec<Event>,
 }
 
@@ -77,6 +80,7 @@ impl<'a> Driver<'a> {
             stop_dir: p.stop_dir,
             stop_scripts: Vec::new(),
             grace: p.grace,
+            queue: VecDeque::new(),
             requested: Vec::new(),
         }
     }
@@ -130,11 +134,24 @@ impl<'a> Driver<'a> {
         }
     }
 
-    /// Feed the fleet one event and carry out what it asks for, in order.
+    /// Feed the fleet one event, and every event that follows from it, and carry out
+    /// what it asks for, in order.
     fn feed(&mut self, event: Event) {
-        for action in self.fleet.handle(event, Instant::now()) {
-            self.perform(action);
+        self.queue.push_back(event);
+        self.drain_queue();
+    }
+
+    fn drain_queue(&mut self) {
+        while let Some(event) = self.queue.pop_front() {
+            for action in self.fleet.handle(event, Instant::now()) {
+                self.perform(action);
+            }
         }
+    }
+
+    /// An event that follows from an action: fed once the actions before it are done.
+    fn then(&mut self, event: Event) {
+        self.queue.push_back(event);
     }
 
     fn perform(&mut self, action: Action) {
@@ -152,10 +169,10 @@ impl<'a> Driver<'a> {
                     .map(|found| found.run)
                     .unwrap_or_default();
                 let count = self.stop_scripts.len();
-                self.feed(Event::StopScriptsListed { count });
+                self.then(Event::StopScriptsListed { count });
             }
             Action::SignalScript { pid, signal } => {
-                let _ = signals::kill(-pid, signal);
+                let _ = signals::kill_group_or_pid(pid, signal);
             }
             Action::Service { name, action } => self.service_action(&name, action),
             Action::ServiceFailed {
@@ -180,7 +197,7 @@ impl<'a> Driver<'a> {
                 self.output.drain_all();
                 shutdown::sweep(self.log, self.poller.sigfd(), libc::SIGTERM, self.grace);
                 self.output.drain_all();
-                self.feed(Event::Swept);
+                self.then(Event::Swept);
             }
             Action::Log(note) => self.note(note),
         }
@@ -206,14 +223,14 @@ impl<'a> Driver<'a> {
         match (self.output).spawn(&ctx, &name, &argv, &Setup::default(), &LogTarget::Prefix) {
             Ok(pid) => {
                 self.procs.register(pid, Owner::Script(name));
-                self.feed(Event::ScriptSpawned { pid });
+                self.then(Event::ScriptSpawned { pid });
             }
             Err(e) => {
                 self.line(
                     Level::Error,
                     &format!("cannot start {}: {e}", path.display()),
                 );
-                self.feed(Event::ScriptSpawnFailed);
+                self.then(Event::ScriptSpawnFailed);
             }
         }
     }
@@ -228,11 +245,11 @@ impl<'a> Driver<'a> {
             Ok((pid, handoff)) => {
                 self.handoff = handoff;
                 self.procs.register(pid, Owner::Cmd);
-                self.feed(Event::CmdSpawned { pid });
+                self.then(Event::CmdSpawned { pid });
             }
             Err(e) => {
                 self.log.emit(Msg::Startup(&e));
-                self.feed(Event::CmdSpawnFailed);
+                self.then(Event::CmdSpawnFailed);
             }
         }
     }
@@ -254,7 +271,7 @@ impl<'a> Driver<'a> {
                     Some(Err(e)) => service::Event::SpawnFailed { errno: e as i32 },
                     None => return,
                 };
-                self.feed(svc(name, event));
+                self.then(svc(name, event));
             }
             S::RunReadyCheck => {
                 let spawned = self
@@ -266,7 +283,7 @@ impl<'a> Driver<'a> {
                         self.procs.register(pid, Owner::Check(name.to_string()));
                         unit.checking(pid);
                     }
-                    _ => self.feed(svc(name, service::Event::ReadyCheckFailed)),
+                    _ => self.then(svc(name, service::Event::ReadyCheckFailed)),
                 }
             }
             S::CancelReadyCheck => {
@@ -335,10 +352,10 @@ impl<'a> Driver<'a> {
                         status,
                         code: status.exit_code(),
                     });
-                    self.feed(Event::CmdExited { status });
+                    self.then(Event::CmdExited { status });
                 }
                 Some(Owner::Service(name)) => {
-                    self.feed(svc(&name, service::Event::Exited { status }));
+                    self.then(svc(&name, service::Event::Exited { status }));
                 }
                 Some(Owner::Check(name)) => {
                     let unit = self.units.get_mut(&name).filter(|u| u.is_check(e.pid));
@@ -349,13 +366,13 @@ impl<'a> Driver<'a> {
                         } else {
                             service::Event::ReadyCheckFailed
                         };
-                        self.feed(svc(&name, event));
+                        self.then(svc(&name, event));
                     }
                 }
                 Some(Owner::Script(_)) => {
                     // Its last lines come before what its end sets off.
                     self.output.drain_all();
-                    self.feed(Event::ScriptExited { status });
+                    self.then(Event::ScriptExited { pid: e.pid, status });
                 }
                 None => self.log.emit(Msg::Reaped {
                     pid: e.pid,
@@ -365,6 +382,7 @@ impl<'a> Driver<'a> {
                 }),
             }
         }
+        self.drain_queue();
     }
 
     /// A control request, answered from the fleet's state.
@@ -372,7 +390,7 @@ impl<'a> Driver<'a> {
         let (response, then) = decide(request, &self.fleet);
         match then {
             Then::Nothing => {}
-            Then::Feed(event) => self.feed(event),
+            Then::Feed(event) => self.requested.push(event),
             Then::Signal { pid, signal } => {
                 let _ = signals::kill_group_or_pid(pid, signal);
             }

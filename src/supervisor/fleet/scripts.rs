@@ -35,9 +35,9 @@ impl Runner {
         self.current.is_some()
     }
 
-    /// Running, and its pid known: its exit is news.
-    pub fn spawned(&self) -> bool {
-        self.current.is_some_and(|s| s.pid.is_some())
+    /// It runs as `pid`: that exit is news.
+    pub fn runs_as(&self, pid: i32) -> bool {
+        self.current.is_some_and(|s| s.pid == Some(pid))
     }
 
     pub fn start(&mut self, kind: Kind, index: usize) -> Action {

@@ -128,14 +128,20 @@ fn boot_runs_scripts_then_independent_services_together_then_cmd() {
             (1, ScriptSpawned { pid: 10 }, vec![], Phase::Boot),
             (
                 2,
-                ScriptExited { status: code(0) },
+                ScriptExited {
+                    pid: 10,
+                    status: code(0),
+                },
                 vec![Action::RunInitScript(1)],
                 Phase::Boot,
             ),
             (3, ScriptSpawned { pid: 11 }, vec![], Phase::Boot),
             (
                 4,
-                ScriptExited { status: code(0) },
+                ScriptExited {
+                    pid: 11,
+                    status: code(0),
+                },
                 vec![act("a", S::Spawn), act("b", S::Spawn)],
                 Phase::Boot,
             ),
@@ -454,6 +460,7 @@ fn a_stop_during_an_init_script_stops_it_and_exits_128_plus_the_signal() {
             (
                 5004,
                 ScriptExited {
+                    pid: 10,
                     status: WaitStatus::killed(KILL),
                 },
                 vec![Action::Sweep],
@@ -467,7 +474,15 @@ fn a_stop_during_an_init_script_stops_it_and_exits_128_plus_the_signal() {
                 Phase::Stopping,
             ),
             (5007, ScriptSpawned { pid: 11 }, vec![], Phase::Stopping),
-            (5008, ScriptExited { status: code(0) }, vec![], Phase::Done),
+            (
+                5008,
+                ScriptExited {
+                    pid: 11,
+                    status: code(0),
+                },
+                vec![],
+                Phase::Done,
+            ),
         ],
     );
     assert_eq!(f.exit_code(), Some(143));
@@ -513,7 +528,10 @@ fn a_failed_init_script_sweeps_and_exits_79_without_stop_scripts() {
             (1, ScriptSpawned { pid: 10 }, vec![], Phase::Boot),
             (
                 2,
-                ScriptExited { status: code(3) },
+                ScriptExited {
+                    pid: 10,
+                    status: code(3),
+                },
                 vec![
                     Action::Log(Note::InitScriptFailed {
                         index: 0,
@@ -627,7 +645,10 @@ fn stop_scripts_run_one_at_a_time_and_a_stop_signal_ends_them() {
             (1, ScriptSpawned { pid: 40 }, vec![], Phase::Stopping),
             (
                 2,
-                ScriptExited { status: code(2) },
+                ScriptExited {
+                    pid: 40,
+                    status: code(2),
+                },
                 vec![
                     Action::Log(Note::StopScriptFailed {
                         index: 0,
@@ -650,6 +671,7 @@ fn stop_scripts_run_one_at_a_time_and_a_stop_signal_ends_them() {
             (
                 5,
                 ScriptExited {
+                    pid: 41,
                     status: WaitStatus::killed(TERM),
                 },
                 vec![],
@@ -724,4 +746,38 @@ fn exit_reasons_and_their_codes() {
     for (reason, remap, want) in cases {
         assert_eq!(reason.exit_code(remap), *want, "{reason:?} remap {remap:?}");
     }
+}
+
+#[test]
+fn only_the_running_scripts_exit_counts() {
+    let (mut f, t0) = fleet(config(), vec![], 1);
+    f.handle(Boot, t0);
+    f.handle(ScriptSpawned { pid: 10 }, t0);
+    let stale = ScriptExited {
+        pid: 99,
+        status: code(3),
+    };
+    assert_eq!(f.handle(stale, t0), []);
+    assert_eq!(f.phase(), Phase::Boot);
+    let done = ScriptExited {
+        pid: 10,
+        status: code(0),
+    };
+    assert_eq!(f.handle(done, t0), [Action::StartCmd]);
+}
+
+#[test]
+fn an_early_ctl_stop_does_not_keep_the_boot_from_starting_a_service() {
+    // c waits for a; an operator stops c before the boot has reached it.
+    let members = vec![member_with("a", &[], CHECK), member("c", &["a"])];
+    let (mut f, t0) = fleet(config(), members, 0);
+    f.handle(Boot, t0);
+    f.handle(spawned("a", 20), t0);
+    let stop = Control {
+        name: "c".into(),
+        op: Op::Stop,
+    };
+    assert_eq!(f.handle(stop, t0), []);
+    let got = f.handle(svc("a", SE::ReadyCheckPassed), t0);
+    assert_eq!(got, [act("a", S::BecameReady), act("c", S::Spawn)]);
 }

@@ -58,7 +58,9 @@ pub enum Event {
     },
     /// It could not be started (the driver has said why): it counts as exit status 1.
     ScriptSpawnFailed,
+    /// The script running as `pid` has exited.
     ScriptExited {
+        pid: i32,
         status: WaitStatus,
     },
     /// The answer to [`Action::ListStopScripts`].
