@@ -1,7 +1,8 @@
 //! Verbose output (`dumb-init -v`, `tini -v/-vv/-vvv`) next to the Debian peers. Pids
 //! are masked; where the init's and CMD's processes both print (setsid, tcsetpgrp), the
 //! order between them is a race, so those runs compare the lines as a sorted list.
-//! Every mismatch is collected, then reported at once.
+//! Every mismatch is collected, then reported at once. Ours runs as a symlink and as a
+//! copy named like the peer, each next to a run of the peer of its own.
 
 use crate::differential::{mask_pids, Pair};
 use crate::harness::normalise;
@@ -35,7 +36,9 @@ fn compare(pair: &Pair, args: &[&str], env: &[(&str, &str)], order: Order) -> Ve
     if (ours.code(), ours.signal()) != (peer.code(), peer.signal()) {
         diffs.push(format!(
             "{} {args:?}: exit status: peer {} ours {}",
-            pair.name, peer.status, ours.status
+            pair.label(),
+            peer.status,
+            ours.status
         ));
     }
     for (stream, p, o) in [
@@ -48,14 +51,17 @@ fn compare(pair: &Pair, args: &[&str], env: &[(&str, &str)], order: Order) -> Ve
             let extra: Vec<&String> = o.iter().filter(|l| !p.contains(l)).collect();
             diffs.push(format!(
                 "{} {args:?} {env:?} {stream}:\n  peer: {p:#?}\n  ours: {o:#?}\n  only the peer: {missing:?}\n  only ours: {extra:?}",
-                pair.name
+                pair.label()
             ));
         }
     }
     diffs
 }
 
-fn assert_no_diffs(diffs: Vec<String>) {
+/// Run `cases` with ours as a symlink and as a copy named `name`; report every difference
+/// from the peer at once.
+fn assert_like_the_peer_both_ways(name: &'static str, cases: fn(&Pair) -> Vec<String>) {
+    let diffs: Vec<String> = Pair::both(name).iter().flat_map(cases).collect();
     assert!(
         diffs.is_empty(),
         "{} verbose run(s) differ from the peer:\n\n{}",
@@ -76,7 +82,10 @@ const TTIN_TTOU_THEN_USR1: &str =
 
 #[test]
 fn dumb_init_verbose_output_like_the_peer() {
-    let p = Pair::new("dumb-init");
+    assert_like_the_peer_both_ways("dumb-init", dumb_init_verbose_cases);
+}
+
+fn dumb_init_verbose_cases(p: &Pair) -> Vec<String> {
     let mut diffs = Vec::new();
     for script in ["exit 3", "kill $$", USR1_ROUND_TRIP] {
         for (args, order) in [
@@ -85,7 +94,7 @@ fn dumb_init_verbose_output_like_the_peer() {
             (&["-v"], Order::Sorted),
         ] {
             let argv: Vec<&str> = args.iter().copied().chain(["sh", "-c", script]).collect();
-            diffs.extend(compare(&p, &argv, &[], order));
+            diffs.extend(compare(p, &argv, &[], order));
         }
     }
     // Each variable in each setsid mode.
@@ -100,15 +109,18 @@ fn dumb_init_verbose_output_like_the_peer() {
     ] {
         for script in ["exit 3", "kill $$"] {
             let argv: Vec<&str> = args.iter().copied().chain(["sh", "-c", script]).collect();
-            diffs.extend(compare(&p, &argv, env, order));
+            diffs.extend(compare(p, &argv, env, order));
         }
     }
-    assert_no_diffs(diffs);
+    diffs
 }
 
 #[test]
 fn tini_verbose_output_like_the_peer() {
-    let p = Pair::new("tini");
+    assert_like_the_peer_both_ways("tini", tini_verbose_cases);
+}
+
+fn tini_verbose_cases(p: &Pair) -> Vec<String> {
     let mut diffs = Vec::new();
     for script in ["exit 3", "kill $$", USR1_ROUND_TRIP, TTIN_TTOU_THEN_USR1] {
         // In the USR1 round trip, tini may reap CMD right after forwarding SIGUSR1, before
@@ -122,18 +134,18 @@ fn tini_verbose_output_like_the_peer() {
         };
         for level in levels {
             let argv = ["-s", level, "--", "sh", "-c", script];
-            diffs.extend(compare(&p, &argv, &[], order));
+            diffs.extend(compare(p, &argv, &[], order));
         }
     }
     for level in ["3", "-1", "9", " 2x", "junk"] {
         diffs.extend(compare(
-            &p,
+            p,
             &["-s", "-v", "true"],
             &[("TINI_VERBOSITY", level)],
             Order::Sorted,
         ));
     }
-    assert_no_diffs(diffs);
+    diffs
 }
 
 /// tini at -vvv, line by line: it says how its child exited as it reaps it, before its
@@ -141,7 +153,10 @@ fn tini_verbose_output_like_the_peer() {
 /// child's tcsetpgrp says nothing), so the order is the peer's own, not a race.
 #[test]
 fn tini_trace_lines_in_the_peers_order() {
-    let p = Pair::new("tini");
+    assert_like_the_peer_both_ways("tini", tini_trace_cases);
+}
+
+fn tini_trace_cases(p: &Pair) -> Vec<String> {
     let mut diffs = Vec::new();
     for script in ["exit 3", "kill $$"] {
         for args in [&["-s", "-vvv"][..], &["-s", "-vvv", "-w"]] {
@@ -150,8 +165,8 @@ fn tini_trace_lines_in_the_peers_order() {
                 .copied()
                 .chain(["--", "sh", "-c", script])
                 .collect();
-            diffs.extend(compare(&p, &argv, &[], Order::Exact));
+            diffs.extend(compare(p, &argv, &[], Order::Exact));
         }
     }
-    assert_no_diffs(diffs);
+    diffs
 }

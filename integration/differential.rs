@@ -7,7 +7,8 @@
 use crate::harness::{
     bin, normalise, personality_dir, require, Outcome, PersonalityDir, Run, TempDir,
 };
-use std::path::PathBuf;
+use std::fmt::Debug;
+use std::path::{Path, PathBuf};
 
 /// How our binary is reachable under the peer's name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,6 +109,11 @@ impl Pair {
         }
     }
 
+    /// The peer's name and how ours is reached, for failure messages: `tini (ours as a Copy)`.
+    pub fn label(&self) -> String {
+        format!("{} (ours as a {:?})", self.name, self.how)
+    }
+
     /// Run both with `args` and `env`, returning (peer, ours).
     pub fn run(&self, args: &[&str], env: &[(&str, &str)]) -> (Outcome, Outcome) {
         let make = |program: &PathBuf| {
@@ -134,9 +140,8 @@ impl Pair {
         assert_eq!(
             view(&ours, &self.ours),
             view(&peer, &self.peer),
-            "{} ({:?}) {args:?} {env:?}: ours (left) differs from the peer (right)\npeer: {peer}\nours: {ours}",
-            self.name,
-            self.how
+            "{} {args:?} {env:?}: ours (left) differs from the peer (right)\npeer: {peer}\nours: {ours}",
+            self.label()
         );
         (peer, ours)
     }
@@ -148,9 +153,32 @@ impl Pair {
             (ours.code(), ours.signal()),
             (peer.code(), peer.signal()),
             "{} {args:?}: exit status differs\npeer: {peer}\nours: {ours}",
-            self.name
+            self.label()
         );
     }
+}
+
+/// Run `run` under the peer `name` once and under ours reached both ways (a symlink, then
+/// a copy), assert that each of ours gives what the peer gives, and return the peer's
+/// result. `run` also gets who runs (`tini (the peer)`, `tini (ours as a Link)`), for its
+/// own failure messages; `what` names the scenario in the comparison's.
+pub fn like_the_peer_both_ways<T: PartialEq + Debug>(
+    name: &'static str,
+    what: &str,
+    run: impl Fn(&Path, &str) -> T,
+) -> T {
+    let [link, copy] = Pair::both(name);
+    let peer = run(&link.peer, &format!("{name} (the peer)"));
+    for pair in [&link, &copy] {
+        let ours = run(&pair.ours, &pair.label());
+        assert_eq!(
+            ours,
+            peer,
+            "{} {what}: ours (left) differ from the peer (right)",
+            pair.label()
+        );
+    }
+    peer
 }
 
 #[test]

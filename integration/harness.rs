@@ -192,7 +192,7 @@ pub struct PersonalityDir {
 
 /// A temp dir holding `dumb-init`, `tini` and `docker-init` symlinks to our binary.
 pub fn personality_dir() -> PersonalityDir {
-    let dir = TempDir::new("names");
+    let dir = TempDir::new("links");
     let target = bin();
     for name in ["dumb-init", "tini", "tini-static", "docker-init"] {
         let link = dir.join(name);

@@ -1,7 +1,7 @@
 //! The init's start and end: what CMD's exit does to the helpers it left in its process
 //! group (dumb-init sends them SIGTERM, tini does not), and the parent-death signal.
 
-use crate::differential::Pair;
+use crate::differential::like_the_peer_both_ways;
 use crate::harness::{bin, read_or_empty, wait_for, PidNs, Run, TempDir};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
@@ -40,8 +40,8 @@ exit 5"#;
 /// Run `init` with CMD = LEAVE_A_HELPER; after the init has exited, fence the helper with
 /// SIGWINCH: a SIGTERM sent by the init arrived first and ends it before the fence is
 /// recorded (pending signals run lowest number first). Returns (exit status, what the
-/// helper recorded).
-fn helper_after_exit(init: &Path, args: &[&str]) -> (Option<i32>, String) {
+/// helper recorded); `who` names `init` in failure messages.
+fn helper_after_exit(init: &Path, who: &str, args: &[&str]) -> (Option<i32>, String) {
     let dir = TempDir::new("leftover");
     // Not in a process group of its own: the runner would SIGKILL what is left in that
     // group when the init exits, and with `-c` the helper is in the init's group.
@@ -55,14 +55,14 @@ fn helper_after_exit(init: &Path, args: &[&str]) -> (Option<i32>, String) {
     let pid: i32 = pid_text
         .trim()
         .parse()
-        .unwrap_or_else(|_| panic!("the helper did not start\n{out}"));
+        .unwrap_or_else(|_| panic!("{who} {args:?}: the helper did not start\n{out}"));
     let marker = format!("D={}", dir.path().display());
     let _guard = KillOnDrop(pid, marker.clone());
     let got = dir.join("got");
     // The helper may be gone already (its TERM trap exits); only fence it if it is there.
     if is_ours(pid, &marker) && kill(Pid::from_raw(pid), Signal::SIGWINCH).is_ok() {
         wait_for(
-            &format!("the helper of {args:?} to record a signal"),
+            &format!("the helper of {who} {args:?} to record a signal"),
             || {
                 let text = read_or_empty(&got);
                 (!text.is_empty()).then_some(())
@@ -75,13 +75,9 @@ fn helper_after_exit(init: &Path, args: &[&str]) -> (Option<i32>, String) {
 #[test]
 fn cmd_exit_terminates_its_group_like_dumb_init() {
     for (args, want) in [(&[][..], "TERM\n"), (&["-c"], "WINCH\n")] {
-        let pair = Pair::new("dumb-init");
-        let peer = helper_after_exit(&pair.peer, args);
-        let ours = helper_after_exit(&pair.ours, args);
-        assert_eq!(
-            ours, peer,
-            "dumb-init {args:?}: ours (left) differ from the peer (right)"
-        );
+        let peer = like_the_peer_both_ways("dumb-init", &format!("{args:?}"), |init, who| {
+            helper_after_exit(init, who, args)
+        });
         assert_eq!(
             peer,
             (Some(5), want.to_string()),
@@ -93,13 +89,9 @@ fn cmd_exit_terminates_its_group_like_dumb_init() {
 #[test]
 fn cmd_exit_leaves_its_group_alone_like_tini() {
     for args in [&["-s"][..], &["-s", "-g"]] {
-        let pair = Pair::new("tini");
-        let peer = helper_after_exit(&pair.peer, args);
-        let ours = helper_after_exit(&pair.ours, args);
-        assert_eq!(
-            ours, peer,
-            "tini {args:?}: ours (left) differ from the peer (right)"
-        );
+        let peer = like_the_peer_both_ways("tini", &format!("{args:?}"), |init, who| {
+            helper_after_exit(init, who, args)
+        });
         assert_eq!(
             peer,
             (Some(5), "WINCH\n".to_string()),
@@ -117,15 +109,16 @@ fn rich_init_terminates_cmds_group_unless_told_not_to() {
         (&["--forward-to", "child"], "WINCH\n"),
     ];
     for (args, want) in cases {
-        let got = helper_after_exit(&bin(), args);
+        let got = helper_after_exit(&bin(), "rich-init", args);
         assert_eq!(got, (Some(5), want.to_string()), "rich-init {args:?}");
     }
 }
 
 /// In a pid namespace, a parent starts `init ARGS -- sh -c ...` in the background, waits
 /// until CMD runs (the parent-death signal is set before CMD starts), and exits; a
-/// watcher then waits (boundedly) for the init to disappear and prints `init-gone`.
-fn parent_dies(init: &Path, args: &[&str]) -> String {
+/// watcher then waits (boundedly) for the init to disappear and prints `init-gone`. `who`
+/// names `init` in failure messages.
+fn parent_dies(init: &Path, who: &str, args: &[&str]) -> String {
     let dir = TempDir::new("pdeath");
     let init_line = std::iter::once(init.display().to_string())
         .chain(args.iter().map(|a| a.to_string()))
@@ -145,20 +138,16 @@ if gone "$init"; then echo init-gone; else echo init-alive; fi"#
         .args(["-c", &script])
         .env("D", dir.path())
         .output();
-    assert_eq!(out.code(), Some(0), "{out}");
+    assert_eq!(out.code(), Some(0), "{who} {args:?}\n{out}");
     out.stdout
 }
 
 #[test]
 fn parent_death_signal_kills_the_init() {
-    let pair = Pair::new("tini");
-    let peer = parent_dies(&pair.peer, &["-s", "-p", "SIGKILL"]);
-    let ours = parent_dies(&pair.ours, &["-s", "-p", "SIGKILL"]);
-    assert_eq!(
-        ours, peer,
-        "tini -p SIGKILL: ours (left) differ from the peer (right)"
-    );
+    let peer = like_the_peer_both_ways("tini", "-p SIGKILL", |init, who| {
+        parent_dies(init, who, &["-s", "-p", "SIGKILL"])
+    });
     assert_eq!(peer, "init-gone\n");
-    let rich = parent_dies(&bin(), &["--parent-death-signal", "KILL"]);
+    let rich = parent_dies(&bin(), "rich-init", &["--parent-death-signal", "KILL"]);
     assert_eq!(rich, "init-gone\n", "rich-init --parent-death-signal KILL");
 }

@@ -1,7 +1,7 @@
 //! Reaping: CMD makes an orphan storm, then (while the init is still running) waits until
 //! none of the init's other children is left, running or zombie, and reports what it saw.
 //! Runs as pid 1 of a pid namespace and as a subreaper below a namespace's pid 1, under
-//! ours and the Debian peers.
+//! ours and the Debian peers (ours by a peer's name both as a symlink and as a copy).
 
 use crate::differential::Pair;
 use crate::harness::{bin, Outcome, PidNs, Run};
@@ -56,56 +56,65 @@ fn storm(ns: PidNs, program: &Path, args: &[&str]) -> Outcome {
         .output()
 }
 
-fn assert_clean(out: &Outcome) {
+/// `who` names the init in the failure message.
+fn assert_clean(who: &str, out: &Outcome) {
     assert_eq!(
         (out.code(), out.stdout.as_str()),
         (Some(3), CLEAN),
-        "orphans adopted by the init and all reaped while it runs, and CMD's exit status\n{out}"
+        "{who}: orphans adopted by the init and all reaped while it runs, and CMD's exit status\n{out}"
     );
 }
 
 #[test]
 fn rich_init_reaps_an_orphan_storm_as_pid_1() {
-    assert_clean(&storm(PidNs::Init, &bin(), &[]));
-    assert_clean(&storm(PidNs::Init, &bin(), &["--single-child"]));
+    assert_clean("rich-init", &storm(PidNs::Init, &bin(), &[]));
+    assert_clean(
+        "rich-init",
+        &storm(PidNs::Init, &bin(), &["--single-child"]),
+    );
 }
 
 #[test]
 fn rich_init_reaps_an_orphan_storm_as_subreaper() {
     // Not pid 1: rich-init registers as a child subreaper by itself.
-    assert_clean(&storm(PidNs::Wrapped, &bin(), &[]));
-    assert_clean(&storm(PidNs::Wrapped, &bin(), &["--isolation", "none"]));
+    assert_clean("rich-init", &storm(PidNs::Wrapped, &bin(), &[]));
+    assert_clean(
+        "rich-init",
+        &storm(PidNs::Wrapped, &bin(), &["--isolation", "none"]),
+    );
     // With the bit inherited from its parent it registers again, and says nothing.
     let out = storm(PidNs::WrappedSubreaper, &bin(), &[]);
-    assert_clean(&out);
+    assert_clean("rich-init", &out);
     assert_eq!(out.stderr, "", "no warning with the bit inherited\n{out}");
+}
+
+/// Assert that `run` leaves no orphan under the peer `name` and under ours by that name,
+/// as a symlink and as a copy.
+fn assert_clean_both_ways(name: &'static str, run: impl Fn(&Path) -> Outcome) {
+    let [link, copy] = Pair::both(name);
+    assert_clean(&format!("{name} (the peer)"), &run(&link.peer));
+    for pair in [&link, &copy] {
+        assert_clean(&pair.label(), &run(&pair.ours));
+    }
 }
 
 #[test]
 fn tini_reaps_like_the_peer() {
-    let pair = Pair::new("tini");
     let cases: &[(PidNs, &[&str])] = &[(PidNs::Init, &[]), (PidNs::Wrapped, &["-s"])];
     for (ns, args) in cases {
-        let peer = storm(*ns, &pair.peer, args);
-        let ours = storm(*ns, &pair.ours, args);
-        assert_clean(&peer);
-        assert_clean(&ours);
+        assert_clean_both_ways("tini", |program| storm(*ns, program, args));
     }
-    let env_run = |program: &Path| {
+    assert_clean_both_ways("tini", |program| {
         Run::in_ns(PidNs::Wrapped, program)
             .env("TINI_SUBREAPER", "1")
             .args(["--", "sh", "-c", &storm_script(ORPHANS)])
             .output()
-    };
-    assert_clean(&env_run(&pair.peer));
-    assert_clean(&env_run(&pair.ours));
+    });
 }
 
 #[test]
 fn dumb_init_reaps_as_pid_1_like_the_peer() {
-    let pair = Pair::new("dumb-init");
-    assert_clean(&storm(PidNs::Init, &pair.peer, &[]));
-    assert_clean(&storm(PidNs::Init, &pair.ours, &[]));
+    assert_clean_both_ways("dumb-init", |program| storm(PidNs::Init, program, &[]));
 }
 
 #[test]
@@ -116,19 +125,23 @@ fn cmd_exit_ends_the_init_despite_a_lingering_child() {
         .args(["--", "sh", "-c", script])
         .output();
     assert_eq!(rich.code(), Some(4), "{rich}");
+    let run = |program: &Path| {
+        Run::in_ns(PidNs::Init, program)
+            .args(["--", "sh", "-c", script])
+            .output()
+    };
     for name in ["tini", "dumb-init"] {
-        let pair = Pair::new(name);
-        let run = |program: &Path| {
-            Run::in_ns(PidNs::Init, program)
-                .args(["--", "sh", "-c", script])
-                .output()
-        };
-        let (peer, ours) = (run(&pair.peer), run(&pair.ours));
-        assert_eq!(peer.code(), Some(4), "{peer}");
-        assert_eq!(
-            (ours.code(), ours.signal()),
-            (peer.code(), peer.signal()),
-            "{name}: ours differ from the peer\npeer: {peer}\nours: {ours}"
-        );
+        let [link, copy] = Pair::both(name);
+        let peer = run(&link.peer);
+        assert_eq!(peer.code(), Some(4), "{name} (the peer): {peer}");
+        for pair in [&link, &copy] {
+            let ours = run(&pair.ours);
+            assert_eq!(
+                (ours.code(), ours.signal()),
+                (peer.code(), peer.signal()),
+                "{}: ours differ from the peer\npeer: {peer}\nours: {ours}",
+                pair.label()
+            );
+        }
     }
 }

@@ -2,7 +2,7 @@
 //! already pending, signals 32/33, a busy start directory. Regression tests for review
 //! findings; each says what went wrong before.
 
-use crate::differential::Pair;
+use crate::differential::{like_the_peer_both_ways, Pair};
 use crate::harness::{bin, personality_dir, Run};
 use nix::sys::signal::{sigprocmask, SigSet, SigmaskHow, Signal};
 use std::os::unix::process::CommandExt;
@@ -165,17 +165,18 @@ fn signals_32_and_33_are_forwarded_not_fatal() {
 /// tini exits 1 (not 126) when exec fails with anything but ENOENT or EACCES.
 #[test]
 fn tini_exec_error_other_than_enoent_eacces_is_1() {
-    Pair::new("tini").assert_same(&["-s", "--", "/etc/passwd/x"], &[]);
+    for pair in Pair::both("tini") {
+        pair.assert_same(&["-s", "--", "/etc/passwd/x"], &[]);
+    }
 }
 
 /// dumb-init gives CMD an empty signal mask and default dispositions for signals 1-31,
 /// whatever it got itself.
 #[test]
 fn dumb_init_resets_cmd_signal_state_like_the_peer() {
-    let pair = Pair::new("dumb-init");
     let show = "grep -E '^(SigBlk|SigIgn)' /proc/self/status";
-    let mut seen = Vec::new();
-    for program in [&pair.peer, &pair.ours] {
+    // Ours, as a symlink and as a copy, must show what the peer shows.
+    like_the_peer_both_ways("dumb-init", "SigBlk and SigIgn of CMD", |program, who| {
         let mut run = Run::new(program)
             .args(["sh", "-c", show])
             .timeout(Duration::from_secs(30));
@@ -191,25 +192,23 @@ fn dumb_init_resets_cmd_signal_state_like_the_peer() {
             });
         }
         let out = run.output();
-        assert_eq!(out.code(), Some(0), "{}: {out}", program.display());
+        assert_eq!(out.code(), Some(0), "{who}: {out}");
         assert!(
             out.stdout.contains("SigBlk:\t0000000000000000"),
-            "{}: CMD must start with nothing blocked: {}",
-            program.display(),
+            "{who}: CMD must start with nothing blocked: {}",
             out.stdout
         );
-        seen.push(out.stdout);
-    }
-    // Signals 1-31 are back to their defaults (SIGHUP was ignored); anything else that
-    // the caller ignored (32+) is left alone by both.
-    assert_eq!(seen[1], seen[0], "ours (right) vs dumb-init (left)");
-    assert!(
-        seen[1]
-            .lines()
-            .find_map(|l| l.strip_prefix("SigIgn:\t"))
-            .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
-            .is_some_and(|bits| bits & 0x7fff_ffff == 0),
-        "SIGHUP still ignored: {}",
-        seen[1]
-    );
+        // Signals 1-31 are back to their defaults (SIGHUP was ignored); anything else
+        // that the caller ignored (32+) is left alone by both.
+        assert!(
+            out.stdout
+                .lines()
+                .find_map(|l| l.strip_prefix("SigIgn:\t"))
+                .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+                .is_some_and(|bits| bits & 0x7fff_ffff == 0),
+            "{who}: SIGHUP still ignored: {}",
+            out.stdout
+        );
+        out.stdout
+    });
 }
