@@ -15,7 +15,7 @@ use crate::init::{shutdown, signal_cmd, spawn_cmd};
 use crate::logging::{Level, Logger, Msg};
 use crate::procs::{Owner, Procs};
 use crate::supervisor::fleet::{Action, Event, Fleet, Note};
-use crate::supervisor::service::{self, Note as ServiceNote};
+use crate::supervisor::service;
 use crate::sys::signals::{self, Received, SigSet};
 use crate::sys::spawn::{ChildSignals, Setup};
 use crate::sys::{self, reap};
@@ -51,13 +51,6 @@ pub(super) struct Driver<'a> {
     /// `ctl` requests' events, carried out once the replies are sent (a shutdown may block
     /// in the sweep).
     requested: Vec<Event>,
-}
-
-fn svc(name: &str, event: service::Event) -> Event {
-    Event::Service {
-        name: name.to_string(),
-        event,
-    }
 }
 
 impl<'a> Driver<'a> {
@@ -109,7 +102,9 @@ impl<'a> Driver<'a> {
         for wakeup in wakeups {
             match wakeup {
                 Wakeup::Output(index) => self.output.drain(index),
-                Wakeup::Notified(name) => self.feed(svc(&name, service::Event::Notified)),
+                Wakeup::Notified(name) => {
+                    self.feed(Event::service(&name, service::Event::Notified))
+                }
                 Wakeup::Control(ready) => {
                     if let Some(mut server) = self.control.take() {
                         server.serve(&ready, self.log, &mut |request| self.answer(request));
@@ -179,7 +174,7 @@ impl<'a> Driver<'a> {
                 name,
                 why,
                 critical,
-            } => self.service_failed(&name, why, critical),
+            } => self.line(Level::Error, &words::service_failed(&name, why, critical)),
             Action::StartCmd => self.start_cmd(),
             Action::StopCmd => {
                 let sig = self.rules.translate(libc::SIGTERM);
@@ -271,7 +266,7 @@ impl<'a> Driver<'a> {
                     Some(Err(e)) => service::Event::SpawnFailed { errno: e as i32 },
                     None => return,
                 };
-                self.then(svc(name, event));
+                self.then(Event::service(name, event));
             }
             S::RunReadyCheck => {
                 let spawned = self
@@ -283,7 +278,7 @@ impl<'a> Driver<'a> {
                         self.procs.register(pid, Owner::Check(name.to_string()));
                         unit.checking(pid);
                     }
-                    _ => self.then(svc(name, service::Event::ReadyCheckFailed)),
+                    _ => self.then(Event::service(name, service::Event::ReadyCheckFailed)),
                 }
             }
             S::CancelReadyCheck => {
@@ -293,11 +288,8 @@ impl<'a> Driver<'a> {
             }
             S::Signal(sig) => self.signal_service(name, sig),
             S::Kill => self.signal_service(name, libc::SIGKILL),
-            S::BecameReady => self.line(Level::Info, &format!("service {name} is ready")),
-            S::Stopped => self.line(Level::Debug, &format!("service {name} stopped")),
-            S::FailedForGood { critical } => self.service_failed(name, None, critical),
-            S::Log(note) => {
-                let (level, text) = words::service_note(name, note);
+            S::BecameReady | S::Stopped | S::FailedForGood { .. } | S::Log(_) => {
+                let (level, text) = words::service_line(name, action);
                 self.line(level, &text);
             }
         }
@@ -308,10 +300,6 @@ impl<'a> Driver<'a> {
         if let Some(pid) = self.fleet.service(name).and_then(|s| s.pid()) {
             let _ = signals::kill_group_or_pid(pid, sig);
         }
-    }
-
-    fn service_failed(&self, name: &str, why: Option<ServiceNote>, critical: bool) {
-        self.line(Level::Error, &words::service_failed(name, why, critical));
     }
 
     fn note(&self, note: Note) {
@@ -355,7 +343,7 @@ impl<'a> Driver<'a> {
                     self.then(Event::CmdExited { status });
                 }
                 Some(Owner::Service(name)) => {
-                    self.then(svc(&name, service::Event::Exited { status }));
+                    self.then(Event::service(&name, service::Event::Exited { status }));
                 }
                 Some(Owner::Check(name)) => {
                     let unit = self.units.get_mut(&name).filter(|u| u.is_check(e.pid));
@@ -366,7 +354,7 @@ impl<'a> Driver<'a> {
                         } else {
                             service::Event::ReadyCheckFailed
                         };
-                        self.then(svc(&name, event));
+                        self.then(Event::service(&name, event));
                     }
                 }
                 Some(Owner::Script(_)) => {

@@ -2,7 +2,7 @@
 
 use crate::logging::Level;
 use crate::supervisor::fleet::Note;
-use crate::supervisor::service::Note as ServiceNote;
+use crate::supervisor::service::{Action as ServiceAction, Note as ServiceNote};
 use std::path::PathBuf;
 
 /// "exited with code 3" and "failed for good" in one line.
@@ -16,14 +16,26 @@ pub(super) fn service_failed(name: &str, why: Option<ServiceNote>, critical: boo
     format!("service {name} {why} and will not be restarted{then}")
 }
 
-/// A service's own note: an exit with 0 and a restart are news, the rest a warning.
-pub(super) fn service_note(name: &str, note: ServiceNote) -> (Level, String) {
-    let level = match note {
-        ServiceNote::Exited { status, .. } if status.success() => Level::Info,
-        ServiceNote::Restarting { .. } => Level::Info,
-        _ => Level::Warn,
-    };
-    (level, format!("service {name}: {note}"))
+/// What a service's machine reports, as a line: ready and a restart or an exit with 0 are
+/// news, stopped is detail, the rest a warning (a failure an error).
+pub(super) fn service_line(name: &str, action: ServiceAction) -> (Level, String) {
+    match action {
+        ServiceAction::BecameReady => (Level::Info, format!("service {name} is ready")),
+        ServiceAction::Stopped => (Level::Debug, format!("service {name} stopped")),
+        ServiceAction::FailedForGood { critical } => {
+            (Level::Error, service_failed(name, None, critical))
+        }
+        ServiceAction::Log(note) => {
+            let level = match note {
+                ServiceNote::Exited { status, .. } if status.success() => Level::Info,
+                ServiceNote::Restarting { .. } => Level::Info,
+                _ => Level::Warn,
+            };
+            (level, format!("service {name}: {note}"))
+        }
+        // The rest are things to do, not to say.
+        other => (Level::Trace, format!("service {name}: {other:?}")),
+    }
 }
 
 /// The fleet's notes; scripts are named by their index in these lists.
@@ -82,11 +94,11 @@ mod tests {
                 ),
             ),
             (
-                service_note(
+                service_line(
                     "web",
-                    ServiceNote::Restarting {
+                    ServiceAction::Log(ServiceNote::Restarting {
                         delay: Duration::from_secs(1),
-                    },
+                    }),
                 ),
                 (Level::Info, "service web: restarting in 1s"),
             ),

@@ -98,6 +98,16 @@ pub enum Event {
     Timer,
 }
 
+impl Event {
+    /// `event` for service `name`'s machine.
+    pub fn service(name: &str, event: service::Event) -> Event {
+        Event::Service {
+            name: name.to_string(),
+            event,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     /// Start init script number `i` (of the driver's list); answer `ScriptSpawned` or
