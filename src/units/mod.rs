@@ -1,0 +1,5 @@
+//! systemd unit files and SysV scripts, read as systemd would; pure.
+
+pub mod exec;
+pub mod specifiers;
+pub mod syntax;
