@@ -15,5 +15,6 @@ pub mod scripts;
 pub mod signame;
 pub mod supervisor;
 pub mod sys;
+pub mod units;
 pub mod upgrade;
 pub mod wait_status;

@@ -1,0 +1,3 @@
+//! systemd unit files and SysV scripts, read as systemd would.
+
+pub mod discovery;
