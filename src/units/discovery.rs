@@ -12,6 +12,8 @@ mod fsview;
 mod ini;
 mod names;
 mod state;
+#[cfg(test)]
+mod tests;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::{Path, PathBuf};

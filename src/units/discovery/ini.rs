@@ -90,7 +90,10 @@ pub(super) fn words<'a>(entries: &'a Entries, section: &str, keys: &[&str]) -> V
 mod tests {
     use super::*;
 
-    type Case = (&'static str, &'static [(&'static str, &'static str, &'static str)]);
+    type Case = (
+        &'static str,
+        &'static [(&'static str, &'static str, &'static str)],
+    );
 
     // systemd.syntax(7): sections, comments, continuation lines (comments inside skipped).
     #[test]

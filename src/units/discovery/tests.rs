@@ -1,0 +1,542 @@
+//! Discovery against small rootfs trees built in a temp dir, and once against the host's own
+//! Debian layout when it has one.
+
+use std::fs;
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use super::*;
+
+const ETC: &str = "/etc/systemd/system";
+const RUN: &str = "/run/systemd/system";
+const USR: &str = "/usr/lib/systemd/system";
+
+/// A rootfs in the temp dir, removed on drop. `/lib` is a symlink to `usr/lib`, as on
+/// Debian 12.
+struct Root(PathBuf);
+
+impl Root {
+    fn new(label: &str) -> Self {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!(
+            "rich-init-unitdisc-{label}-{}-{n}",
+            std::process::id()
+        ));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(dir.join("usr/lib")).expect("temp root");
+        symlink("usr/lib", dir.join("lib")).expect("lib link");
+        Root(dir)
+    }
+
+    fn host(&self, image: &str) -> PathBuf {
+        self.0.join(image.trim_start_matches('/'))
+    }
+
+    fn file(&self, image: &str, text: &str) -> &Self {
+        let path = self.host(image);
+        fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        fs::write(path, text).expect("write");
+        self
+    }
+
+    fn link(&self, image: &str, target: &str) -> &Self {
+        let path = self.host(image);
+        fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        symlink(target, path).expect("symlink");
+        self
+    }
+
+    fn loader(&self) -> Loader {
+        Loader::new(&self.0).expect("loader")
+    }
+
+    fn find(&self, name: &str) -> Found {
+        self.loader()
+            .find(name)
+            .expect("find")
+            .unwrap_or_else(|| panic!("{name} not found"))
+    }
+}
+
+impl Drop for Root {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+const SVC: &str = "[Service]\nExecStart=/bin/true\n";
+
+/// The image paths of host paths under `root`, for readable assertions.
+fn image(root: &Root, paths: &[PathBuf]) -> Vec<String> {
+    let strip = |p: &PathBuf| {
+        format!(
+            "/{}",
+            p.strip_prefix(&root.0).expect("under root").display()
+        )
+    };
+    paths.iter().map(strip).collect()
+}
+
+// systemd.unit(5), "Unit File Load Path": files in directories listed earlier override files
+// with the same name in directories lower in the list (/etc, /run, /lib = /usr/lib).
+#[test]
+fn load_path_precedence() {
+    let cases: &[(&[&str], &str)] = &[
+        (&[USR], USR),
+        (&[USR, RUN], RUN),
+        (&[USR, RUN, ETC], ETC),
+        (&[USR, ETC], ETC),
+        (&["/lib/systemd/system"], USR),
+    ];
+    for (dirs, want) in cases {
+        let root = Root::new("precedence");
+        for dir in *dirs {
+            root.file(&format!("{dir}/a.service"), SVC);
+        }
+        let found = root.find("a.service");
+        assert_eq!(
+            image(&root, &[found.path]),
+            [format!("{want}/a.service")],
+            "{dirs:?}"
+        );
+    }
+}
+
+// systemd.unit(5), "Unit File Load Path": /lib merged into /usr/lib is one directory, so a unit
+// is listed once.
+#[test]
+fn merged_lib_is_listed_once() {
+    let root = Root::new("usrmerge");
+    root.file(&format!("{USR}/a.service"), SVC);
+    let names: Vec<String> = root
+        .loader()
+        .list()
+        .expect("list")
+        .into_iter()
+        .map(|u| u.name)
+        .collect();
+    assert_eq!(names, ["a.service"]);
+    assert!(root.loader().find("b.service").expect("find").is_none());
+}
+
+// systemd.unit(5), "Description": an alias is a symlink from the new name to the existing one;
+// the unit is known under both names, and drop-ins and .wants/ of every name are read.
+#[test]
+fn aliases() {
+    let root = Root::new("alias");
+    root.file(&format!("{USR}/real.service"), SVC)
+        .link(&format!("{USR}/dbus-org.x.service"), "real.service")
+        .link(
+            &format!("{ETC}/other.service"),
+            "/lib/systemd/system/real.service",
+        )
+        .file(
+            &format!("{ETC}/dbus-org.x.service.d/10-a.conf"),
+            "[Service]\n",
+        )
+        .link(
+            &format!("{ETC}/other.service.wants/w.service"),
+            "/usr/lib/systemd/system/w.service",
+        )
+        .file(&format!("{USR}/w.service"), SVC);
+    for asked in ["real.service", "dbus-org.x.service", "other.service"] {
+        let found = root.find(asked);
+        assert_eq!(found.name, "real.service", "{asked}");
+        assert_eq!(
+            found.aliases,
+            ["dbus-org.x.service", "other.service"],
+            "{asked}"
+        );
+        assert_eq!(image(&root, &[found.path]), [format!("{USR}/real.service")]);
+        assert_eq!(
+            image(&root, &found.dropins),
+            [format!("{ETC}/dbus-org.x.service.d/10-a.conf")]
+        );
+        assert_eq!(found.wants, ["w.service"]);
+    }
+}
+
+// systemd.unit(5), "Description": a unit file that is empty or symlinked to /dev/null is
+// masked; a mask in /etc hides the file in /usr/lib; masking a template masks its instances.
+#[test]
+fn masks() {
+    let cases: &[(&str, &str, bool)] = &[
+        ("null-link", "a.service", true),
+        ("empty", "b.service", true),
+        ("template", "t@x.service", true),
+        ("plain", "c.service", false),
+    ];
+    let root = Root::new("mask");
+    root.file(&format!("{USR}/a.service"), SVC)
+        .link(&format!("{ETC}/a.service"), "/dev/null")
+        .file(&format!("{USR}/b.service"), "")
+        .file(&format!("{USR}/t@.service"), SVC)
+        .link(&format!("{RUN}/t@.service"), "/dev/null")
+        .file(&format!("{USR}/c.service"), SVC);
+    let loader = root.loader();
+    for (label, name, masked) in cases {
+        let found = loader.find(name).expect("find").expect("found");
+        assert_eq!(found.masked, *masked, "{label}");
+    }
+}
+
+// systemd.unit(5), "Description": foo@bar.service loads from foo@bar.service if it exists,
+// else from foo@.service with instance "bar"; a template alias applies to every instance.
+#[test]
+fn templates_and_instances() {
+    let root = Root::new("template");
+    root.file(&format!("{USR}/getty@.service"), SVC)
+        .link(&format!("{USR}/autovt@.service"), "getty@.service")
+        .file(&format!("{ETC}/getty@tty9.service"), SVC);
+    let found = root.find("getty@tty1.service");
+    assert_eq!(found.instance.as_deref(), Some("tty1"));
+    assert_eq!(
+        image(&root, &[found.template.clone().expect("template")]),
+        [format!("{USR}/getty@.service")]
+    );
+    assert_eq!(found.aliases, ["autovt@tty1.service"]);
+
+    let via_alias = root.find("autovt@tty2.service");
+    assert_eq!(
+        (via_alias.name.as_str(), via_alias.instance.as_deref()),
+        ("getty@tty2.service", Some("tty2"))
+    );
+    assert_eq!(via_alias.aliases, ["autovt@tty2.service"]);
+
+    let own_file = root.find("getty@tty9.service");
+    assert_eq!(
+        (own_file.instance.as_deref(), own_file.template),
+        (Some("tty9"), None)
+    );
+    assert_eq!(
+        image(&root, &[own_file.path]),
+        [format!("{ETC}/getty@tty9.service")]
+    );
+
+    assert!(root
+        .loader()
+        .find("nope@x.service")
+        .expect("find")
+        .is_none());
+}
+
+// systemd.unit(5), "Description": drop-ins of every directory are applied in lexicographic
+// order of their file names, whatever their directory; /etc beats /run beats /lib on the same
+// name; the instance's .d/ is read before the template's; foo-bar-.service.d/ before
+// foo-.service.d/; the type-level service.d/ has the lowest precedence; a /dev/null link hides
+// the name.
+#[test]
+fn dropin_order_and_override() {
+    let root = Root::new("dropins");
+    root.file(&format!("{USR}/foo-bar@.service"), SVC);
+    for (dir, file) in [
+        (USR, "foo-bar@x.service.d/10-a.conf"),
+        (ETC, "foo-bar@x.service.d/10-a.conf"),
+        (RUN, "foo-bar@.service.d/05-b.conf"),
+        (USR, "foo-bar@.service.d/20-t.conf"),
+        (ETC, "foo-bar@.service.d/10-a.conf"),
+        (USR, "foo-.service.d/20-t.conf"),
+        (USR, "foo-.service.d/30-dash.conf"),
+        (ETC, "service.d/30-dash.conf"),
+        (USR, "service.d/40-top.conf"),
+        (USR, "service.d/50-gone.conf"),
+        (ETC, "foo-bar@x.service.d/ignored.txt"),
+    ] {
+        root.file(&format!("{dir}/{file}"), "[Unit]\n");
+    }
+    root.link(&format!("{ETC}/service.d/50-gone.conf"), "/dev/null");
+    let found = root.find("foo-bar@x.service");
+    let want = [
+        format!("{RUN}/foo-bar@.service.d/05-b.conf"),
+        format!("{ETC}/foo-bar@x.service.d/10-a.conf"),
+        format!("{USR}/foo-bar@.service.d/20-t.conf"),
+        format!("{USR}/foo-.service.d/30-dash.conf"),
+        format!("{USR}/service.d/40-top.conf"),
+    ];
+    assert_eq!(image(&root, &found.dropins), want);
+}
+
+// systemd.unit(5), "Description": units symlinked from NAME.wants/ and NAME.requires/ become
+// Wants= and Requires= dependencies; a template link in a template's .wants/ takes the
+// instance. Links to /dev/null hide the name, plain files are not links and are ignored.
+#[test]
+fn wants_and_requires_dirs() {
+    let root = Root::new("wants");
+    root.file(&format!("{USR}/multi-user.target"), "[Unit]\n")
+        .file(&format!("{USR}/a.service"), SVC)
+        .link(
+            &format!("{ETC}/multi-user.target.wants/a.service"),
+            "/lib/systemd/system/a.service",
+        )
+        .link(
+            &format!("{USR}/multi-user.target.wants/b.service"),
+            "../b.service",
+        )
+        .link(
+            &format!("{USR}/multi-user.target.wants/c.service"),
+            "../c.service",
+        )
+        .link(
+            &format!("{ETC}/multi-user.target.wants/c.service"),
+            "/dev/null",
+        )
+        .file(&format!("{ETC}/multi-user.target.wants/plain.service"), SVC)
+        .link(
+            &format!("{RUN}/multi-user.target.requires/r.service"),
+            "/lib/systemd/system/r.service",
+        )
+        .file(&format!("{USR}/s@.target"), "[Unit]\n")
+        .link(
+            &format!("{USR}/s@.target.wants/x@.service"),
+            "../x@.service",
+        )
+        .link(
+            &format!("{USR}/s@.target.wants/y@1.service"),
+            "../y@.service",
+        );
+    let target = root.find("multi-user.target");
+    assert_eq!(target.wants, ["a.service", "b.service"]);
+    assert_eq!(target.requires, ["r.service"]);
+    assert_eq!(
+        root.find("s@7.target").wants,
+        ["x@7.service", "y@1.service"]
+    );
+    assert_eq!(root.find("s@.target").wants, ["y@1.service"]);
+}
+
+// systemd.unit(5), "Description": default.target is commonly aliased to multi-user.target or
+// graphical.target; without one we boot multi-user.target (as the issue asks).
+#[test]
+fn default_target() {
+    let cases: &[(&str, Option<&str>, &str)] = &[
+        ("absent", None, "multi-user.target"),
+        ("graphical", Some("graphical.target"), "graphical.target"),
+        (
+            "absolute",
+            Some("/lib/systemd/system/multi-user.target"),
+            "multi-user.target",
+        ),
+        ("masked", Some("/dev/null"), "multi-user.target"),
+    ];
+    for (label, link, want) in cases {
+        let root = Root::new("default");
+        root.file(&format!("{USR}/multi-user.target"), "[Unit]\n")
+            .file(&format!("{USR}/graphical.target"), "[Unit]\n");
+        if let Some(link) = link {
+            root.link(&format!("{ETC}/default.target"), link);
+        }
+        assert_eq!(
+            root.loader().default_target().expect("default"),
+            *want,
+            "{label}"
+        );
+    }
+}
+
+// systemd.unit(5), "[Unit] Section Options": Wants=, Requires= (and BindsTo=, a stronger
+// Requires=) pull units in, from the unit file, its drop-ins and its .wants/.requires links;
+// missing and masked units are not started.
+#[test]
+fn pulled_in_transitively() {
+    let root = Root::new("pulled");
+    root.link(
+        &format!("{ETC}/default.target"),
+        "/lib/systemd/system/graphical.target",
+    )
+    .file(
+        &format!("{USR}/graphical.target"),
+        "[Unit]\nRequires=multi-user.target\nWants=display.service\n",
+    )
+    .file(
+        &format!("{USR}/multi-user.target"),
+        "[Unit]\nRequires=basic.target\n",
+    )
+    .file(&format!("{USR}/basic.target"), "[Unit]\n")
+    .link(
+        &format!("{ETC}/multi-user.target.wants/a.service"),
+        "/lib/systemd/system/a.service",
+    )
+    .file(
+        &format!("{USR}/a.service"),
+        "[Unit]\nWants=b.service missing.service\n[Service]\n",
+    )
+    .file(
+        &format!("{USR}/b.service"),
+        "[Unit]\nRequires=c.service \\\n  cycle.service\n",
+    )
+    .file(&format!("{USR}/c.service"), SVC)
+    .file(&format!("{USR}/cycle.service"), "[Unit]\nWants=a.service\n")
+    .file(
+        &format!("{ETC}/b.service.d/10-more.conf"),
+        "[Unit]\nBindsTo=e@%p.service\n",
+    )
+    .file(&format!("{USR}/e@.service"), SVC)
+    .link(&format!("{USR}/alias.service"), "c.service")
+    .file(
+        &format!("{USR}/basic.target.d/x.conf"),
+        "[Unit]\nWants=alias.service masked.service\n",
+    )
+    .file(&format!("{USR}/masked.service"), "")
+    .file(&format!("{USR}/unrelated.service"), SVC);
+    let loader = root.loader();
+    let default = loader.default_target().expect("default");
+    let want = [
+        "a.service",
+        "b.service",
+        "basic.target",
+        "c.service",
+        "cycle.service",
+        "e@b.service",
+        "multi-user.target",
+    ];
+    assert_eq!(loader.pulled_in(&default).expect("pulled in"), want);
+    assert_eq!(
+        loader.pulled_in("c.service").expect("leaf"),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        loader.pulled_in("nothing.target").expect("absent"),
+        Vec::<String>::new()
+    );
+}
+
+// systemctl(1), is-enabled, Table 2: the states of list-unit-files. The expected column is what
+// systemd 252's `systemctl --root=DIR list-unit-files` printed for this same tree.
+#[test]
+fn list_unit_file_states() {
+    let root = Root::new("list");
+    let wanted = "[Service]\nExecStart=/bin/a\n[Install]\nWantedBy=multi-user.target\n";
+    root.file(&format!("{USR}/multi-user.target"), "[Unit]\n")
+        .file(&format!("{USR}/a.service"), wanted)
+        .link(
+            &format!("{ETC}/multi-user.target.wants/a.service"),
+            "/usr/lib/systemd/system/a.service",
+        )
+        .file(&format!("{USR}/b.service"), wanted)
+        .link(&format!("{ETC}/b2.service"), "/dev/null")
+        .file(&format!("{USR}/c.service"), SVC)
+        .link(
+            &format!("{USR}/multi-user.target.wants/c.service"),
+            "../c.service",
+        )
+        .file(&format!("{USR}/d.service"), wanted)
+        .link(
+            &format!("{USR}/multi-user.target.wants/d.service"),
+            "../d.service",
+        )
+        .file(&format!("{USR}/e.service"), wanted)
+        .link(
+            &format!("{RUN}/multi-user.target.wants/e.service"),
+            "/usr/lib/systemd/system/e.service",
+        )
+        .file(&format!("{USR}/empty.service"), "")
+        .file(
+            &format!("{USR}/al.service"),
+            "[Install]\nAlias=aa.service\n",
+        )
+        .link(&format!("{USR}/aa.service"), "al.service")
+        .file(
+            &format!("{USR}/al2.service"),
+            "[Install]\nAlias=bb.service\n",
+        )
+        .link(
+            &format!("{ETC}/bb.service"),
+            "/usr/lib/systemd/system/al2.service",
+        )
+        .file(
+            &format!("{USR}/also.service"),
+            "[Install]\nAlso=a.service\n",
+        )
+        .file(&format!("{USR}/x@.service"), wanted)
+        .link(
+            &format!("{ETC}/multi-user.target.wants/x@1.service"),
+            "/usr/lib/systemd/system/x@.service",
+        )
+        .file(
+            &format!("{USR}/z@.service"),
+            &format!("{wanted}DefaultInstance=1\n"),
+        )
+        .link(
+            &format!("{ETC}/multi-user.target.wants/z@1.service"),
+            "/usr/lib/systemd/system/z@.service",
+        )
+        .file(
+            &format!("{USR}/emptyinst.service"),
+            "[Service]\n[Install]\n",
+        )
+        .file(&format!("{USR}/over.service"), wanted)
+        .file(&format!("{ETC}/over.service"), SVC)
+        .link(&format!("{RUN}/rm.service"), "/dev/null")
+        .file("/opt/l.service", SVC)
+        .link(&format!("{ETC}/l.service"), "/opt/l.service");
+    let got: Vec<(String, &str)> = root
+        .loader()
+        .list()
+        .expect("list")
+        .into_iter()
+        .map(|u| (u.name, u.state.as_str()))
+        .collect();
+    let want = [
+        ("a.service", "enabled"),
+        ("aa.service", "alias"),
+        ("al.service", "disabled"),
+        ("al2.service", "enabled"),
+        ("also.service", "indirect"),
+        ("b.service", "disabled"),
+        ("b2.service", "masked"),
+        ("bb.service", "alias"),
+        ("c.service", "static"),
+        ("d.service", "disabled"),
+        ("e.service", "enabled-runtime"),
+        ("empty.service", "masked"),
+        ("emptyinst.service", "static"),
+        ("l.service", "linked"),
+        ("over.service", "static"),
+        ("rm.service", "masked-runtime"),
+        ("x@.service", "indirect"),
+        ("z@.service", "enabled"),
+        ("multi-user.target", "static"),
+    ];
+    let want: Vec<(String, &str)> = want.iter().map(|(n, s)| (n.to_string(), *s)).collect();
+    assert_eq!(got, want);
+}
+
+// systemd.unit(5), "Unit File Load Path", on the host's own Debian layout (/lib -> usr/lib):
+// a unit the host has is found, listed once, and the default target pulls units in.
+#[test]
+fn host_debian_layout() {
+    let dir = Path::new("/lib/systemd/system");
+    let pick = [
+        "cron.service",
+        "ssh.service",
+        "getty@.service",
+        "multi-user.target",
+    ]
+    .into_iter()
+    .find(|name| dir.join(name).is_file());
+    let Some(name) = pick else {
+        println!(
+            "note: no systemd units under {} on this host; skipped",
+            dir.display()
+        );
+        return;
+    };
+    let loader = Loader::new("/").expect("loader on /");
+    let asked = name.replace("@.", "@tty1.");
+    let found = loader
+        .find(&asked)
+        .expect("find")
+        .expect("the host's unit is found");
+    assert!(found.path.is_file(), "{}", found.path.display());
+    let list = loader.list().expect("list");
+    let copies = list.iter().filter(|u| u.name == name).count();
+    assert_eq!(
+        copies, 1,
+        "{name} listed once although /lib and /usr/lib are one directory"
+    );
+    let default = loader.default_target().expect("default target");
+    let pulled = loader.pulled_in(&default).expect("pulled in");
+    assert!(!pulled.contains(&default));
+}
