@@ -3,7 +3,7 @@
 
 use std::fs;
 use std::os::unix::fs::symlink;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::*;
@@ -258,4 +258,36 @@ fn dropin_order_and_override() {
         format!("{USR}/service.d/40-top.conf"),
     ];
     assert_eq!(image(&root, &found.dropins), want);
+}
+
+// systemd.unit(5), "Unit File Load Path" read under a root: absolute symlinks in the image
+// (`/lib -> /usr/lib`, a link to `/dev/null`) resolve inside the root, never on the host.
+#[test]
+fn symlinks_resolve_inside_the_root() {
+    let root = Root::new("resolve");
+    fs::remove_file(root.host("/lib")).expect("unlink lib");
+    root.link("/lib", "/usr/lib")
+        .file(&format!("{USR}/a.service"), SVC)
+        .link("/etc/x/abs.service", "/lib/systemd/system/a.service")
+        .link("/etc/x/rel.service", "../../lib/systemd/system/a.service")
+        .link("/etc/x/loop.service", "/etc/x/loop.service");
+    let cases: &[(&str, Option<&str>)] = &[
+        ("/lib/systemd/system", Some(USR)),
+        (
+            "/etc/x/abs.service",
+            Some("/usr/lib/systemd/system/a.service"),
+        ),
+        (
+            "/etc/x/rel.service",
+            Some("/usr/lib/systemd/system/a.service"),
+        ),
+        ("/etc/x/missing/deeper", Some("/etc/x/missing/deeper")),
+        ("/etc/x/loop.service", None),
+    ];
+    for (path, want) in cases {
+        let got = fsview::resolve(&root.0, Path::new(path)).ok();
+        assert_eq!(got.as_deref(), want.map(Path::new), "{path}");
+    }
+    let found = root.find("a.service");
+    assert_eq!(image(&root, &[found.path]), [format!("{USR}/a.service")]);
 }
