@@ -6,7 +6,9 @@
 //! the same section, and drop-ins (`NAME.d/*.conf`, systemd.unit(5)) append with `merge`.
 //!
 //! Where systemd only warns and skips a line (an assignment outside a section, a line with no
-//! `=`), this parser refuses the file: such a line is a typo, and a unit half-read is worse.
+//! `=` or no key), so does this parser: the line is kept in [`UnitFile::warnings`] for the
+//! caller to report, one line each, and the unit loads as it would under systemd. The rest (a
+//! NUL byte, a broken section header) refuses the file.
 
 use thiserror::Error;
 
@@ -32,6 +34,8 @@ pub struct Section {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UnitFile {
     sections: Vec<Section>,
+    /// Lines systemd ignores with a warning (see [`SyntaxError::is_warning`]).
+    warnings: Vec<SyntaxError>,
 }
 
 /// Why a unit file's text is refused. Each names the line and the fix.
@@ -52,6 +56,16 @@ pub enum SyntaxError {
 }
 
 impl SyntaxError {
+    /// Whether systemd only warns and ignores the line ("Assignment outside of section",
+    /// "Missing '='", an empty key: config_parse in systemd's conf-parser) rather than
+    /// refusing the file. The parse keeps these in [`UnitFile::warnings`].
+    pub fn is_warning(&self) -> bool {
+        matches!(
+            self,
+            Self::OutsideSection { .. } | Self::NotAssignment { .. } | Self::EmptyKey { .. }
+        )
+    }
+
     /// The line the error is on (1-based).
     pub fn line(&self) -> usize {
         match self {
@@ -96,13 +110,34 @@ impl UnitFile {
                 pending = Some((start, joined));
                 continue;
             }
-            file.take_line(&mut current, start, &joined)?;
+            file.take(&mut current, start, &joined)?;
         }
         // A last line that ends in a backslash: systemd parses what it has.
         if let Some((start, joined)) = pending {
-            file.take_line(&mut current, start, &joined)?;
+            file.take(&mut current, start, &joined)?;
         }
         Ok(file)
+    }
+
+    /// The lines that were ignored, as systemd ignores them, each with its reason.
+    pub fn warnings(&self) -> &[SyntaxError] {
+        &self.warnings
+    }
+
+    /// One logical line; a line systemd ignores with a warning is kept as a warning.
+    fn take(
+        &mut self,
+        current: &mut Option<usize>,
+        line: usize,
+        text: &str,
+    ) -> Result<(), SyntaxError> {
+        match self.take_line(current, line, text) {
+            Err(e) if e.is_warning() => {
+                self.warnings.push(e);
+                Ok(())
+            }
+            other => other,
+        }
     }
 
     /// One logical line: a header, an assignment, or nothing.
@@ -171,6 +206,7 @@ impl UnitFile {
     /// Append a drop-in's entries after this file's, section by section, as systemd.unit(5)
     /// reads `NAME.d/*.conf`: call it once per drop-in, in the order systemd reads them.
     pub fn merge(&mut self, drop_in: UnitFile) {
+        self.warnings.extend(drop_in.warnings);
         for section in drop_in.sections {
             let index = self.section_index(&section.name);
             self.sections[index].entries.extend(section.entries);
@@ -350,7 +386,18 @@ mod tests {
             ),
         ];
         for (text, expected) in cases {
-            let err = UnitFile::parse(text).expect_err(text);
+            // systemd ignores some lines with a warning, and refuses the file for the rest.
+            let err = match UnitFile::parse(text) {
+                Ok(file) if expected.is_warning() => match file.warnings() {
+                    [only] => only.clone(),
+                    other => panic!("{text:?}: warnings {other:?}"),
+                },
+                Ok(file) => panic!("{text:?}: parsed as {file:?}"),
+                Err(e) => {
+                    assert!(!expected.is_warning(), "{text:?}: refused: {e}");
+                    e
+                }
+            };
             assert_eq!(&err, expected, "{text:?}");
             assert_eq!(err.line(), expected.line());
             let message = err.to_string();

@@ -1,12 +1,12 @@
-//! Just enough of systemd.syntax(7) to read `[Unit]` dependencies and `[Install]` rules:
-//! sections, `key=value`, `#`/`;` comments, trailing-backslash continuation. No quoting, no
-//! escapes. Private to discovery; the full parser is `units::syntax`, which replaces this.
+//! The `[Unit]` dependencies and `[Install]` rules discovery needs, as (section, key, value)
+//! triples from the full parser, `units::syntax`.
 
 use std::fs;
 use std::path::Path;
 
 use super::fsview::is_absent;
 use super::DiscoveryError;
+use crate::units::syntax::UnitFile;
 
 /// (section, key, value) in file order.
 pub(super) type Entries = Vec<(String, String, String)>;
@@ -23,61 +23,22 @@ pub(super) fn read(path: &Path) -> Result<Entries, DiscoveryError> {
     }
 }
 
+/// The entries of a unit file's text, read by [`UnitFile::parse`]. A file systemd would
+/// refuse has none here: loading the unit reports why.
 pub(super) fn parse(text: &str) -> Entries {
-    let mut out = Vec::new();
-    let mut section = String::new();
-    let mut pending: Option<String> = None;
-    for raw in text.lines() {
-        let line = raw.trim();
-        let is_comment = line.starts_with('#') || line.starts_with(';');
-        if let Some(mut acc) = pending.take() {
-            // systemd.syntax(7): comment lines inside a continuation are skipped.
-            if is_comment {
-                pending = Some(acc);
-                continue;
-            }
-            match line.strip_suffix('\\') {
-                Some(part) => {
-                    acc.push_str(part);
-                    acc.push(' ');
-                    pending = Some(acc);
-                }
-                None => {
-                    acc.push_str(line);
-                    push_entry(&mut out, &section, &acc);
-                }
-            }
-            continue;
-        }
-        if line.is_empty() || is_comment {
-            continue;
-        }
-        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-            section = name.to_owned();
-            continue;
-        }
-        match line.strip_suffix('\\') {
-            Some(part) => pending = Some(format!("{part} ")),
-            None => push_entry(&mut out, &section, line),
-        }
-    }
-    if let Some(acc) = pending {
-        push_entry(&mut out, &section, &acc);
-    }
-    out
+    let Ok(file) = UnitFile::parse(text) else {
+        return Vec::new();
+    };
+    file.sections()
+        .iter()
+        .flat_map(|s| {
+            s.entries
+                .iter()
+                .map(|e| (s.name.clone(), e.key.clone(), e.value.clone()))
+        })
+        .collect()
 }
 
-fn push_entry(out: &mut Entries, section: &str, line: &str) {
-    if let Some((key, value)) = line.split_once('=') {
-        out.push((
-            section.to_owned(),
-            key.trim().to_owned(),
-            value.trim().to_owned(),
-        ));
-    }
-}
-
-/// The whitespace-separated words of every `key` in `section`, in order.
 pub(super) fn words<'a>(entries: &'a Entries, section: &str, keys: &[&str]) -> Vec<&'a str> {
     entries
         .iter()
@@ -102,8 +63,10 @@ mod tests {
             ("[Unit]\nWants=a.service b.service\n", &[("Unit", "Wants", "a.service b.service")]),
             ("# c\n; c\n[Unit]\n  Requires = x.target  \n", &[("Unit", "Requires", "x.target")]),
             (
+                // The backslash becomes a space and the next line's indentation stays, as in
+                // systemd's conf-parser (systemd.syntax(7)).
                 "[Unit]\nWants=a.service \\\n# skipped\n  b.service\n[Install]\nWantedBy=m.target\n",
-                &[("Unit", "Wants", "a.service  b.service"), ("Install", "WantedBy", "m.target")],
+                &[("Unit", "Wants", "a.service    b.service"), ("Install", "WantedBy", "m.target")],
             ),
             ("[Unit]\nno equals sign\n", &[]),
             ("[Unit]\nWants=a.service \\", &[("Unit", "Wants", "a.service")]),
