@@ -1,6 +1,7 @@
 //! Unit names as systemd.unit(5) "Description" defines them: `PREFIX[@INSTANCE].TYPE`.
 
 use super::DiscoveryError;
+use crate::units::specifiers::{self, Context};
 
 /// The unit types systemd.unit(5) lists.
 const TYPES: &[&str] = &[
@@ -100,28 +101,14 @@ impl<'a> UnitName<'a> {
     }
 }
 
-/// Fills the specifiers a dependency name may use: `%i %p %n %N %%` (systemd.unit(5),
-/// "Specifiers"). None when another specifier is left: the full expansion lives elsewhere.
+/// A dependency name with its specifiers filled as for `unit` (systemd.unit(5),
+/// "Specifiers"), by `units::specifiers`. None when one is unknown or needs the host name,
+/// which discovery does not know.
 pub(super) fn expand(value: &str, unit: &str) -> Option<String> {
-    let parsed = UnitName::parse(unit).ok()?;
-    let stem = unit.rsplit_once('.').map_or(unit, |(s, _)| s);
-    let mut out = String::with_capacity(value.len());
-    let mut chars = value.chars();
-    while let Some(c) = chars.next() {
-        if c != '%' {
-            out.push(c);
-            continue;
-        }
-        match chars.next()? {
-            'i' => out.push_str(parsed.instance().unwrap_or("")),
-            'p' => out.push_str(parsed.prefix),
-            'n' => out.push_str(unit),
-            'N' => out.push_str(stem),
-            '%' => out.push('%'),
-            _ => return None,
-        }
+    if ['H', 'l'].iter().any(|c| value.contains(&format!("%{c}"))) {
+        return None;
     }
-    Some(out)
+    specifiers::expand(value, &Context::system(unit, "")).ok()
 }
 
 #[cfg(test)]
@@ -174,7 +161,8 @@ mod tests {
         }
     }
 
-    // systemd.unit(5), "Specifiers": %i %p %n %N %%; others are left to the full expander.
+    // systemd.unit(5), "Specifiers": as units::specifiers fills them; the host name is not
+    // known here.
     #[test]
     fn expand_table() {
         let cases: &[(&str, &str, Option<&str>)] = &[
