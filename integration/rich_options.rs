@@ -13,12 +13,17 @@ fn on_cmd_exit_stay_keeps_services_until_sigterm() {
         let running = rig
             .run(
                 ns,
-                &["--on-cmd-exit", "stay"],
+                &["-v", "--on-cmd-exit", "stay"],
                 "echo done > \"$D/cmd-done\"; exit 4",
             )
             .spawn();
+        // Reaped by rich-init, not only past its last line: a SIGTERM sooner would reach CMD
+        // (stopped first), and its code would be 143.
         wait_for("CMD to have exited", || {
-            rig.exists("cmd-done").then_some(())
+            running
+                .stderr_so_far()
+                .contains("CMD exited with status 4")
+                .then_some(())
         });
         // CMD is gone, the service is not, and rich-init is still there.
         kill(Pid::from_raw(init_pid(&running, ns)), Signal::SIGTERM).expect("SIGTERM to rich-init");

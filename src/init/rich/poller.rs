@@ -84,6 +84,9 @@ impl<'a> Poller<'a> {
         if is(0) {
             let mut batch: Vec<Received> = Vec::with_capacity(16);
             if self.sigfd.read(&mut batch).is_ok() {
+                // Exits first: a stop that comes in the same read as CMD's exit then finds
+                // CMD gone, instead of signalling it (stable: the rest keep their order).
+                batch.sort_by_key(|r| r.signo != libc::SIGCHLD);
                 out.extend(batch.into_iter().map(Wakeup::Signal));
             }
         }
