@@ -5,7 +5,7 @@
 use super::control::{decide, ControlServer, Then};
 use super::output::{Output, SpawnCtx};
 use super::poller::{Poller, Wakeup};
-use super::units::Unit;
+use super::services::Svc;
 use super::words;
 use super::Parts;
 use crate::cli::Settings;
@@ -32,7 +32,7 @@ pub(super) struct Driver<'a> {
     rules: Rules,
     handoff: Handoff,
     fleet: Fleet,
-    units: BTreeMap<String, Unit>,
+    services: BTreeMap<String, Svc>,
     output: Output,
     poller: Poller<'a>,
     control: Option<ControlServer>,
@@ -62,7 +62,7 @@ impl<'a> Driver<'a> {
             rules: Rules::new(p.settings),
             handoff: Handoff::default(),
             fleet: p.fleet,
-            units: p.units,
+            services: p.services,
             output: Output::default(),
             poller: p.poller,
             control: p.control,
@@ -255,7 +255,7 @@ impl<'a> Driver<'a> {
         match action {
             S::Spawn => {
                 let spawned = self
-                    .units
+                    .services
                     .get(name)
                     .map(|unit| unit.spawn(name, &mut self.output, &ctx, &self.environment));
                 let event = match spawned {
@@ -270,10 +270,10 @@ impl<'a> Driver<'a> {
             }
             S::RunReadyCheck => {
                 let spawned = self
-                    .units
+                    .services
                     .get(name)
                     .and_then(|unit| unit.spawn_check(name, &mut self.output, &ctx));
-                match (spawned, self.units.get_mut(name)) {
+                match (spawned, self.services.get_mut(name)) {
                     (Some(Ok(pid)), Some(unit)) => {
                         self.procs.register(pid, Owner::Check(name.to_string()));
                         unit.checking(pid);
@@ -282,7 +282,7 @@ impl<'a> Driver<'a> {
                 }
             }
             S::CancelReadyCheck => {
-                if let Some(pid) = self.units.get_mut(name).and_then(Unit::take_check) {
+                if let Some(pid) = self.services.get_mut(name).and_then(Svc::take_check) {
                     let _ = signals::kill(-pid, libc::SIGKILL);
                 }
             }
@@ -346,7 +346,7 @@ impl<'a> Driver<'a> {
                     self.then(Event::service(&name, service::Event::Exited { status }));
                 }
                 Some(Owner::Check(name)) => {
-                    let unit = self.units.get_mut(&name).filter(|u| u.is_check(e.pid));
+                    let unit = self.services.get_mut(&name).filter(|u| u.is_check(e.pid));
                     if let Some(unit) = unit {
                         unit.take_check();
                         let event = if status.success() {

@@ -2,7 +2,7 @@
 //! dependency order (in parallel where they are independent), CMD, supervision, and an
 //! orderly shutdown. The decisions are the fleet machine's (`supervisor/fleet.rs`); this
 //! module sets up and drives it:
-//! - `units.rs` loads and checks the services, `env.rs` writes the environment out;
+//! - `services.rs` loads and checks the services, `env.rs` writes the environment out;
 //! - `poller.rs` waits, `control.rs` serves `rich-init ctl`, `output.rs` spawns and
 //!   frames output;
 //! - `driver.rs` feeds the fleet and carries out its actions.
@@ -13,7 +13,7 @@ mod env;
 mod error;
 mod output;
 mod poller;
-mod units;
+mod services;
 mod words;
 
 use super::{build_argv, set_up_reaping, shutdown};
@@ -27,12 +27,12 @@ use control::ControlServer;
 use driver::Driver;
 use error::RichError;
 use poller::Poller;
+use services::Svc;
 use std::collections::BTreeMap;
 use std::ffi::CString;
 use std::path::PathBuf;
 use std::time::Duration;
 use std::time::Instant;
-use units::Unit;
 
 /// What the driver is built from (see `rich::run`).
 struct Parts<'a> {
@@ -40,7 +40,7 @@ struct Parts<'a> {
     log: &'a Logger,
     mask: SigSet,
     fleet: Fleet,
-    units: BTreeMap<String, Unit>,
+    services: BTreeMap<String, Svc>,
     poller: Poller<'a>,
     control: Option<ControlServer>,
     argv: Vec<CString>,
@@ -61,7 +61,7 @@ pub fn run(
     set_up_reaping(settings, log)?;
     // Service definitions are checked before anything runs: a bad one starts nothing,
     // not even init.d. (So init.d cannot write services.d: bake the files in.)
-    let loaded = match units::load(rich) {
+    let loaded = match services::load(rich) {
         Ok(loaded) => loaded,
         Err(e) => return Ok(report(&e, log)),
     };
@@ -93,7 +93,7 @@ pub fn run(
         log,
         mask,
         fleet,
-        units: loaded.units,
+        services: loaded.services,
         poller: Poller::new(&sigfd, loaded.notify),
         control,
         argv,

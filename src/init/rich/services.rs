@@ -15,7 +15,7 @@ use std::os::unix::net::UnixDatagram;
 use std::path::Path;
 
 /// One service's definition and what its spawns need.
-pub(super) struct Unit {
+pub(super) struct Svc {
     cfg: config::Service,
     argv: Vec<CString>,
     /// `ready = { command = … }`: the check's argv.
@@ -27,11 +27,11 @@ pub(super) struct Unit {
     check: Option<i32>,
 }
 
-/// What loading gives: the fleet's members in start order, the units by name, and the
+/// What loading gives: the fleet's members in start order, the services by name, and the
 /// notify sockets (by service name) for the poller.
 pub(super) struct Loaded {
     pub members: Vec<Member>,
-    pub units: BTreeMap<String, Unit>,
+    pub services: BTreeMap<String, Svc>,
     pub notify: Vec<(String, UnixDatagram)>,
 }
 
@@ -76,7 +76,7 @@ pub(super) fn load(rich: &RichSettings) -> Result<Loaded, RichError> {
     let mut problems = Vec::new();
     let mut loaded = Loaded {
         members: Vec::new(),
-        units: BTreeMap::new(),
+        services: BTreeMap::new(),
         notify: Vec::new(),
     };
     for (name, service) in &cfg.services {
@@ -131,7 +131,7 @@ pub(super) fn load(rich: &RichSettings) -> Result<Loaded, RichError> {
             })),
             _ => None,
         };
-        let unit = Unit {
+        let unit = Svc {
             cfg: service.clone(),
             argv,
             check_argv,
@@ -139,7 +139,7 @@ pub(super) fn load(rich: &RichSettings) -> Result<Loaded, RichError> {
             notify_address,
             check: None,
         };
-        loaded.units.insert(name.clone(), unit);
+        loaded.services.insert(name.clone(), unit);
     }
     for name in rich.cmd_after.iter().flatten() {
         if !cfg.services.contains_key(name) {
@@ -163,7 +163,7 @@ pub(super) fn load(rich: &RichSettings) -> Result<Loaded, RichError> {
     }
 }
 
-impl Unit {
+impl Svc {
     /// Its readiness check runs as `pid` now.
     pub fn checking(&mut self, pid: i32) {
         self.check = Some(pid);
