@@ -112,6 +112,7 @@ pub struct Capabilities {
 /// The [Unit] section.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UnitSection {
+    /// As written: systemd resolves its specifiers only when showing it.
     pub description: Option<String>,
     pub documentation: Vec<String>,
     pub after: Vec<String>,
