@@ -3,5 +3,6 @@
 pub mod discovery;
 pub mod exec;
 pub mod quote;
+pub mod service;
 pub mod specifiers;
 pub mod syntax;
