@@ -5,4 +5,5 @@ pub mod exec;
 pub mod quote;
 pub mod service;
 pub mod specifiers;
+pub mod status;
 pub mod syntax;
