@@ -104,6 +104,8 @@ pub struct Settings {
 /// Where rich mode finds its scripts and services, and where it writes the environment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RichSettings {
+    /// `--systemd`: also boot the image's systemd units and SysV scripts; CMD is optional.
+    pub systemd: bool,
     pub services_dir: std::path::PathBuf,
     /// Given explicitly: then a missing directory is an error.
     pub services_dir_given: bool,

@@ -100,6 +100,11 @@ pub(super) struct Cli {
     #[arg(long)]
     pub(super) rich: bool,
 
+    /// Rich mode, booting the image's systemd units and SysV scripts (what default.target
+    /// pulls in) beside services.d; CMD is optional [env: RICH_INIT_SYSTEMD=1]
+    #[arg(long)]
+    pub(super) systemd: bool,
+
     /// Rich mode: the directory of service files (*.toml)
     /// [env: RICH_INIT_SERVICES_DIR] [default: /etc/rich-init/services.d]
     #[arg(long, value_name = "DIR")]
@@ -184,6 +189,7 @@ impl Cli {
             no_term_on_exit: false,
             grace: None,
             rich: false,
+            systemd: false,
             services_dir: None,
             services: None,
             initscript: None,

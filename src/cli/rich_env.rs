@@ -157,7 +157,7 @@ pub(super) fn build(
             .ok_or(CliError::VerboseVar(v))?,
         None => cli.verbose.min(3),
     };
-    if cli.command.is_empty() {
+    if cli.command.is_empty() && !rich.as_ref().is_some_and(|r| r.systemd) {
         return Err(CliError::NoCommand);
     }
 

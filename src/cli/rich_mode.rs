@@ -31,8 +31,13 @@ pub(super) fn rich_settings(
     // The same words as every other flag variable; anything else leaves rich mode off.
     let set =
         |var: &'static str| value("rich", var).is_some_and(|v| env_flag(var, &v).unwrap_or(false));
-    let switched = set("RICH_INIT_RICH") || set("rich_mode");
-    let on = cli.rich || (pid1 && switched);
+    // PouchContainer's `rich_mode_launch_manner=systemd` asks for the image's units.
+    let manner_systemd = value("systemd", "rich_mode_launch_manner")
+        .is_some_and(|v| matches!(v.trim(), "systemd" | "sbin-init"));
+    let systemd_var = set("RICH_INIT_SYSTEMD") || (pid1 && set("rich_mode") && manner_systemd);
+    let systemd = cli.systemd || (pid1 && systemd_var);
+    let switched = set("RICH_INIT_RICH") || set("rich_mode") || systemd_var;
+    let on = cli.rich || systemd || (pid1 && switched);
     let path = |id: &str, var: &str, given: &Option<PathBuf>| {
         given.clone().or_else(|| value(id, var).map(PathBuf::from))
     };
@@ -93,6 +98,7 @@ pub(super) fn rich_settings(
     };
     Ok((
         Some(RichSettings {
+            systemd,
             cmd_after,
             cmd_exit_shuts_down,
             stop_cmd_first,

@@ -235,6 +235,9 @@ impl Fleet {
         if let Some(code) = self.requested_code {
             return ExitReason::Requested(code);
         }
+        if !self.config.has_cmd {
+            return ExitReason::Clean;
+        }
         match (self.cmd, self.stop_signal) {
             (Cmd::NotForked, _) => ExitReason::CmdNotStarted,
             (Cmd::Exited(status), _) => ExitReason::Cmd(status),
@@ -398,8 +401,12 @@ impl Fleet {
                 } else if self.cmd == Cmd::NotStarted
                     && self.members.settled(self.config.cmd_after.as_deref())
                 {
-                    self.cmd = Cmd::Spawning;
-                    out.push(Action::StartCmd);
+                    if self.config.has_cmd {
+                        self.cmd = Cmd::Spawning;
+                        out.push(Action::StartCmd);
+                    } else {
+                        self.cmd = Cmd::Absent;
+                    }
                 }
             }
             Stage::CmdFirst => {

@@ -7,6 +7,7 @@
 //! Not read here (yet): the generator, transient, `.control` and `/usr/local/lib` directories,
 //! `$SYSTEMD_UNIT_PATH`, `.upholds/` links, and default (implicit) dependencies.
 
+mod builtin;
 mod dropins;
 mod fsview;
 mod ini;
@@ -99,6 +100,16 @@ pub struct Found {
     pub requires: Vec<String>,
 }
 
+/// The text of a unit found as a built-in target (its `path` is empty): what to read
+/// instead of a file, before its drop-ins.
+pub fn builtin_text(found: &Found) -> Option<&'static str> {
+    if found.path.as_os_str().is_empty() {
+        builtin::text(&found.name)
+    } else {
+        None
+    }
+}
+
 /// Reads units under one root. Built once; every method is read-only.
 #[derive(Debug)]
 pub struct Loader {
@@ -156,7 +167,7 @@ impl Loader {
         let mut chain = Vec::new();
         let hit = match self.lookup(name, &mut chain)? {
             Some(hit) => hit,
-            None => return Ok(None),
+            None => return self.builtin(name),
         };
         let (name, image, instance, template) = match hit {
             Hit::Masked { name, image } => {
@@ -195,6 +206,26 @@ impl Loader {
             aliases,
             masked: false,
             instance,
+        }))
+    }
+
+    /// A target systemd ships that the image lacks (see [`builtin_text`]): no file
+    /// (`path` is empty), but its `.wants/`, `.requires/` and drop-ins count.
+    fn builtin(&self, name: &str) -> Result<Option<Found>, DiscoveryError> {
+        if builtin::text(name).is_none() {
+            return Ok(None);
+        }
+        let names = [name.to_owned()];
+        Ok(Some(Found {
+            name: name.to_owned(),
+            path: PathBuf::new(),
+            aliases: Vec::new(),
+            masked: false,
+            instance: None,
+            template: None,
+            dropins: self.dropins(&self.dirs_for(&names, ".d"))?,
+            wants: self.links(&self.dirs_for(&names, ".wants"), None)?,
+            requires: self.links(&self.dirs_for(&names, ".requires"), None)?,
         }))
     }
 
@@ -245,7 +276,15 @@ impl Loader {
     /// drop-ins, with the simple specifiers filled in.
     fn declared(&self, unit: &Found) -> Result<Vec<String>, DiscoveryError> {
         let mut out = Vec::new();
+        if let Some(text) = builtin_text(unit) {
+            for word in ini::words(&ini::parse(text), "Unit", &["Wants", "Requires", "BindsTo"]) {
+                out.extend(names::expand(word, &unit.name));
+            }
+        }
         for path in std::iter::once(&unit.path).chain(&unit.dropins) {
+            if path.as_os_str().is_empty() {
+                continue;
+            }
             let entries = ini::read(path)?;
             for word in ini::words(&entries, "Unit", &["Wants", "Requires", "BindsTo"]) {
                 out.extend(names::expand(word, &unit.name));

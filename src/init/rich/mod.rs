@@ -86,6 +86,7 @@ pub fn run(
         cmd_exit_shuts_down: rich.cmd_exit_shuts_down,
         cmd_after: rich.cmd_after.clone(),
         remap_to_zero: settings.remap_to_zero.clone(),
+        has_cmd: !argv.is_empty(),
     };
     let fleet = Fleet::new(config, loaded.members, init_scripts.len(), Instant::now());
     let driver = Driver::new(Parts {

@@ -24,6 +24,8 @@ pub(super) enum Cmd {
     Gone,
     /// Could not be forked.
     NotForked,
+    /// There is none (`Config::has_cmd` false): the boot is over.
+    Absent,
 }
 
 impl Cmd {
@@ -67,14 +69,14 @@ impl Cmd {
                 *self = Cmd::Exited(status);
                 true
             }
-            Cmd::NotStarted | Cmd::NotForked | Cmd::Exited(_) => false,
+            Cmd::NotStarted | Cmd::NotForked | Cmd::Exited(_) | Cmd::Absent => false,
         }
     }
 
     /// Send the stop signal if it runs; true once it is gone (or never ran).
     pub fn stop(&mut self, now: Instant, grace: Duration, out: &mut Vec<Action>) -> bool {
         match *self {
-            Cmd::NotStarted | Cmd::NotForked | Cmd::Exited(_) | Cmd::Gone => true,
+            Cmd::NotStarted | Cmd::NotForked | Cmd::Exited(_) | Cmd::Gone | Cmd::Absent => true,
             Cmd::Spawning | Cmd::Stopping { .. } => false,
             Cmd::Running { pid } => {
                 out.push(Action::StopCmd);

@@ -23,6 +23,7 @@ fn config() -> Config {
         cmd_exit_shuts_down: true,
         cmd_after: None,
         remap_to_zero: Vec::new(),
+        has_cmd: true,
     }
 }
 

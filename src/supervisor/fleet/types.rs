@@ -29,6 +29,9 @@ pub struct Config {
     pub cmd_after: Option<Vec<String>>,
     /// Exit codes of CMD (or 128+the stop signal) that become 0.
     pub remap_to_zero: Vec<u8>,
+    /// There is a CMD. Without one (`--systemd`, as /sbin/init) the fleet runs until a stop
+    /// request, and a stop is a clean exit (0).
+    pub has_cmd: bool,
 }
 
 /// One service as the fleet sees it.
