@@ -1,5 +1,6 @@
 //! systemd unit files and SysV scripts, read as systemd would; pure.
 
+pub mod boot;
 pub mod discovery;
 pub mod exec;
 pub mod quote;

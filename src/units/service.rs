@@ -110,7 +110,7 @@ pub struct Capabilities {
 }
 
 /// The [Unit] section.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnitSection {
     /// As written: systemd resolves its specifiers only when showing it.
     pub description: Option<String>,
@@ -122,8 +122,29 @@ pub struct UnitSection {
     pub binds_to: Vec<String>,
     pub part_of: Vec<String>,
     pub conflicts: Vec<String>,
+    /// DefaultDependencies= (read by `units::boot`, which orders the boot).
+    pub default_dependencies: bool,
     pub conditions: Vec<Condition>,
     pub asserts: Vec<Condition>,
+}
+
+impl Default for UnitSection {
+    fn default() -> UnitSection {
+        UnitSection {
+            description: None,
+            documentation: Vec::new(),
+            after: Vec::new(),
+            before: Vec::new(),
+            requires: Vec::new(),
+            wants: Vec::new(),
+            binds_to: Vec::new(),
+            part_of: Vec::new(),
+            conflicts: Vec::new(),
+            default_dependencies: true,
+            conditions: Vec::new(),
+            asserts: Vec::new(),
+        }
+    }
 }
 
 /// The [Service] section, with systemd's defaults.

@@ -136,6 +136,10 @@ impl<'c> Reader<'c> {
             "BindsTo" => list(|u| &mut u.binds_to, self),
             "PartOf" => list(|u| &mut u.part_of, self),
             "Conflicts" => list(|u| &mut u.conflicts, self),
+            "DefaultDependencies" => {
+                self.unit.default_dependencies = values::boolean(v)?;
+                Ok(())
+            }
             "StartLimitIntervalSec" | "StartLimitBurst" => self.service_entry(e),
             key => self.condition(key, v),
         }

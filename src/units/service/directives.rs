@@ -89,7 +89,7 @@ pub const DIRECTIVES: &[Directive] = &[
     d("ReloadPropagatedFrom", U, W),
     d("JoinsNamespaceOf", U, W),
     d("RequiresMountsFor", U, W),
-    d("DefaultDependencies", U, W),
+    d("DefaultDependencies", U, S),
     d("IgnoreOnIsolate", U, W),
     d("RefuseManualStart", U, W),
     d("RefuseManualStop", U, W),

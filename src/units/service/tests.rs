@@ -256,7 +256,6 @@ fn warnings() {
         keys,
         [
             "unknown Unit.Frobnicate",
-            "ignored DefaultDependencies",
             "invalid Restart",
             "invalid Nice",
             "invalid UMask",

@@ -1,0 +1,441 @@
+//! What `--systemd` boots: the units `default.target` pulls in, each loaded (services read
+//! into [`ServiceUnit`], targets kept as synchronisation points), ordered by After=/Before=
+//! and systemd's default dependencies, as systemd would start them in a container.
+//!
+//! Reads the image's files (through [`Loader`]); decides nothing at run time.
+//!
+//! Default dependencies (systemd.service(5), systemd.target(5), "Default Dependencies"),
+//! unless a unit says `DefaultDependencies=no`:
+//! - a service is ordered after `sysinit.target` and `basic.target`;
+//! - a target is ordered after every unit it Wants=/Requires= (also through `.wants/`).
+//!
+//! An ordering cycle is broken as systemd breaks one: one edge is dropped, with a warning.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::discovery::{builtin_text, DiscoveryError, Found, Loader};
+use super::service::{ServiceUnit, Warning};
+use super::specifiers::Context;
+use super::syntax::UnitFile;
+use crate::supervisor::order;
+
+/// One unit to boot.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    pub name: String,
+    pub found: Found,
+    pub kind: Kind,
+    /// Units of the plan it starts after (once they are active, or have failed).
+    pub after: Vec<String>,
+    pub description: String,
+}
+
+#[derive(Debug, Clone)]
+pub enum Kind {
+    Service(Box<ServiceUnit>),
+    /// No processes: active as soon as what it is ordered after has settled.
+    Target,
+}
+
+/// The boot, in start order, and what was ignored on the way (one line each).
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    pub default_target: String,
+    pub units: Vec<Planned>,
+    pub warnings: Vec<String>,
+}
+
+/// A generated unit (a SysV script as systemd-sysv-generator reads it): its name, its unit
+/// file text, and the targets that want it.
+#[derive(Debug, Clone)]
+pub struct Generated {
+    pub name: String,
+    pub text: String,
+    pub source: std::path::PathBuf,
+    pub wanted_by: Vec<String>,
+}
+
+/// The unit file of `found` with its drop-ins applied.
+pub fn read_unit(found: &Found) -> Result<UnitFile, String> {
+    let text = match builtin_text(found) {
+        Some(text) => text.to_string(),
+        None => std::fs::read(&found.path)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .map_err(|e| format!("cannot read {}: {e}", found.path.display()))?,
+    };
+    let mut file = UnitFile::parse(&text).map_err(|e| format!("{}: {e}", found.path.display()))?;
+    for dropin in &found.dropins {
+        let text = std::fs::read(dropin)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .map_err(|e| format!("cannot read {}: {e}", dropin.display()))?;
+        let extra = UnitFile::parse(&text).map_err(|e| format!("{}: {e}", dropin.display()))?;
+        file.merge(extra);
+    }
+    Ok(file)
+}
+
+fn words<'a>(file: &'a UnitFile, key: &str) -> impl Iterator<Item = &'a str> {
+    file.all("Unit", key)
+        .into_iter()
+        .flat_map(str::split_whitespace)
+}
+
+fn default_dependencies(file: &UnitFile) -> bool {
+    file.get("Unit", "DefaultDependencies")
+        .map(|v| {
+            !matches!(
+                v.trim().to_ascii_lowercase().as_str(),
+                "0" | "no" | "n" | "false" | "f" | "off"
+            )
+        })
+        .unwrap_or(true)
+}
+
+struct Loaded {
+    file: UnitFile,
+    found: Found,
+    kind: Kind,
+}
+
+/// The boot of the image `loader` reads, plus `generated` units (a native unit of the same
+/// name wins over a generated one).
+pub fn plan(
+    loader: &Loader,
+    hostname: &str,
+    generated: &[Generated],
+) -> Result<Plan, DiscoveryError> {
+    let default_target = loader.default_target()?;
+    let mut plan = Plan {
+        default_target: default_target.clone(),
+        ..Plan::default()
+    };
+    let mut names: BTreeSet<String> = loader.pulled_in(&default_target)?.into_iter().collect();
+    names.insert(default_target.clone());
+    // Generated units wanted by a target of the boot join it.
+    for g in generated {
+        if g.wanted_by.iter().any(|t| names.contains(t)) && loader.find(&g.name)?.is_none() {
+            names.insert(g.name.clone());
+        }
+    }
+    let mut loaded: BTreeMap<String, Loaded> = BTreeMap::new();
+    for name in &names {
+        let (found, file) = match loader.find(name)? {
+            Some(found) => match read_unit(&found) {
+                Ok(file) => (found, file),
+                Err(e) => {
+                    plan.warnings.push(format!("{name}: {e}; skipping it"));
+                    continue;
+                }
+            },
+            None => match generated.iter().find(|g| &g.name == name) {
+                Some(g) => match UnitFile::parse(&g.text) {
+                    Ok(file) => (generated_found(g), file),
+                    Err(e) => {
+                        plan.warnings.push(format!("{name}: {e}; skipping it"));
+                        continue;
+                    }
+                },
+                None => continue,
+            },
+        };
+        let kind = match name.rsplit_once('.').map(|(_, t)| t) {
+            Some("service") => {
+                let ctx = Context::system(name, hostname);
+                match ServiceUnit::from_file(&file, &ctx) {
+                    Ok(unit) => {
+                        plan.warnings
+                            .extend(unit.warnings.iter().map(Warning::to_string));
+                        Kind::Service(Box::new(unit))
+                    }
+                    Err(e) => {
+                        plan.warnings.push(format!("{e}; skipping it"));
+                        continue;
+                    }
+                }
+            }
+            Some("target") => Kind::Target,
+            Some(other) => {
+                plan.warnings.push(format!(
+                    "{name}: .{other} units are not supported by rich-init yet, ignoring it; \
+                     run what it starts from a .service unit"
+                ));
+                continue;
+            }
+            None => continue,
+        };
+        loaded.insert(name.clone(), Loaded { file, found, kind });
+    }
+    let edges = ordering(&loaded);
+    let order = start_order(edges.clone(), &mut plan.warnings);
+    for name in order {
+        let Some(l) = loaded.remove(&name) else {
+            continue;
+        };
+        let description = l
+            .file
+            .get("Unit", "Description")
+            .map_or_else(|| name.clone(), str::to_string);
+        plan.units.push(Planned {
+            after: edges.get(&name).cloned().unwrap_or_default(),
+            name,
+            found: l.found,
+            kind: l.kind,
+            description,
+        });
+    }
+    Ok(plan)
+}
+
+fn generated_found(g: &Generated) -> Found {
+    Found {
+        name: g.name.clone(),
+        path: g.source.clone(),
+        aliases: Vec::new(),
+        masked: false,
+        instance: None,
+        template: None,
+        dropins: Vec::new(),
+        wants: Vec::new(),
+        requires: Vec::new(),
+    }
+}
+
+/// Each unit's After= set within the plan: After=, the Before= of others, and the default
+/// dependencies.
+fn ordering(loaded: &BTreeMap<String, Loaded>) -> BTreeMap<String, Vec<String>> {
+    let mut after: BTreeMap<String, BTreeSet<String>> = loaded
+        .keys()
+        .map(|n| (n.clone(), BTreeSet::new()))
+        .collect();
+    let mut add = |unit: &str, dep: &str| {
+        if unit != dep && loaded.contains_key(dep) {
+            if let Some(set) = after.get_mut(unit) {
+                set.insert(dep.to_string());
+            }
+        }
+    };
+    for (name, l) in loaded {
+        for dep in words(&l.file, "After") {
+            add(name, dep);
+        }
+        for later in words(&l.file, "Before") {
+            add(later, name);
+        }
+        if !default_dependencies(&l.file) {
+            continue;
+        }
+        match l.kind {
+            Kind::Service(_) => {
+                add(name, "sysinit.target");
+                add(name, "basic.target");
+            }
+            Kind::Target => {
+                let wanted = words(&l.file, "Wants")
+                    .chain(words(&l.file, "Requires"))
+                    .map(str::to_string)
+                    .chain(l.found.wants.iter().cloned())
+                    .chain(l.found.requires.iter().cloned())
+                    .collect::<Vec<_>>();
+                for dep in wanted {
+                    if loaded
+                        .get(&dep)
+                        .is_some_and(|d| default_dependencies(&d.file))
+                    {
+                        add(name, &dep);
+                    }
+                }
+            }
+        }
+    }
+    after
+        .into_iter()
+        .map(|(n, s)| (n, s.into_iter().collect()))
+        .collect()
+}
+
+/// Kahn's order; each cycle loses one edge (with a warning) until there is none.
+fn start_order(
+    mut edges: BTreeMap<String, Vec<String>>,
+    warnings: &mut Vec<String>,
+) -> Vec<String> {
+    loop {
+        let list: Vec<(String, Vec<String>)> =
+            edges.iter().map(|(n, a)| (n.clone(), a.clone())).collect();
+        match order::start_order(&list) {
+            Ok(order) => return order,
+            Err(order::OrderError::Cycles(cycles)) => {
+                for cycle in cycles {
+                    let (Some(a), Some(b)) = (cycle.0.first(), cycle.0.get(1)) else {
+                        continue;
+                    };
+                    warnings.push(format!(
+                        "ordering cycle {cycle}: {a} no longer waits for {b}; fix After=/Before= \
+                         in one of them"
+                    ));
+                    if let Some(list) = edges.get_mut(a) {
+                        list.retain(|x| x != b);
+                    }
+                }
+            }
+            Err(_) => return edges.keys().cloned().collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+    use std::path::{Path, PathBuf};
+
+    /// A temp dir removed on drop.
+    struct Tmp(PathBuf);
+    impl Tmp {
+        fn new(label: &str) -> Tmp {
+            let dir =
+                std::env::temp_dir().join(format!("rich-init-boot-{label}-{}", std::process::id()));
+            let _ = fs::remove_dir_all(&dir);
+            fs::create_dir_all(&dir).unwrap();
+            Tmp(dir)
+        }
+        fn path(&self) -> &Path {
+            &self.0
+        }
+    }
+    impl Drop for Tmp {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn write(root: &Path, path: &str, text: &str) {
+        let p = root.join(path.trim_start_matches('/'));
+        if let Some(dir) = p.parent() {
+            fs::create_dir_all(dir).unwrap();
+        }
+        fs::write(p, text).unwrap();
+    }
+
+    fn link(root: &Path, path: &str, target: &str) {
+        let p = root.join(path.trim_start_matches('/'));
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::os::unix::fs::symlink(target, p).unwrap();
+    }
+
+    #[test]
+    fn a_debian_like_image_boots_its_wanted_services_in_order() {
+        let tmp = Tmp::new("debian");
+        let root = tmp.path();
+        write(root, "/lib/systemd/system/rsyslog.service",
+            "[Unit]\nDescription=System Logging Service\n[Service]\nType=notify\nExecStart=/usr/sbin/rsyslogd -n\n[Install]\nWantedBy=multi-user.target\n");
+        write(root, "/lib/systemd/system/cron.service",
+            "[Unit]\nDescription=Regular background program processing daemon\nAfter=remote-fs.target nss-user-lookup.target\n[Service]\nExecStart=/usr/sbin/cron -f\n");
+        write(root, "/lib/systemd/system/ssh.service",
+            "[Unit]\nDescription=OpenBSD Secure Shell server\nAfter=network.target auditd.service\n[Service]\nExecStart=/usr/sbin/sshd -D\n");
+        write(root, "/lib/systemd/system/late.service",
+            "[Unit]\nDefaultDependencies=no\nBefore=ssh.service\n[Service]\nExecStart=/bin/true\n[X-Vendor]\nA=b\n");
+        write(
+            root,
+            "/lib/systemd/system/off.service",
+            "[Service]\nExecStart=/bin/true\n",
+        );
+        write(
+            root,
+            "/lib/systemd/system/x.socket",
+            "[Socket]\nListenStream=1\n",
+        );
+        for unit in [
+            "rsyslog.service",
+            "cron.service",
+            "ssh.service",
+            "late.service",
+            "x.socket",
+        ] {
+            link(
+                root,
+                &format!("/etc/systemd/system/multi-user.target.wants/{unit}"),
+                &format!("/lib/systemd/system/{unit}"),
+            );
+        }
+        let loader = Loader::new(root).unwrap();
+        let plan = plan(&loader, "host", &[]).unwrap();
+        let names: Vec<&str> = plan.units.iter().map(|u| u.name.as_str()).collect();
+        assert_eq!(plan.default_target, "multi-user.target");
+        assert!(!names.contains(&"off.service") && !names.contains(&"x.socket"));
+        let at = |n: &str| {
+            names
+                .iter()
+                .position(|x| *x == n)
+                .unwrap_or_else(|| panic!("{n} in {names:?}"))
+        };
+        assert!(at("sysinit.target") < at("basic.target"));
+        assert!(at("basic.target") < at("cron.service"));
+        // After= orders, it does not pull in: nothing wants network.target here.
+        assert!(!names.contains(&"network.target"));
+        assert!(at("late.service") < at("ssh.service"));
+        assert_eq!(at("multi-user.target"), names.len() - 1, "{names:?}");
+        let late = plan
+            .units
+            .iter()
+            .find(|u| u.name == "late.service")
+            .unwrap();
+        assert!(
+            late.after.is_empty(),
+            "DefaultDependencies=no: {:?}",
+            late.after
+        );
+        let mu = plan
+            .units
+            .iter()
+            .find(|u| u.name == "multi-user.target")
+            .unwrap();
+        for s in [
+            "rsyslog.service",
+            "cron.service",
+            "ssh.service",
+            "late.service",
+            "basic.target",
+        ] {
+            assert!(
+                mu.after.iter().any(|a| a == s) == (s != "late.service"),
+                "{s}: {:?}",
+                mu.after
+            );
+        }
+        assert_eq!(plan.warnings.len(), 1, "{:?}", plan.warnings);
+        assert!(plan.warnings[0].contains("x.socket"), "{:?}", plan.warnings);
+    }
+
+    #[test]
+    fn an_ordering_cycle_loses_one_edge_with_a_warning() {
+        let tmp = Tmp::new("cycle");
+        let root = tmp.path();
+        write(
+            root,
+            "/etc/systemd/system/a.service",
+            "[Unit]\nAfter=b.service\n[Service]\nExecStart=/bin/true\n",
+        );
+        write(
+            root,
+            "/etc/systemd/system/b.service",
+            "[Unit]\nAfter=a.service\n[Service]\nExecStart=/bin/true\n",
+        );
+        write(
+            root,
+            "/etc/systemd/system/multi-user.target",
+            "[Unit]\nWants=a.service b.service\n",
+        );
+        let plan = plan(&Loader::new(root).unwrap(), "h", &[]).unwrap();
+        assert_eq!(
+            plan.units.len(),
+            3 + 0,
+            "{:?}",
+            plan.units.iter().map(|u| &u.name).collect::<Vec<_>>()
+        );
+        assert!(
+            plan.warnings.iter().any(|w| w.contains("ordering cycle")),
+            "{:?}",
+            plan.warnings
+        );
+    }
+}
