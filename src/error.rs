@@ -18,6 +18,8 @@ pub enum Error {
     CmdVanished { pid: i32 },
     #[error("cannot open a signalfd: {0} (is this kernel older than 2.6.27?)")]
     SignalFd(Errno),
+    #[error("--systemd: cannot open the pipe the unit keepers report on: {0}; raise the open files limit")]
+    KeeperPipe(Errno),
     #[error("cannot fork to start CMD: {0}; raise the pids limit (pids.max) or free memory")]
     Fork(Errno),
     #[error("argument {index} of CMD contains a NUL byte; remove it")]

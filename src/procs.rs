@@ -13,6 +13,8 @@ pub enum Owner {
     Check(String),
     /// An init.d / stop.d script.
     Script(String),
+    /// The keeper of some of a systemd unit's processes (`sys::keeper`).
+    Keeper(String),
 }
 
 #[derive(Debug, Default)]
@@ -24,6 +26,20 @@ pub struct Procs {
 impl Procs {
     pub fn register(&mut self, pid: i32, owner: Owner) {
         self.owners.insert(pid, owner);
+    }
+
+    /// Who owns `pid`, without forgetting it.
+    pub fn owner(&self, pid: i32) -> Option<&Owner> {
+        self.owners.get(&pid)
+    }
+
+    /// Every pid `owner` owns.
+    pub fn pids_of(&self, owner: &Owner) -> Vec<i32> {
+        self.owners
+            .iter()
+            .filter(|(_, o)| *o == owner)
+            .map(|(p, _)| *p)
+            .collect()
     }
 
     /// Forget `pid` and say who owned it; `None` for an orphan.

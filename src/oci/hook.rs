@@ -285,6 +285,7 @@ pub fn run(words: &[String], env: &dyn Fn(&str) -> Option<String>, mask: SigSet)
                 inside: None,
                 user: None,
                 caps: None,
+                program: None,
                 no_new_privs: false,
             })
         });

@@ -28,6 +28,7 @@
 use std::time::Instant;
 
 use super::service::{self, Service};
+use super::unit;
 use crate::wait_status::WaitStatus;
 
 mod cmd;
@@ -36,10 +37,11 @@ mod scripts;
 mod types;
 
 use cmd::Cmd;
-use members::Members;
+use members::{Asked, Feed, Members};
+pub use members::Machine;
 use scripts::{Kind, Runner};
 pub use types::{
-    Action, Config, Event, ExitReason, Member, Note, Op, Phase, EXIT_CMD_NOT_STARTED, EXIT_CONFIG,
+    Action, Config, Event, ExitReason, Member, MemberKind, Note, Op, Phase, EXIT_CMD_NOT_STARTED, EXIT_CONFIG,
     EXIT_CRITICAL, EXIT_INIT_SCRIPT,
 };
 
@@ -135,6 +137,19 @@ impl Fleet {
         self.members.services()
     }
 
+    /// Every member's machine (services, units, targets), in start order.
+    pub fn machines(&self) -> impl Iterator<Item = (&str, &Machine)> {
+        self.members
+            .order()
+            .iter()
+            .filter_map(|n| self.members.machine(n).map(|m| (n.as_str(), m)))
+    }
+
+    /// One member's machine.
+    pub fn machine(&self, name: &str) -> Option<&Machine> {
+        self.members.machine(name)
+    }
+
     /// CMD's pid while it runs (stop signal sent or not).
     pub fn cmd_pid(&self) -> Option<i32> {
         self.cmd.pid()
@@ -180,7 +195,8 @@ impl Fleet {
                     self.stage = Stage::StopScripts { next: 0, count };
                 }
             }
-            Event::Service { name, event } => self.feed(&name, event, now, &mut out),
+            Event::Service { name, event } => self.feed(&name, Feed::Service(event), now, &mut out),
+            Event::Unit { name, event } => self.unit_event(&name, event, now, &mut out),
             Event::Control { name, op } => self.control(&name, op, now, &mut out),
             Event::CmdSpawned { pid } => self.cmd.spawned(pid),
             Event::CmdSpawnFailed => {
@@ -276,15 +292,46 @@ impl Fleet {
         }));
     }
 
-    /// Feed one service's machine and pass on what it asks for.
-    fn feed(&mut self, name: &str, event: service::Event, now: Instant, out: &mut Vec<Action>) {
-        let Some((actions, settled_now)) = self.members.feed(name, event, now) else {
+    /// Feed one member's machine and pass on what it asks for.
+    fn feed(&mut self, name: &str, feed: Feed, now: Instant, out: &mut Vec<Action>) {
+        let Some((asked, settled_now)) = self.members.feed(name, feed, now) else {
             return;
         };
-        self.pass_on(name, actions, out);
+        let mut service_actions = Vec::new();
+        for a in asked {
+            match a {
+                Asked::Service(action) => service_actions.push(action),
+                Asked::Unit(action) => out.push(Action::Unit {
+                    name: name.to_string(),
+                    action,
+                }),
+            }
+        }
+        self.pass_on(name, service_actions, out);
         if settled_now {
             self.start_ready(now, out);
         }
+    }
+
+    /// An event for a unit: its operator requests (start, stop, restart) follow the rules
+    /// of `ctl` requests; the rest goes to its machine.
+    fn unit_event(&mut self, name: &str, event: unit::Event, now: Instant, out: &mut Vec<Action>) {
+        let op = match event {
+            unit::Event::Start => Some(Op::Start),
+            unit::Event::Stop => Some(Op::Stop),
+            unit::Event::Restart | unit::Event::TryRestart => Some(Op::Restart),
+            _ => None,
+        };
+        if let Some(op) = op {
+            let known = match op {
+                Op::Stop => self.members.machine(name).is_some(),
+                Op::Start | Op::Restart => self.members.take_over(name),
+            };
+            if !self.accepts(op) || !known {
+                return;
+            }
+        }
+        self.feed(name, Feed::Unit(event), now, out);
     }
 
     /// A service's actions for the driver; "exited with code 3" followed by "failed for
@@ -328,7 +375,7 @@ impl Fleet {
             return;
         }
         for name in self.members.take_startable() {
-            self.feed(&name, service::Event::Start, now, out);
+            self.feed(&name, Feed::Start, now, out);
         }
     }
 
@@ -336,25 +383,28 @@ impl Fleet {
         // An operator's start takes the service over from the boot; a stop of one the boot
         // has not reached yet does not keep it from starting later.
         let known = match op {
-            Op::Stop => self.members.service(name).is_some(),
+            Op::Stop => self.members.machine(name).is_some(),
             Op::Start | Op::Restart => self.members.take_over(name),
         };
         if !self.accepts(op) || !known {
             return;
         }
         match op {
-            Op::Start => self.feed(name, service::Event::Start, now, out),
-            Op::Stop => self.feed(name, service::Event::Stop, now, out),
-            Op::Restart => {
-                self.feed(name, service::Event::Stop, now, out);
-                self.feed(name, service::Event::Start, now, out);
-            }
+            Op::Start => self.feed(name, Feed::Start, now, out),
+            Op::Stop => self.feed(name, Feed::Stop, now, out),
+            Op::Restart => match self.members.machine(name) {
+                Some(Machine::Unit(_)) => self.feed(name, Feed::Unit(unit::Event::Restart), now, out),
+                _ => {
+                    self.feed(name, Feed::Stop, now, out);
+                    self.feed(name, Feed::Start, now, out);
+                }
+            },
         }
     }
 
     fn timer(&mut self, now: Instant, out: &mut Vec<Action>) {
         for name in self.members.due(now) {
-            self.feed(&name, service::Event::Timer, now, out);
+            self.feed(&name, Feed::Timer, now, out);
         }
         self.cmd.timer(now, self.config.after_kill, out);
         self.script.timer(now, out);
@@ -464,7 +514,7 @@ impl Fleet {
                 return self.members.all_down();
             }
             for name in free {
-                self.feed(&name, service::Event::Stop, now, out);
+                self.feed(&name, Feed::Stop, now, out);
             }
         }
     }

@@ -105,6 +105,8 @@ pub struct Setup<'a> {
     pub parent_death_signal: Option<i32>,
     /// Capability sets to run with (set around the user change).
     pub caps: Option<&'a super::caps::CapSets>,
+    /// The program to exec when it is not argv\[0\] (a unit's `@` prefix, a searched path).
+    pub program: Option<&'a std::ffi::CStr>,
 }
 
 impl ChildEvent {
@@ -145,9 +147,10 @@ pub(crate) fn spawn(
     setup: &Setup,
     report: &dyn Fn(ChildEvent) -> i32,
 ) -> Result<i32, Errno> {
-    let Some(program) = argv.first() else {
+    let Some(first) = argv.first() else {
         return Err(Errno::EINVAL);
     };
+    let program: &std::ffi::CStr = setup.program.unwrap_or(first);
     let mut ptrs: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
     ptrs.push(std::ptr::null());
     let env_ptrs: Option<Vec<*const libc::c_char>> = setup.env.map(|env| {

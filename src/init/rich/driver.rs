@@ -6,6 +6,7 @@ use super::control::{decide, ControlServer, Then};
 use super::output::{Output, SpawnCtx};
 use super::poller::{Poller, Wakeup};
 use super::services::Svc;
+use super::systemd::UnitRun;
 use super::words;
 use super::Parts;
 use crate::cli::Settings;
@@ -22,8 +23,11 @@ use crate::sys::{self, reap};
 use crate::{config::LogTarget, scripts};
 use std::collections::{BTreeMap, VecDeque};
 use std::ffi::CString;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+
+mod units;
 
 pub(super) struct Driver<'a> {
     settings: &'a Settings,
@@ -51,6 +55,14 @@ pub(super) struct Driver<'a> {
     /// `ctl` requests' events, carried out once the replies are sent (a shutdown may block
     /// in the sweep).
     requested: Vec<Event>,
+    /// The systemd service units (`--systemd`), by unit name.
+    units: BTreeMap<String, UnitRun>,
+    /// The keepers' record pipe (read end, write end), when there are units.
+    records: Option<(OwnedFd, OwnedFd)>,
+    /// A partial record read so far.
+    record_buf: Vec<u8>,
+    /// How many keepers each unit has alive.
+    keepers: BTreeMap<String, usize>,
 }
 
 impl<'a> Driver<'a> {
@@ -75,6 +87,10 @@ impl<'a> Driver<'a> {
             grace: p.grace,
             queue: VecDeque::new(),
             requested: Vec::new(),
+            units: p.units,
+            records: p.records,
+            record_buf: Vec::new(),
+            keepers: BTreeMap::new(),
         }
     }
 
@@ -96,14 +112,26 @@ impl<'a> Driver<'a> {
         let deadline = self.fleet.next_deadline().into_iter().chain(paused).min();
         let outputs: Vec<i32> = self.output.fds().collect();
         let control = self.control.as_ref().map(ControlServer::fds);
-        let wakeups = self
-            .poller
-            .wait(deadline, &outputs, control.as_deref().unwrap_or_default());
+        let records = self.records.as_ref().map(|(r, _)| r.as_raw_fd());
+        let wakeups = self.poller.wait(
+            deadline,
+            &outputs,
+            control.as_deref().unwrap_or_default(),
+            records,
+        );
         for wakeup in wakeups {
             match wakeup {
                 Wakeup::Output(index) => self.output.drain(index),
-                Wakeup::Notified(name) => {
-                    self.feed(Event::service(&name, service::Event::Notified))
+                Wakeup::Notified(name, said) => {
+                    if self.units.contains_key(&name) {
+                        self.unit_notified(&name, said);
+                    } else if said.ready {
+                        self.feed(Event::service(&name, service::Event::Notified));
+                    }
+                }
+                Wakeup::Records => {
+                    self.read_records();
+                    self.drain_queue();
                 }
                 Wakeup::Control(ready) => {
                     if let Some(mut server) = self.control.take() {
@@ -170,6 +198,7 @@ impl<'a> Driver<'a> {
                 let _ = signals::kill_group_or_pid(pid, signal);
             }
             Action::Service { name, action } => self.service_action(&name, action),
+            Action::Unit { name, action } => self.unit_action(&name, action),
             Action::ServiceFailed {
                 name,
                 why,
@@ -357,6 +386,7 @@ impl<'a> Driver<'a> {
                         self.then(Event::service(&name, event));
                     }
                 }
+                Some(Owner::Keeper(name)) => self.keeper_exited(name),
                 Some(Owner::Script(_)) => {
                     // Its last lines come before what its end sets off.
                     self.output.drain_all();

@@ -29,6 +29,9 @@ pub enum Problem {
     },
     #[error("--cmd-after names \"{name}\", which is not a service; remove it or add the service")]
     UnknownCmdAfter { name: String },
+    /// `--systemd`: the image's unit directories cannot be read.
+    #[error("--systemd: {0}")]
+    Units(#[from] crate::units::discovery::DiscoveryError),
 }
 
 #[derive(Debug, thiserror::Error)]

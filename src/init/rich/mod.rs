@@ -14,6 +14,7 @@ mod error;
 mod output;
 mod poller;
 mod services;
+mod systemd;
 mod words;
 
 use super::{build_argv, set_up_reaping, shutdown};
@@ -48,6 +49,8 @@ struct Parts<'a> {
     init_scripts: Vec<PathBuf>,
     stop_dir: PathBuf,
     grace: Duration,
+    units: BTreeMap<String, systemd::UnitRun>,
+    records: Option<(std::os::fd::OwnedFd, std::os::fd::OwnedFd)>,
 }
 
 /// Run rich mode to the end; returns the exit code.
@@ -65,6 +68,29 @@ pub fn run(
         Ok(loaded) => loaded,
         Err(e) => return Ok(report(&e, log)),
     };
+    let mut loaded = loaded;
+    let mut units = BTreeMap::new();
+    let mut records = None;
+    if rich.systemd {
+        let toml: Vec<String> = loaded.services.keys().cloned().collect();
+        let extra = match systemd::load(&toml) {
+            Ok(extra) => extra,
+            Err(e) => return Ok(report(&e, log)),
+        };
+        for w in &extra.warnings {
+            log.emit(Msg::Rich {
+                level: Level::Warn,
+                text: w,
+            });
+        }
+        loaded.members.extend(extra.members);
+        loaded.notify.extend(extra.notify);
+        units = extra.units;
+        records = Some(crate::sys::keeper::record_pipe().map_err(Error::KeeperPipe)?);
+        // Debian's service(8), invoke-rc.d and deb-systemd-invoke call systemctl only when
+        // this exists (sd_booted(3)); ours answers them.
+        let _ = std::fs::create_dir_all("/run/systemd/system");
+    }
     let argv = build_argv(&settings.command)?;
     // The socket first: a live one means another init runs here, and then nothing of
     // its (the env file above all) may be touched.
@@ -102,6 +128,8 @@ pub fn run(
         init_scripts,
         stop_dir: rich.stop_dir.clone(),
         grace,
+        units,
+        records,
     });
     Ok(driver.run())
 }

@@ -10,7 +10,7 @@ use crate::logging::{Logger, Msg};
 use crate::logsink::{frame, Line, LineBuffer};
 use crate::sys::signals::SigSet;
 use crate::sys::spawn::{self, ChildEvent, ChildSignals, Placement, Setup};
-use crate::sys::{self, io, Errno};
+use crate::sys::{self, io, keeper, Errno};
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixDatagram;
@@ -56,6 +56,33 @@ impl Output {
         setup: &Setup,
         log: &LogTarget,
     ) -> Result<i32, Errno> {
+        self.spawn_with(ctx, name, argv, setup, log, None)
+            .map(|(_, pid)| pid)
+    }
+
+    /// As [`Output::spawn`], through a keeper (`sys::keeper`) that reports to `records`:
+    /// (keeper pid, command pid).
+    pub fn spawn_kept(
+        &mut self,
+        ctx: &SpawnCtx,
+        name: &str,
+        argv: &[CString],
+        setup: &Setup,
+        log: &LogTarget,
+        records: RawFd,
+    ) -> Result<(i32, i32), Errno> {
+        self.spawn_with(ctx, name, argv, setup, log, Some(records))
+    }
+
+    fn spawn_with(
+        &mut self,
+        ctx: &SpawnCtx,
+        name: &str,
+        argv: &[CString],
+        setup: &Setup,
+        log: &LogTarget,
+        records: Option<RawFd>,
+    ) -> Result<(i32, i32), Errno> {
         let null = io::null()?;
         let mut setup = *setup;
         setup.stdin = Some(null.as_raw_fd());
@@ -81,13 +108,14 @@ impl Output {
             ctx.log.emit(Msg::Child { cmd: name, event });
             child_exit_code(ctx.personality, event)
         };
-        let pid = spawn::spawn(
-            argv,
-            Placement::OwnGroup,
-            ChildSignals::Restore(ctx.mask),
-            &setup,
-            &report,
-        )?;
+        let signals = ChildSignals::Restore(ctx.mask);
+        let (keeper, pid) = match records {
+            None => {
+                let pid = spawn::spawn(argv, Placement::OwnGroup, signals, &setup, &report)?;
+                (0, pid)
+            }
+            Some(fd) => keeper::spawn_kept(argv, Placement::OwnGroup, signals, &setup, &report, fd)?,
+        };
         let syslog = *log == LogTarget::Syslog;
         if syslog && self.syslog.is_none() {
             self.syslog = UnixDatagram::unbound().ok();
@@ -101,7 +129,7 @@ impl Output {
                 syslog,
             });
         }
-        Ok(pid)
+        Ok((keeper, pid))
     }
 
     /// The pipes' read ends, in the order [`Output::drain`] takes indexes.

@@ -9,13 +9,24 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::net::UnixDatagram;
 use std::time::{Duration, Instant};
 
+/// What the datagrams waiting on a notify socket said (sd_notify(3)).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct Notified {
+    pub ready: bool,
+    pub reloading: bool,
+    pub stopping: bool,
+    pub main_pid: Option<i32>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Wakeup {
     /// Output pipe `index` is readable (these come highest index first: draining one
     /// at end of file removes it).
     Output(usize),
-    /// A service said `READY=1` on its notify socket.
-    Notified(String),
+    /// A service (or unit) sent sd_notify datagrams on its socket.
+    Notified(String, Notified),
+    /// A keeper wrote records (`sys::keeper`).
+    Records,
     /// The control socket: readiness of the listener, then of each connection.
     Control(Vec<bool>),
     Signal(Received),
@@ -44,6 +55,7 @@ impl<'a> Poller<'a> {
         deadline: Option<Instant>,
         output: &[RawFd],
         control: &[RawFd],
+        records: Option<RawFd>,
     ) -> Vec<Wakeup> {
         let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
         let mut fds = Vec::with_capacity(1 + output.len() + self.notify.len() + control.len());
@@ -51,6 +63,7 @@ impl<'a> Poller<'a> {
         fds.extend_from_slice(output);
         fds.extend(self.notify.iter().map(|(_, s)| s.as_raw_fd()));
         fds.extend_from_slice(control);
+        fds.extend(records);
         let mut ready = Vec::with_capacity(fds.len());
         match io::poll_readable(&fds, timeout, &mut ready) {
             Ok(()) => {}
@@ -72,13 +85,22 @@ impl<'a> Poller<'a> {
                 .map(Wakeup::Output),
         );
         for (i, (name, sock)) in self.notify.iter().enumerate() {
-            if is(notify_at + i) && said_ready(sock) {
-                out.push(Wakeup::Notified(name.clone()));
+            if is(notify_at + i) {
+                let said = read_notify(sock);
+                if said != Notified::default() {
+                    out.push(Wakeup::Notified(name.clone(), said));
+                }
             }
+        }
+        if records.is_some() && is(control_at + control.len()) {
+            out.push(Wakeup::Records);
         }
         if !control.is_empty() {
             out.push(Wakeup::Control(
-                ready.get(control_at..).unwrap_or_default().to_vec(),
+                ready
+                    .get(control_at..control_at + control.len())
+                    .unwrap_or_default()
+                    .to_vec(),
             ));
         }
         if is(0) {
@@ -94,13 +116,53 @@ impl<'a> Poller<'a> {
     }
 }
 
-/// Read every datagram waiting; whether one has a `READY=1` line.
-fn said_ready(sock: &UnixDatagram) -> bool {
-    let mut ready = false;
+/// Read every datagram waiting and what their lines say.
+fn read_notify(sock: &UnixDatagram) -> Notified {
+    let mut said = Notified::default();
     let mut buf = [0u8; 4096];
     while let Ok(n) = sock.recv(&mut buf) {
-        let text = buf.get(..n).unwrap_or_default();
-        ready |= text.split(|b| *b == b'\n').any(|l| l == b"READY=1");
+        parse_notify(buf.get(..n).unwrap_or_default(), &mut said);
     }
-    ready
+    said
+}
+
+/// The sd_notify(3) assignments rich-init acts on; other lines are ignored.
+fn parse_notify(datagram: &[u8], said: &mut Notified) {
+    for line in datagram.split(|b| *b == b'\n') {
+        match line {
+            b"READY=1" => said.ready = true,
+            b"RELOADING=1" => said.reloading = true,
+            b"STOPPING=1" => said.stopping = true,
+            _ => {
+                if let Some(pid) = line.strip_prefix(b"MAINPID=") {
+                    said.main_pid = std::str::from_utf8(pid)
+                        .ok()
+                        .and_then(|p| p.trim().parse::<i32>().ok())
+                        .filter(|p| *p > 0)
+                        .or(said.main_pid);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notify_lines() {
+        let cases: &[(&[u8], Notified)] = &[
+            (b"READY=1", Notified { ready: true, ..Notified::default() }),
+            (b"STATUS=x\nMAINPID=42\nREADY=1\n", Notified { ready: true, main_pid: Some(42), ..Notified::default() }),
+            (b"RELOADING=1\nMONOTONIC_USEC=1", Notified { reloading: true, ..Notified::default() }),
+            (b"STOPPING=1", Notified { stopping: true, ..Notified::default() }),
+            (b"READY=0\nMAINPID=x\nMAINPID=-3", Notified::default()),
+        ];
+        for (datagram, want) in cases {
+            let mut got = Notified::default();
+            parse_notify(datagram, &mut got);
+            assert_eq!(got, *want, "{:?}", String::from_utf8_lossy(datagram));
+        }
+    }
 }

@@ -4,7 +4,7 @@
 use super::error::{Problem, RichError};
 use super::output::{Output, SpawnCtx};
 use crate::config::{self, Command, IdSpec, LogTarget, Ready};
-use crate::supervisor::fleet::Member;
+use crate::supervisor::fleet::{Member, MemberKind};
 use crate::sys::spawn::{Ids, Setup};
 use crate::sys::users::{self, Identity};
 use crate::sys::Errno;
@@ -37,7 +37,7 @@ pub(super) struct Loaded {
 
 /// A per-service sd_notify socket in the abstract namespace (no file to clean up, no
 /// permissions to get wrong for a service that runs as another user).
-fn notify_socket(name: &str) -> std::io::Result<(UnixDatagram, String)> {
+pub(super) fn notify_socket(name: &str) -> std::io::Result<(UnixDatagram, String)> {
     use std::os::linux::net::SocketAddrExt;
     // Unique even between two pid-1 inits that share a network namespace.
     let stamp = std::time::SystemTime::now()
@@ -142,7 +142,9 @@ pub(super) fn load(rich: &RichSettings) -> Result<Loaded, RichError> {
         loaded.services.insert(name.clone(), unit);
     }
     for name in rich.cmd_after.iter().flatten() {
-        if !cfg.services.contains_key(name) {
+        // With --systemd, a unit name (`ssh.service`) is checked against the units.
+        let unit_name = rich.systemd && name.contains('.');
+        if !unit_name && !cfg.services.contains_key(name) {
             problems.push(Problem::UnknownCmdAfter { name: name.clone() });
         }
     }
@@ -153,7 +155,7 @@ pub(super) fn load(rich: &RichSettings) -> Result<Loaded, RichError> {
         .map(|service| Member {
             name: service.name.clone(),
             after: service.after.clone(),
-            policy: service.policy(),
+            kind: MemberKind::Service(service.policy()),
         })
         .collect();
     if problems.is_empty() {

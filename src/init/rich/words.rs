@@ -3,6 +3,7 @@
 use crate::logging::Level;
 use crate::supervisor::fleet::Note;
 use crate::supervisor::service::{Action as ServiceAction, Note as ServiceNote};
+use crate::supervisor::unit::{Action as UnitAction, Note as UnitNote, UnitResult};
 use std::path::PathBuf;
 
 /// "exited with code 3" and "failed for good" in one line.
@@ -124,4 +125,122 @@ mod tests {
             assert_eq!((level, text.as_str()), (want_level, *want));
         }
     }
+}
+
+/// systemd's `code=exited, status=1/FAILURE` / `code=killed, status=9/KILL` (the symbolic
+/// name only for the codes and signals systemd names).
+pub(super) fn systemd_status(status: crate::wait_status::WaitStatus) -> String {
+    if let Some(sig) = status.signal() {
+        let name = crate::signame::name(sig);
+        let short = name.strip_prefix("SIG").unwrap_or(&name);
+        let code = if status.raw() & 0x80 != 0 {
+            "dumped"
+        } else {
+            "killed"
+        };
+        return format!("code={code}, status={sig}/{short}");
+    }
+    let code = status.code().unwrap_or(0);
+    let name = match code {
+        0 => "/SUCCESS",
+        1 => "/FAILURE",
+        2 => "/INVALIDARGUMENT",
+        3 => "/NOTIMPLEMENTED",
+        4 => "/NOPERMISSION",
+        5 => "/NOTINSTALLED",
+        6 => "/NOTCONFIGURED",
+        7 => "/NOTRUNNING",
+        200 => "/CHDIR",
+        203 => "/EXEC",
+        217 => "/USER",
+        _ => "",
+    };
+    format!("code=exited, status={code}{name}")
+}
+
+/// What a unit's machine reports, worded as systemd logs it; None for what is not news.
+pub(super) fn unit_line(
+    name: &str,
+    description: Option<&str>,
+    action: UnitAction,
+    result: Option<UnitResult>,
+) -> Option<(Level, String)> {
+    let what = description.unwrap_or(name);
+    Some(match action {
+        UnitAction::BecameActive => (Level::Info, format!("Started {what}.")),
+        UnitAction::Stopped => (Level::Info, format!("{name}: Deactivated successfully.")),
+        UnitAction::FailedForGood => {
+            let result = result.map_or("exit-code", UnitResult::as_str);
+            (
+                Level::Error,
+                format!("{name}: Failed with result '{result}'. Failed to start {what}."),
+            )
+        }
+        UnitAction::Log(note) => match note {
+            UnitNote::Exited {
+                exec,
+                main,
+                status,
+                success,
+            } => {
+                let who = if main { "Main process" } else { "Control process" };
+                let level = if success { Level::Debug } else { Level::Warn };
+                let line = format!(
+                    "{name}: {who} exited, {} ({})",
+                    systemd_status(status),
+                    exec.kind.as_str()
+                );
+                (level, line)
+            }
+            UnitNote::SpawnFailed { exec, errno } => (
+                Level::Error,
+                format!(
+                    "{name}: cannot run {}: {}",
+                    exec.kind.as_str(),
+                    crate::sys::Errno::from_raw(errno).desc()
+                ),
+            ),
+            UnitNote::ConditionFailed { .. } => (
+                Level::Info,
+                format!("{what} was skipped because of an unmet condition check (ExecCondition=)."),
+            ),
+            UnitNote::TimedOut { state } => (
+                Level::Warn,
+                format!("{name}: {} operation timed out. Terminating.", state.as_str()),
+            ),
+            UnitNote::NoPidFile => (
+                Level::Warn,
+                format!("{name}: PID file not readable (yet?) after start; the unit has no main process"),
+            ),
+            UnitNote::ExitedBeforeReady => (
+                Level::Warn,
+                format!("{name}: main process exited before it sent READY=1"),
+            ),
+            UnitNote::RestartScheduled { delay, count } => (
+                Level::Info,
+                format!(
+                    "{name}: Scheduled restart job, restart counter is at {count} (in {} ms).",
+                    delay.as_millis()
+                ),
+            ),
+            UnitNote::StartLimitHit => (
+                Level::Error,
+                format!("{name}: Start request repeated too quickly."),
+            ),
+            UnitNote::ReloadFailed { result } => (
+                Level::Warn,
+                format!("{name}: reload failed with result '{}'", result.as_str()),
+            ),
+            UnitNote::CannotReload { state } => (
+                Level::Warn,
+                format!("{name}: cannot reload in state {}", state.as_str()),
+            ),
+            UnitNote::Finished { result } if result.is_failure() => (
+                Level::Warn,
+                format!("{name}: Failed with result '{}'.", result.as_str()),
+            ),
+            UnitNote::Finished { .. } => return None,
+        },
+        UnitAction::Spawn(_) | UnitAction::ReadPidFile | UnitAction::Signal { .. } => return None,
+    })
 }

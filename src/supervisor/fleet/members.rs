@@ -2,14 +2,109 @@
 //! boot and the shutdown know of it. Pure bookkeeping; the fleet decides when to use it.
 
 use crate::supervisor::service::{self, Phase, Service};
+use crate::supervisor::unit;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use super::types::Member;
+use super::types::{Member, MemberKind};
+
+/// A member's own machine.
+#[derive(Debug)]
+pub(super) enum Machine {
+    Service(Service),
+    Unit(Box<unit::Unit>),
+    /// A target: active from its start to its stop.
+    Target { active: bool },
+}
+
+/// What a member is fed: its own machine's events, or what every member understands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Feed {
+    Service(service::Event),
+    Unit(unit::Event),
+    Start,
+    Stop,
+    Timer,
+}
+
+/// What a member's machine asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Asked {
+    Service(service::Action),
+    Unit(unit::Action),
+}
+
+impl Machine {
+    fn new(kind: MemberKind, now: Instant) -> Machine {
+        match kind {
+            MemberKind::Service(policy) => Machine::Service(Service::new(policy, now)),
+            MemberKind::Unit(spec) => Machine::Unit(Box::new(unit::Unit::new(*spec, now))),
+            MemberKind::Target => Machine::Target { active: false },
+        }
+    }
+
+    fn handle(&mut self, feed: Feed, now: Instant) -> Vec<Asked> {
+        match self {
+            Machine::Service(m) => {
+                let event = match feed {
+                    Feed::Service(e) => e,
+                    Feed::Start => service::Event::Start,
+                    Feed::Stop => service::Event::Stop,
+                    Feed::Timer => service::Event::Timer,
+                    Feed::Unit(_) => return Vec::new(),
+                };
+                m.handle(event, now).into_iter().map(Asked::Service).collect()
+            }
+            Machine::Unit(m) => {
+                let event = match feed {
+                    Feed::Unit(e) => e,
+                    Feed::Start => unit::Event::Start,
+                    Feed::Stop => unit::Event::Stop,
+                    Feed::Timer => unit::Event::Timer,
+                    Feed::Service(_) => return Vec::new(),
+                };
+                m.handle(event, now).into_iter().map(Asked::Unit).collect()
+            }
+            Machine::Target { active } => {
+                match feed {
+                    Feed::Start | Feed::Unit(unit::Event::Start) => *active = true,
+                    Feed::Stop | Feed::Unit(unit::Event::Stop) => *active = false,
+                    _ => {}
+                }
+                Vec::new()
+            }
+        }
+    }
+
+    /// Has left its first start (ready, failed, or given up).
+    fn settled(&self) -> bool {
+        match self {
+            Machine::Service(m) => m.phase() != Phase::Starting,
+            Machine::Unit(m) => m.settled(),
+            Machine::Target { .. } => true,
+        }
+    }
+
+    pub fn is_up(&self) -> bool {
+        match self {
+            Machine::Service(m) => m.is_up(),
+            Machine::Unit(m) => m.is_up(),
+            Machine::Target { active } => *active,
+        }
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        match self {
+            Machine::Service(m) => m.next_deadline(),
+            Machine::Unit(m) => m.next_deadline(),
+            Machine::Target { .. } => None,
+        }
+    }
+}
 
 #[derive(Debug)]
 struct Unit {
-    machine: Service,
+    machine: Machine,
     after: Vec<String>,
     /// Those whose `after` names this one: they stop first.
     dependents: Vec<String>,
@@ -36,7 +131,7 @@ impl Members {
             .into_iter()
             .map(|m| {
                 let unit = Unit {
-                    machine: Service::new(m.policy, now),
+                    machine: Machine::new(m.kind, now),
                     after: m.after,
                     dependents: Vec::new(),
                     started: false,
@@ -61,11 +156,31 @@ impl Members {
     }
 
     pub fn service(&self, name: &str) -> Option<&Service> {
-        self.units.get(name).map(|u| &u.machine)
+        match self.units.get(name).map(|u| &u.machine) {
+            Some(Machine::Service(m)) => Some(m),
+            _ => None,
+        }
     }
 
     pub fn services(&self) -> impl Iterator<Item = (&str, &Service)> {
+        self.units.iter().filter_map(|(n, u)| match &u.machine {
+            Machine::Service(m) => Some((n.as_str(), m)),
+            _ => None,
+        })
+    }
+
+    /// Every member's machine, by name.
+    pub fn machines(&self) -> impl Iterator<Item = (&str, &Machine)> {
         self.units.iter().map(|(n, u)| (n.as_str(), &u.machine))
+    }
+
+    pub fn machine(&self, name: &str) -> Option<&Machine> {
+        self.units.get(name).map(|u| &u.machine)
+    }
+
+    /// The members in start order.
+    pub fn order(&self) -> &[String] {
+        &self.order
     }
 
     pub fn next_deadline(&self) -> Option<Instant> {
@@ -85,15 +200,10 @@ impl Members {
     }
 
     /// Feed one service's machine: its actions, and whether it settled just now.
-    pub fn feed(
-        &mut self,
-        name: &str,
-        event: service::Event,
-        now: Instant,
-    ) -> Option<(Vec<service::Action>, bool)> {
+    pub fn feed(&mut self, name: &str, feed: Feed, now: Instant) -> Option<(Vec<Asked>, bool)> {
         let unit = self.units.get_mut(name)?;
-        let actions = unit.machine.handle(event, now);
-        let settled_now = unit.started && !unit.settled && unit.machine.phase() != Phase::Starting;
+        let actions = unit.machine.handle(feed, now);
+        let settled_now = unit.started && !unit.settled && unit.machine.settled();
         if settled_now {
             unit.settled = true;
         }

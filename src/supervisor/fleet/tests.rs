@@ -45,7 +45,7 @@ fn member_with(name: &str, after: &[&str], ready: Readiness) -> Member {
     Member {
         name: name.into(),
         after: after.iter().map(|a| (*a).into()).collect(),
-        policy: policy(ready, Restart::Always, false),
+        kind: MemberKind::Service(policy(ready, Restart::Always, false)),
     }
 }
 

@@ -2,6 +2,7 @@
 //! actions it asks for, and why it ended.
 
 use crate::supervisor::service::{self, Note as ServiceNote, Policy};
+use crate::supervisor::unit;
 use crate::wait_status::WaitStatus;
 use std::time::Duration;
 
@@ -40,7 +41,16 @@ pub struct Member {
     pub name: String,
     /// It starts once these are ready (or have given up starting); it stops before them.
     pub after: Vec<String>,
-    pub policy: Policy,
+    pub kind: MemberKind,
+}
+
+/// Which machine runs a member: a services.d/preset service, a systemd service unit, or a
+/// target (a synchronisation point with no process).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MemberKind {
+    Service(Policy),
+    Unit(Box<unit::Spec>),
+    Target,
 }
 
 /// An operator's request for one service (`rich-init ctl start|stop|restart NAME`).
@@ -74,6 +84,11 @@ pub enum Event {
     Service {
         name: String,
         event: service::Event,
+    },
+    /// For one systemd unit's machine (`Spawned`, `Exited`, `GroupEmpty`, `Reload`, …).
+    Unit {
+        name: String,
+        event: unit::Event,
     },
     Control {
         name: String,
@@ -129,6 +144,12 @@ pub enum Action {
     Service {
         name: String,
         action: service::Action,
+    },
+    /// Carry out one systemd unit's action for its machine (its failures included: a
+    /// unit is never critical).
+    Unit {
+        name: String,
+        action: unit::Action,
     },
     /// A service failed and will not be restarted (with what happened to it, when its
     /// machine said); when `critical`, the fleet is shutting down.

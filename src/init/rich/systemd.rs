@@ -1,0 +1,404 @@
+//! Running a systemd service unit's commands (systemd.exec(5)): the environment, the user,
+//! the directories and the output each Exec*= line gets, spawned through a keeper
+//! (`sys::keeper`) so that the unit's processes stay its own.
+//!
+//! Choices where a container differs from a host:
+//! - The environment starts from the init's own (the container's, as for services.d), with
+//!   systemd's PATH when the container gives none; then User='s HOME/USER/LOGNAME/SHELL,
+//!   Environment=, EnvironmentFile= (re-read at each start, as systemd does) and
+//!   `$MAINPID`/`$NOTIFY_SOCKET`.
+//! - StandardOutput=journal (the default), syslog, kmsg, console and inherit all go to the
+//!   init's output framed as `[unit] line`, so that `docker logs` shows them.
+
+use super::error::{Problem, RichError};
+use super::output::{Output, SpawnCtx};
+use super::services::notify_socket;
+use crate::supervisor::fleet::{Member, MemberKind};
+use crate::supervisor::unit::Spec;
+use crate::units::boot::{self, Kind};
+use crate::units::discovery::Loader;
+use crate::units::service::{NotifyAccess, ServiceType};
+use std::collections::BTreeMap;
+use std::os::unix::net::UnixDatagram;
+use crate::config::LogTarget;
+use crate::supervisor::unit::{ExecKind, ExecRef};
+use crate::sys::spawn::{Ids, Setup};
+use crate::sys::users::{self, Identity};
+use crate::sys::Errno;
+use crate::units::exec::{Command, Privilege};
+use crate::units::service::{Directories, Output as StdOutput, ServiceSection, ServiceUnit};
+use std::collections::HashMap;
+use std::ffi::CString;
+use std::os::fd::RawFd;
+use std::path::Path;
+
+/// systemd's PATH for system services (v252, split-usr off).
+pub(super) const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// One loaded service unit and what its spawns need.
+pub(super) struct UnitRun {
+    pub unit: ServiceUnit,
+    identity: Option<Identity>,
+    /// Type=notify or NotifyAccess= set: the NOTIFY_SOCKET address it is given.
+    pub notify_address: Option<String>,
+}
+
+/// What the unit's command is, as the keeper started it.
+pub(super) struct Started {
+    pub keeper: i32,
+    pub pid: i32,
+}
+
+impl UnitRun {
+    /// Resolve User=/Group= now; a problem is one line for the caller to print.
+    pub fn new(unit: ServiceUnit, notify_address: Option<String>) -> Result<UnitRun, String> {
+        let s = &unit.service;
+        let identity = match (&s.user, &s.group) {
+            (None, None) => None,
+            (user, group) => {
+                let user = user.clone().unwrap_or_else(|| "0".into());
+                Some(
+                    users::resolve_in(Path::new("/"), &user, group.as_deref())
+                        .map_err(|e| format!("{}: {e}", unit.name))?,
+                )
+            }
+        };
+        Ok(UnitRun {
+            unit,
+            identity,
+            notify_address,
+        })
+    }
+
+    pub fn short_name(&self) -> &str {
+        self.unit
+            .name
+            .strip_suffix(".service")
+            .unwrap_or(&self.unit.name)
+    }
+
+    fn commands(&self, kind: ExecKind) -> &[Command] {
+        let s = &self.unit.service;
+        match kind {
+            ExecKind::Condition => &s.exec_condition,
+            ExecKind::StartPre => &s.exec_start_pre,
+            ExecKind::Start => &s.exec_start,
+            ExecKind::StartPost => &s.exec_start_post,
+            ExecKind::Reload => &s.exec_reload,
+            ExecKind::Stop => &s.exec_stop,
+            ExecKind::StopPost => &s.exec_stop_post,
+        }
+    }
+
+    /// The environment of one command, as `NAME=value` pairs in order.
+    fn environment(&self, base: &[(String, String)], main_pid: Option<i32>) -> Vec<(String, String)> {
+        let s = &self.unit.service;
+        let mut env: Vec<(String, String)> = base.to_vec();
+        let mut set = |env: &mut Vec<(String, String)>, k: &str, v: String| {
+            env.retain(|(n, _)| n != k);
+            env.push((k.to_string(), v));
+        };
+        if !env.iter().any(|(n, _)| n == "PATH") {
+            set(&mut env, "PATH", DEFAULT_PATH.to_string());
+        }
+        if let Some(id) = &self.identity {
+            if let Some(name) = &id.name {
+                set(&mut env, "USER", name.clone());
+                set(&mut env, "LOGNAME", name.clone());
+            }
+            if let Some(home) = &id.home {
+                set(&mut env, "HOME", home.clone());
+            }
+        }
+        for (k, v) in &s.environment {
+            set(&mut env, k, v.clone());
+        }
+        for file in &s.environment_files {
+            if let Ok(text) = std::fs::read_to_string(&file.path) {
+                for (k, v) in parse_env_file(&text) {
+                    set(&mut env, &k, v);
+                }
+            }
+        }
+        if let Some(pid) = main_pid {
+            set(&mut env, "MAINPID", pid.to_string());
+        }
+        if let Some(addr) = &self.notify_address {
+            set(&mut env, "NOTIFY_SOCKET", addr.clone());
+        }
+        env
+    }
+
+    /// Create RuntimeDirectory= and its kin (mode, owner), before the unit starts.
+    pub fn make_directories(&self) -> Vec<String> {
+        let s = &self.unit.service;
+        let mut problems = Vec::new();
+        let owner = self.identity.as_ref().map(|i| (i.uid, i.gid));
+        for (base, dirs) in [
+            ("/run", &s.runtime_directory),
+            ("/var/lib", &s.state_directory),
+            ("/var/cache", &s.cache_directory),
+            ("/var/log", &s.logs_directory),
+            ("/etc", &s.configuration_directory),
+        ] {
+            if let Err(e) = make_dirs(base, dirs, owner) {
+                problems.push(format!("{}: {e}", self.unit.name));
+            }
+        }
+        problems
+    }
+
+    /// Remove RuntimeDirectory= once the unit is down (RuntimeDirectoryPreserve=no).
+    pub fn remove_runtime_directories(&self) {
+        for name in &self.unit.service.runtime_directory.names {
+            let _ = std::fs::remove_dir_all(Path::new("/run").join(name));
+        }
+    }
+
+    /// Spawn command `which` through a keeper that reports to `records`.
+    pub fn spawn(
+        &self,
+        which: ExecRef,
+        output: &mut Output,
+        ctx: &SpawnCtx,
+        base_env: &[(String, String)],
+        main_pid: Option<i32>,
+        records: RawFd,
+    ) -> Result<Started, Errno> {
+        let command = self
+            .commands(which.kind)
+            .get(which.index)
+            .ok_or(Errno::EINVAL)?;
+        let env = self.environment(base_env, main_pid);
+        let map: HashMap<String, String> = env.iter().cloned().collect();
+        let argv: Vec<CString> = command
+            .argv(&map)
+            .into_iter()
+            .map(|a| CString::new(a).map_err(|_| Errno::EINVAL))
+            .collect::<Result<_, _>>()?;
+        let program = CString::new(resolve_program(&command.path, &map)).map_err(|_| Errno::EINVAL)?;
+        let env_c: Vec<CString> = env
+            .iter()
+            .filter_map(|(k, v)| CString::new(format!("{k}={v}")).ok())
+            .collect();
+        let s = &self.unit.service;
+        let cwd = self.working_directory();
+        let cwd_c = cwd.as_ref().and_then(|d| CString::new(d.as_str()).ok());
+        let ids = match command.prefixes.privilege {
+            Privilege::Normal => self.identity.as_ref().map(|i| Ids {
+                uid: i.uid,
+                gid: i.gid,
+                groups: &i.groups,
+            }),
+            Privilege::Full | Privilege::NoSetuid | Privilege::AmbientFallback => None,
+        };
+        let setup = Setup {
+            env: Some(&env_c),
+            cwd: cwd_c.as_deref(),
+            ids,
+            umask: Some(s.umask),
+            no_new_privs: s.no_new_privileges && command.prefixes.privilege != Privilege::Full,
+            program: Some(&program),
+            ..Setup::default()
+        };
+        let log = log_target(s);
+        let (keeper, pid) = output.spawn_kept(ctx, self.short_name(), &argv, &setup, &log, records)?;
+        Ok(Started { keeper, pid })
+    }
+
+    /// WorkingDirectory=: `~` is the home of User=; with `-`, a missing one is skipped.
+    fn working_directory(&self) -> Option<String> {
+        let wd = self.unit.service.working_directory.as_ref()?;
+        let path = match &wd.path {
+            Some(p) => p.clone(),
+            None => self
+                .identity
+                .as_ref()
+                .and_then(|i| i.home.clone())
+                .unwrap_or_else(|| "/root".into()),
+        };
+        if wd.optional && !Path::new(&path).is_dir() {
+            return None;
+        }
+        Some(path)
+    }
+}
+
+/// What `--systemd` adds to the fleet.
+#[derive(Default)]
+pub(super) struct LoadedUnits {
+    pub members: Vec<Member>,
+    pub units: BTreeMap<String, UnitRun>,
+    pub notify: Vec<(String, UnixDatagram)>,
+    /// One line each: directives ignored, units skipped.
+    pub warnings: Vec<String>,
+}
+
+/// Read the image's units (under `/`) as systemd would boot them. A unit whose name is a
+/// services.d/preset service's (`cron.service` and `cron`) is left to that service.
+pub(super) fn load(services: &[String]) -> Result<LoadedUnits, RichError> {
+    let loader = Loader::new("/").map_err(|e| RichError::Config(vec![Problem::Units(e)]))?;
+    let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default();
+    let plan = boot::plan(&loader, &hostname, &[])
+        .map_err(|e| RichError::Config(vec![Problem::Units(e)]))?;
+    let mut out = LoadedUnits {
+        warnings: plan.warnings,
+        ..LoadedUnits::default()
+    };
+    let taken = |name: &str| {
+        name.strip_suffix(".service")
+            .is_some_and(|stem| services.iter().any(|s| s == stem))
+    };
+    for planned in plan.units {
+        let name = planned.name.clone();
+        let kind = match planned.kind {
+            Kind::Target => MemberKind::Target,
+            Kind::Service(_) if taken(&name) => {
+                out.warnings.push(format!(
+                    "{name}: a services.d file or preset of the same name runs instead"
+                ));
+                continue;
+            }
+            Kind::Service(unit) => {
+                let wants_notify = unit.service.kind == ServiceType::Notify
+                    || unit.service.notify_access != NotifyAccess::None;
+                let mut address = None;
+                if wants_notify {
+                    match notify_socket(&name) {
+                        Ok((sock, addr)) => {
+                            out.notify.push((name.clone(), sock));
+                            address = Some(addr);
+                        }
+                        Err(e) => {
+                            out.warnings.push(format!("{name}: cannot open its NOTIFY_SOCKET: {e}; skipping it"));
+                            continue;
+                        }
+                    }
+                }
+                let spec = Spec::from_unit(&unit);
+                match UnitRun::new(*unit, address) {
+                    Ok(run) => {
+                        out.units.insert(name.clone(), run);
+                    }
+                    Err(e) => {
+                        out.warnings.push(format!("{e}; skipping it"));
+                        continue;
+                    }
+                }
+                MemberKind::Unit(Box::new(spec))
+            }
+        };
+        out.members.push(Member {
+            name,
+            after: planned.after,
+            kind,
+        });
+    }
+    Ok(out)
+}
+
+/// A plain program name is searched for in the unit's PATH (systemd.service(5)).
+fn resolve_program(path: &str, env: &HashMap<String, String>) -> String {
+    if path.starts_with('/') {
+        return path.to_string();
+    }
+    let search = env.get("PATH").map_or(DEFAULT_PATH, String::as_str);
+    search
+        .split(':')
+        .map(|dir| format!("{dir}/{path}"))
+        .find(|p| Path::new(p).is_file())
+        .unwrap_or_else(|| path.to_string())
+}
+
+fn log_target(s: &ServiceSection) -> LogTarget {
+    match &s.standard_output {
+        StdOutput::Null => LogTarget::None,
+        StdOutput::File(p) | StdOutput::Append(p) | StdOutput::Truncate(p) => {
+            LogTarget::File(p.into())
+        }
+        _ => LogTarget::Prefix,
+    }
+}
+
+fn make_dirs(base: &str, dirs: &Directories, owner: Option<(u32, u32)>) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    for name in &dirs.names {
+        let path = Path::new(base).join(name);
+        std::fs::create_dir_all(&path)?;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(dirs.mode))?;
+        if let Some((uid, gid)) = owner {
+            std::os::unix::fs::chown(&path, Some(uid), Some(gid))?;
+        }
+    }
+    Ok(())
+}
+
+/// EnvironmentFile= lines (systemd.exec(5)): `KEY=VALUE`, `#`/`;` comments, blank lines,
+/// values in single or double quotes, a trailing `\` continues the line.
+pub(super) fn parse_env_file(text: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut joined = String::new();
+    for raw in text.lines() {
+        if let Some(head) = raw.strip_suffix('\\') {
+            joined.push_str(head);
+            continue;
+        }
+        joined.push_str(raw);
+        let line = std::mem::take(&mut joined);
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
+            continue;
+        }
+        let line = line.strip_prefix("export ").unwrap_or(line);
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        let key = key.trim();
+        if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            continue;
+        }
+        let value = value.trim();
+        let value = match value.as_bytes().first() {
+            Some(b'"') => value
+                .strip_prefix('"')
+                .and_then(|v| v.strip_suffix('"'))
+                .map(|v| v.replace("\\\"", "\"").replace("\\\\", "\\"))
+                .unwrap_or_else(|| value.to_string()),
+            Some(b'\'') => value
+                .strip_prefix('\'')
+                .and_then(|v| v.strip_suffix('\''))
+                .unwrap_or(value)
+                .to_string(),
+            _ => value.to_string(),
+        };
+        out.push((key.to_string(), value));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_files_as_systemd_reads_them() {
+        let cases: &[(&str, &[(&str, &str)])] = &[
+            ("A=1\nB = two \n", &[("A", "1"), ("B", "two")]),
+            ("# c\n; c\n\nA=\"x y\"\n", &[("A", "x y")]),
+            ("A='a \"b\"'\n", &[("A", "a \"b\"")]),
+            ("export A=1\n", &[("A", "1")]),
+            ("A=one\\\ntwo\n", &[("A", "onetwo")]),
+            ("not a line\n-X=1\n", &[]),
+        ];
+        for (text, want) in cases {
+            let got = parse_env_file(text);
+            let want: Vec<(String, String)> = want
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            assert_eq!(got, want, "{text:?}");
+        }
+    }
+}
