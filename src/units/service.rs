@@ -124,6 +124,9 @@ pub struct UnitSection {
     pub conflicts: Vec<String>,
     pub conditions: Vec<Condition>,
     pub asserts: Vec<Condition>,
+    /// SourcePath=: the file a generator made this unit from (systemd.unit(5)), such as
+    /// `/etc/init.d/foo`; shown to the user, never run.
+    pub source_path: Option<String>,
 }
 
 /// The [Service] section, with systemd's defaults.
@@ -181,6 +184,9 @@ pub struct ServiceSection {
     pub capability_bounding_set: Vec<Capabilities>,
     pub ambient_capabilities: Vec<Capabilities>,
     pub private_tmp: bool,
+    /// IgnoreSIGPIPE= (systemd.exec(5)): SIGPIPE is set to be ignored in the started
+    /// processes; default true. SysV units say no: shell scripts expect the default action.
+    pub ignore_sigpipe: bool,
 }
 
 impl Default for ServiceSection {
@@ -235,6 +241,7 @@ impl Default for ServiceSection {
             capability_bounding_set: Vec::new(),
             ambient_capabilities: Vec::new(),
             private_tmp: false,
+            ignore_sigpipe: true,
         }
     }
 }

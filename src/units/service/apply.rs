@@ -136,6 +136,14 @@ impl<'c> Reader<'c> {
             "BindsTo" => list(|u| &mut u.binds_to, self),
             "PartOf" => list(|u| &mut u.part_of, self),
             "Conflicts" => list(|u| &mut u.conflicts, self),
+            "SourcePath" => {
+                self.unit.source_path = if v.is_empty() {
+                    None
+                } else {
+                    Some(self.absolute(v)?)
+                };
+                Ok(())
+            }
             "StartLimitIntervalSec" | "StartLimitBurst" => self.service_entry(e),
             key => self.condition(key, v),
         }
