@@ -8,9 +8,10 @@
 //! `$SYSTEMD_UNIT_PATH`, `.upholds/` links, and default (implicit) dependencies.
 
 mod dropins;
-mod fsview;
+pub(crate) mod fsview;
 mod ini;
 mod names;
+pub(crate) use names::UnitName;
 mod state;
 #[cfg(test)]
 mod tests;
@@ -19,7 +20,6 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::{Path, PathBuf};
 
 use fsview::{host, Entry};
-use names::UnitName;
 pub use state::{ListedUnit, UnitFileState};
 
 /// The system manager's load path, highest precedence first (systemd.unit(5), "Unit File Load

@@ -6,3 +6,4 @@ pub mod quote;
 pub mod service;
 pub mod specifiers;
 pub mod syntax;
+pub mod sysv;
