@@ -7,6 +7,7 @@ use crate::units::service::ServiceUnit;
 use crate::units::specifiers::Context;
 use crate::units::syntax::UnitFile;
 
+mod scan;
 
 /// Debian's rsyslog header (Description continued by `#` and spaces; `force-reload` is no
 /// `reload`).
