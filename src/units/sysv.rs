@@ -22,7 +22,7 @@ use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use crate::units::discovery::{fsview, DiscoveryError, Loader};
+use crate::units::discovery::{fsview, DiscoveryError, ListedUnit, Loader, UnitFileState};
 
 pub use facility::{dependencies, facility, unit_name, Dependencies, Facility};
 pub use lsb::{parse_lsb, Field, HeaderWarning, Keyword, LsbHeader};
@@ -144,6 +144,21 @@ pub struct SysvService {
     /// The unit file the generator writes for it.
     pub unit_text: String,
     pub warnings: Vec<SysvWarning>,
+}
+
+/// The `systemctl list-unit-files` lines of scanned services: state `generated`
+/// (systemctl(1), is-enabled), path the script's host path (systemd shows its generated file,
+/// which does not exist here). Their Provides aliases are not listed. Merge them with
+/// [`Loader::list`] and sort as it does (type suffix, then name).
+pub fn listed(root: &Path, services: &[SysvService]) -> Vec<ListedUnit> {
+    services
+        .iter()
+        .map(|s| ListedUnit {
+            name: s.name.clone(),
+            state: UnitFileState::Generated,
+            path: fsview::host(root, &s.script),
+        })
+        .collect()
 }
 
 /// systemd's hidden_or_backup_file(): names skipped in init.d and the rc directories.

@@ -324,6 +324,25 @@ fn warnings_and_empty_images() {
 }
 
 #[test]
+fn listed_as_generated() {
+    // systemctl(1), is-enabled: "generated" for units a generator wrote.
+    let root = fixtures();
+    let lines: Vec<(String, &str, PathBuf)> = listed(&root.0, &root.scan())
+        .into_iter()
+        .map(|l| (l.name, l.state.as_str(), l.path))
+        .collect();
+    assert_eq!(lines.len(), 4);
+    assert_eq!(
+        lines[0],
+        (
+            "zbare.service".into(),
+            "generated",
+            root.host("/etc/init.d/zbare.sh")
+        )
+    );
+}
+
+#[test]
 fn init_d_symlinked_inside_the_image() {
     // The generator resolves its search path: /etc/init.d -> rc.d/init.d gives that path.
     let root = Root::new("rcd");
