@@ -249,7 +249,8 @@ pub fn scan(root: &Path, loader: &Loader) -> Result<Vec<SysvService>, SysvError>
 }
 
 /// The executable regular files of init.d that no unit file shadows, by unit name; of two
-/// scripts with one unit name (`foo`, `foo.sh`) the first in name order.
+/// scripts with one unit name (`foo`, `foo.sh`) the first in name order (the generator takes
+/// whichever its readdir() lists first).
 fn scripts(root: &Path, loader: &Loader) -> Result<BTreeMap<String, Pending>, SysvError> {
     let dir = fsview::resolve(root, Path::new(INIT_D))?;
     let mut found = BTreeMap::new();
@@ -258,8 +259,11 @@ fn scripts(root: &Path, loader: &Loader) -> Result<BTreeMap<String, Pending>, Sy
             continue;
         }
         let image = dir.join(&file);
-        let target = fsview::host(root, &fsview::resolve(root, &image)?);
-        // The generator stat()s and skips what it cannot stat.
+        // The generator stat()s and skips what it cannot stat (dangling links, loops).
+        let Ok(resolved) = fsview::resolve(root, &image) else {
+            continue;
+        };
+        let target = fsview::host(root, &resolved);
         let Ok(meta) = fs::metadata(&target) else {
             continue;
         };

@@ -253,6 +253,7 @@ fn what_is_skipped() {
         .file("/opt/app/ctl", 0o755, BARE)
         .link("/etc/init.d/linked", "/opt/app/ctl")
         .link("/etc/init.d/dangling", "/opt/none")
+        .link("/etc/init.d/loop", "loop")
         .file("/etc/init.d/subdir/x", 0o755, BARE)
         .file("/etc/init.d/groupexec", 0o654, BARE)
         .file(
