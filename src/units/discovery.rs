@@ -9,9 +9,10 @@
 
 mod builtin;
 mod dropins;
-mod fsview;
+pub(crate) mod fsview;
 mod ini;
 mod names;
+pub(crate) use names::UnitName;
 mod state;
 #[cfg(test)]
 mod tests;
@@ -20,7 +21,6 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::{Path, PathBuf};
 
 use fsview::{host, Entry};
-use names::UnitName;
 pub use state::{ListedUnit, UnitFileState};
 
 /// The system manager's load path, highest precedence first (systemd.unit(5), "Unit File Load

@@ -126,6 +126,9 @@ pub struct UnitSection {
     pub default_dependencies: bool,
     pub conditions: Vec<Condition>,
     pub asserts: Vec<Condition>,
+    /// SourcePath=: the file a generator made this unit from (systemd.unit(5)), such as
+    /// `/etc/init.d/foo`; shown to the user, never run.
+    pub source_path: Option<String>,
 }
 
 impl Default for UnitSection {
@@ -143,6 +146,7 @@ impl Default for UnitSection {
             default_dependencies: true,
             conditions: Vec::new(),
             asserts: Vec::new(),
+            source_path: None,
         }
     }
 }
@@ -202,6 +206,9 @@ pub struct ServiceSection {
     pub capability_bounding_set: Vec<Capabilities>,
     pub ambient_capabilities: Vec<Capabilities>,
     pub private_tmp: bool,
+    /// IgnoreSIGPIPE= (systemd.exec(5)): SIGPIPE is set to be ignored in the started
+    /// processes; default true. SysV units say no: shell scripts expect the default action.
+    pub ignore_sigpipe: bool,
 }
 
 impl Default for ServiceSection {
@@ -256,6 +263,7 @@ impl Default for ServiceSection {
             capability_bounding_set: Vec::new(),
             ambient_capabilities: Vec::new(),
             private_tmp: false,
+            ignore_sigpipe: true,
         }
     }
 }

@@ -25,7 +25,7 @@ pub(super) enum Entry {
 }
 
 /// The host path of `image`, a path inside the image rooted at `root`.
-pub(super) fn host(root: &Path, image: &Path) -> PathBuf {
+pub(crate) fn host(root: &Path, image: &Path) -> PathBuf {
     match image.strip_prefix("/") {
         Ok(rel) => root.join(rel),
         Err(_) => root.join(image),
@@ -38,7 +38,7 @@ fn read_err(path: PathBuf, source: io::Error) -> DiscoveryError {
 
 /// Resolves every symlink in `image` inside the image; a missing component ends the resolution
 /// and the rest is kept as written (systemd allows dangling links). Returns an image path.
-pub(super) fn resolve(root: &Path, image: &Path) -> Result<PathBuf, DiscoveryError> {
+pub(crate) fn resolve(root: &Path, image: &Path) -> Result<PathBuf, DiscoveryError> {
     let mut done = PathBuf::from("/");
     let mut todo: Vec<OsString> = Vec::new();
     push_components(&mut todo, image);
@@ -169,7 +169,7 @@ pub(super) fn classify(
 }
 
 /// The names in directory `dir` (an image path), or nothing when it is absent.
-pub(super) fn list_dir(root: &Path, dir: &Path) -> Result<Vec<String>, DiscoveryError> {
+pub(crate) fn list_dir(root: &Path, dir: &Path) -> Result<Vec<String>, DiscoveryError> {
     let on_host = host(root, &resolve(root, dir)?);
     let entries = match fs::read_dir(&on_host) {
         Ok(entries) => entries,

@@ -20,7 +20,7 @@ const TYPES: &[&str] = &[
 
 /// A unit name taken apart.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct UnitName<'a> {
+pub(crate) struct UnitName<'a> {
     /// Before the `@` (or before the type suffix when there is none).
     pub prefix: &'a str,
     /// `Some("")` for a template (`foo@.service`), `Some("bar")` for an instance.

@@ -10,7 +10,7 @@ use super::names::UnitName;
 use super::{ini, DirKind, DiscoveryError, Loader};
 
 /// A unit file's state (systemctl(1), is-enabled, Table 2), as far as an image can have it:
-/// no generators or transient units here, so no "generated" or "transient".
+/// no transient units here, so no "transient"; "generated" comes from `units::sysv`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UnitFileState {
     /// A `.wants/`, `.requires/` or alias symlink in `/etc/systemd/system` leads to it.
@@ -32,6 +32,8 @@ pub enum UnitFileState {
     Indirect,
     /// Not enabled, with `[Install]` rules (`WantedBy=`, `RequiredBy=`, `UpheldBy=`, `Alias=`).
     Disabled,
+    /// Written by a generator (a SysV init script's unit); enabled, if at all, by it.
+    Generated,
 }
 
 impl UnitFileState {
@@ -48,6 +50,7 @@ impl UnitFileState {
             Self::Static => "static",
             Self::Indirect => "indirect",
             Self::Disabled => "disabled",
+            Self::Generated => "generated",
         }
     }
 }

@@ -140,6 +140,14 @@ impl<'c> Reader<'c> {
                 self.unit.default_dependencies = values::boolean(v)?;
                 Ok(())
             }
+            "SourcePath" => {
+                self.unit.source_path = if v.is_empty() {
+                    None
+                } else {
+                    Some(self.absolute(v)?)
+                };
+                Ok(())
+            }
             "StartLimitIntervalSec" | "StartLimitBurst" => self.service_entry(e),
             key => self.condition(key, v),
         }

@@ -278,6 +278,31 @@ fn warnings() {
 }
 
 #[test]
+fn source_path() {
+    // systemd.unit(5), SourcePath=: "A path to a configuration file this unit has been
+    // generated from"; an absolute path, specifiers resolved; empty resets it.
+    let cases: &[(&str, Option<&str>, usize)] = &[
+        ("", None, 0),
+        ("SourcePath=/etc/init.d/web", Some("/etc/init.d/web"), 0),
+        ("SourcePath=/etc/init.d/%p", Some("/etc/init.d/web"), 0),
+        ("SourcePath=/etc/init.d/web\nSourcePath=", None, 0),
+        ("SourcePath=init.d/web", None, 1),
+    ];
+    for (lines, want, warnings) in cases {
+        let unit = loaded(&format!(
+            "[Unit]\n{lines}\n[Service]\nExecStart=/bin/true\n"
+        ));
+        assert_eq!(unit.unit.source_path.as_deref(), *want, "{lines}");
+        assert_eq!(
+            unit.warnings.len(),
+            *warnings,
+            "{lines}: {:?}",
+            unit.warnings
+        );
+    }
+}
+
+#[test]
 fn directive_table() {
     // Each (name, section) once; Condition/Assert and Limit names are found by lookup.
     for (i, a) in DIRECTIVES.iter().enumerate() {
@@ -303,6 +328,8 @@ fn directive_table() {
         ),
         ("Service", "After", None),
         ("Install", "WantedBy", None),
+        ("Unit", "SourcePath", Some(Support::Supported)),
+        ("Service", "IgnoreSIGPIPE", Some(Support::Supported)),
     ];
     for (section, key, want) in cases {
         assert_eq!(lookup(section, key), *want, "[{section}] {key}");

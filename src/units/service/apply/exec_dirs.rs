@@ -89,6 +89,7 @@ impl Reader<'_> {
             "WatchdogSec" => self.service.watchdog = values::timeout(v)?,
             "NoNewPrivileges" => self.service.no_new_privileges = values::boolean(v)?,
             "PrivateTmp" => self.service.private_tmp = values::boolean(v)?,
+            "IgnoreSIGPIPE" => self.service.ignore_sigpipe = values::boolean(v)?,
             "CapabilityBoundingSet" => capabilities(&mut self.service.capability_bounding_set, v)?,
             "AmbientCapabilities" => capabilities(&mut self.service.ambient_capabilities, v)?,
             key => return self.directories_or_limit(key, v),

@@ -153,6 +153,10 @@ fn service_directives() {
         ("NoNewPrivileges=yes\nPrivateTmp=true", |s| {
             s.no_new_privileges && s.private_tmp
         }),
+        // systemd.exec(5), IgnoreSIGPIPE=: "Defaults to true"; systemd-sysv-generator(8)
+        // units set it to no.
+        ("", |s| s.ignore_sigpipe),
+        ("IgnoreSIGPIPE=no", |s| !s.ignore_sigpipe),
         (
             "CapabilityBoundingSet=CAP_NET_BIND_SERVICE\nCapabilityBoundingSet=~CAP_SYS_ADMIN",
             |s| {
