@@ -1,6 +1,6 @@
 //! Step scripts: at `t` ms feed the event, expect exactly these actions, then this
 //! (ActiveState, SubState). Starting, per Type=; stopping and restarting are in
-//! `tests/stop.rs`.
+//! `tests/stop.rs` and `tests/restart.rs`.
 
 use super::*;
 use crate::units::service::{ExitStatusSet, KillMode, Restart, ServiceType};
@@ -9,6 +9,7 @@ use std::time::Duration;
 use ActiveState as A;
 use SubState as S;
 
+mod restart;
 mod stop;
 
 pub(super) const TERM: i32 = 15;
