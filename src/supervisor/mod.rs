@@ -4,3 +4,4 @@ pub mod backoff;
 pub mod fleet;
 pub mod order;
 pub mod service;
+pub mod unit;
