@@ -285,7 +285,6 @@ pub fn run(words: &[String], env: &dyn Fn(&str) -> Option<String>, mask: SigSet)
                 inside: None,
                 user: None,
                 caps: None,
-                program: None,
                 no_new_privs: false,
             })
         });

@@ -37,12 +37,12 @@ mod scripts;
 mod types;
 
 use cmd::Cmd;
-use members::{Asked, Feed, Members};
 pub use members::Machine;
+use members::{Asked, Feed, Members};
 use scripts::{Kind, Runner};
 pub use types::{
-    Action, Config, Event, ExitReason, Member, MemberKind, Note, Op, Phase, EXIT_CMD_NOT_STARTED, EXIT_CONFIG,
-    EXIT_CRITICAL, EXIT_INIT_SCRIPT,
+    Action, Config, Event, ExitReason, Member, MemberKind, Note, Op, Phase, EXIT_CMD_NOT_STARTED,
+    EXIT_CONFIG, EXIT_CRITICAL, EXIT_INIT_SCRIPT,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -393,7 +393,9 @@ impl Fleet {
             Op::Start => self.feed(name, Feed::Start, now, out),
             Op::Stop => self.feed(name, Feed::Stop, now, out),
             Op::Restart => match self.members.machine(name) {
-                Some(Machine::Unit(_)) => self.feed(name, Feed::Unit(unit::Event::Restart), now, out),
+                Some(Machine::Unit(_)) => {
+                    self.feed(name, Feed::Unit(unit::Event::Restart), now, out)
+                }
                 _ => {
                     self.feed(name, Feed::Stop, now, out);
                     self.feed(name, Feed::Start, now, out);

@@ -114,7 +114,9 @@ impl Output {
                 let pid = spawn::spawn(argv, Placement::OwnGroup, signals, &setup, &report)?;
                 (0, pid)
             }
-            Some(fd) => keeper::spawn_kept(argv, Placement::OwnGroup, signals, &setup, &report, fd)?,
+            Some(fd) => {
+                keeper::spawn_kept(argv, Placement::OwnGroup, signals, &setup, &report, fd)?
+            }
         };
         let syslog = *log == LogTarget::Syslog;
         if syslog && self.syslog.is_none() {

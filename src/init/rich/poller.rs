@@ -153,10 +153,35 @@ mod tests {
     #[test]
     fn notify_lines() {
         let cases: &[(&[u8], Notified)] = &[
-            (b"READY=1", Notified { ready: true, ..Notified::default() }),
-            (b"STATUS=x\nMAINPID=42\nREADY=1\n", Notified { ready: true, main_pid: Some(42), ..Notified::default() }),
-            (b"RELOADING=1\nMONOTONIC_USEC=1", Notified { reloading: true, ..Notified::default() }),
-            (b"STOPPING=1", Notified { stopping: true, ..Notified::default() }),
+            (
+                b"READY=1",
+                Notified {
+                    ready: true,
+                    ..Notified::default()
+                },
+            ),
+            (
+                b"STATUS=x\nMAINPID=42\nREADY=1\n",
+                Notified {
+                    ready: true,
+                    main_pid: Some(42),
+                    ..Notified::default()
+                },
+            ),
+            (
+                b"RELOADING=1\nMONOTONIC_USEC=1",
+                Notified {
+                    reloading: true,
+                    ..Notified::default()
+                },
+            ),
+            (
+                b"STOPPING=1",
+                Notified {
+                    stopping: true,
+                    ..Notified::default()
+                },
+            ),
             (b"READY=0\nMAINPID=x\nMAINPID=-3", Notified::default()),
         ];
         for (datagram, want) in cases {

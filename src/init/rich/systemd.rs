@@ -13,27 +13,28 @@
 use super::error::{Problem, RichError};
 use super::output::{Output, SpawnCtx};
 use super::services::notify_socket;
+use crate::config::LogTarget;
 use crate::supervisor::fleet::{Member, MemberKind};
 use crate::supervisor::unit::Spec;
-use crate::units::boot::{self, Kind};
-use crate::units::discovery::Loader;
-use crate::units::service::{NotifyAccess, ServiceType};
-use std::collections::BTreeMap;
-use std::os::unix::net::UnixDatagram;
-use crate::config::LogTarget;
 use crate::supervisor::unit::{ExecKind, ExecRef};
 use crate::sys::spawn::{Ids, Setup};
 use crate::sys::users::{self, Identity};
 use crate::sys::Errno;
+use crate::units::boot::{self, Kind};
+use crate::units::discovery::Loader;
 use crate::units::exec::{Command, Privilege};
 use crate::units::service::{Directories, Output as StdOutput, ServiceSection, ServiceUnit};
+use crate::units::service::{NotifyAccess, ServiceType};
+use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::ffi::CString;
 use std::os::fd::RawFd;
+use std::os::unix::net::UnixDatagram;
 use std::path::Path;
 
 /// systemd's PATH for system services (v252, split-usr off).
-pub(super) const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+pub(super) const DEFAULT_PATH: &str =
+    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// One loaded service unit and what its spawns need.
 pub(super) struct UnitRun {
@@ -91,10 +92,14 @@ impl UnitRun {
     }
 
     /// The environment of one command, as `NAME=value` pairs in order.
-    fn environment(&self, base: &[(String, String)], main_pid: Option<i32>) -> Vec<(String, String)> {
+    fn environment(
+        &self,
+        base: &[(String, String)],
+        main_pid: Option<i32>,
+    ) -> Vec<(String, String)> {
         let s = &self.unit.service;
         let mut env: Vec<(String, String)> = base.to_vec();
-        let mut set = |env: &mut Vec<(String, String)>, k: &str, v: String| {
+        let set = |env: &mut Vec<(String, String)>, k: &str, v: String| {
             env.retain(|(n, _)| n != k);
             env.push((k.to_string(), v));
         };
@@ -176,7 +181,8 @@ impl UnitRun {
             .into_iter()
             .map(|a| CString::new(a).map_err(|_| Errno::EINVAL))
             .collect::<Result<_, _>>()?;
-        let program = CString::new(resolve_program(&command.path, &map)).map_err(|_| Errno::EINVAL)?;
+        let program =
+            CString::new(resolve_program(&command.path, &map)).map_err(|_| Errno::EINVAL)?;
         let env_c: Vec<CString> = env
             .iter()
             .filter_map(|(k, v)| CString::new(format!("{k}={v}")).ok())
@@ -202,7 +208,8 @@ impl UnitRun {
             ..Setup::default()
         };
         let log = log_target(s);
-        let (keeper, pid) = output.spawn_kept(ctx, self.short_name(), &argv, &setup, &log, records)?;
+        let (keeper, pid) =
+            output.spawn_kept(ctx, self.short_name(), &argv, &setup, &log, records)?;
         Ok(Started { keeper, pid })
     }
 
@@ -272,7 +279,9 @@ pub(super) fn load(services: &[String]) -> Result<LoadedUnits, RichError> {
                             address = Some(addr);
                         }
                         Err(e) => {
-                            out.warnings.push(format!("{name}: cannot open its NOTIFY_SOCKET: {e}; skipping it"));
+                            out.warnings.push(format!(
+                                "{name}: cannot open its NOTIFY_SOCKET: {e}; skipping it"
+                            ));
                             continue;
                         }
                     }

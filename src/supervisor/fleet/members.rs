@@ -10,11 +10,13 @@ use super::types::{Member, MemberKind};
 
 /// A member's own machine.
 #[derive(Debug)]
-pub(super) enum Machine {
+pub enum Machine {
     Service(Service),
     Unit(Box<unit::Unit>),
     /// A target: active from its start to its stop.
-    Target { active: bool },
+    Target {
+        active: bool,
+    },
 }
 
 /// What a member is fed: its own machine's events, or what every member understands.
@@ -53,7 +55,10 @@ impl Machine {
                     Feed::Timer => service::Event::Timer,
                     Feed::Unit(_) => return Vec::new(),
                 };
-                m.handle(event, now).into_iter().map(Asked::Service).collect()
+                m.handle(event, now)
+                    .into_iter()
+                    .map(Asked::Service)
+                    .collect()
             }
             Machine::Unit(m) => {
                 let event = match feed {
@@ -167,11 +172,6 @@ impl Members {
             Machine::Service(m) => Some((n.as_str(), m)),
             _ => None,
         })
-    }
-
-    /// Every member's machine, by name.
-    pub fn machines(&self) -> impl Iterator<Item = (&str, &Machine)> {
-        self.units.iter().map(|(n, u)| (n.as_str(), &u.machine))
     }
 
     pub fn machine(&self, name: &str) -> Option<&Machine> {

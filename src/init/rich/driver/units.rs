@@ -18,7 +18,10 @@ impl Driver<'_> {
         match action {
             Action::Spawn(which) => self.spawn_unit_command(name, which),
             Action::ReadPidFile => {
-                let pid = self.units.get(name).and_then(|u| read_pid_file(&u.unit.service));
+                let pid = self
+                    .units
+                    .get(name)
+                    .and_then(|u| read_pid_file(&u.unit.service));
                 self.then(Event::Unit {
                     name: name.to_string(),
                     event: unit::Event::PidFile { pid },
