@@ -389,7 +389,7 @@ fn cmd_last_when_asked_and_sigkill_at_the_grace() {
 #[test]
 fn a_critical_failure_stops_everything_and_exits_80() {
     let mut crit = member("a", &[]);
-    crit.policy = policy(Readiness::Immediately, Restart::Never, true);
+    crit.kind = MemberKind::Service(policy(Readiness::Immediately, Restart::Never, true));
     let (mut f, t0) = fleet(config(), vec![crit, member("b", &[])], 0);
     f.handle(Boot, t0);
     f.handle(spawned("a", 20), t0);
