@@ -46,7 +46,8 @@
 
 use std::time::{Duration, Instant};
 
-mod flow;
+mod events;
+mod steps;
 mod types;
 
 pub use types::{
