@@ -9,6 +9,7 @@ use std::time::Duration;
 use ActiveState as A;
 use SubState as S;
 
+mod edges;
 mod kinds;
 mod restart;
 mod start;
