@@ -38,6 +38,18 @@
 //! - Notify RELOADING=1 in running enters `reload` until READY=1; STOPPING=1 enters
 //!   `stop-sigterm` without sending a signal, as service.c does.
 //!
+//! - Stop while activating kills the start command at once (no ExecStop=). A control
+//!   command killed by SIGTERM is a failure (only a daemon's main process exits cleanly on
+//!   SIGTERM), so that run ends `failed` (result `signal`), as systemd's does.
+//! - As service.c, the kill steps go on once the main and control processes have exited
+//!   (or, with neither known, on `GroupEmpty`); the final-sigterm step then signals what
+//!   may be left, so a `Signal { target: All }` may find the group already empty.
+//!
+//! Additions to the brief's interface: [`Spec::commands`] ([`Commands`], the `-` flag per
+//! command), `Unit::spec()`, [`UnitResult::ExecCondition`] and [`UnitResult::Watchdog`]
+//! (systemd's `exec-condition` and `watchdog`), [`SubState::active_state`], and `as_str()`
+//! on [`ExecKind`].
+//!
 //! Driving it: perform the actions in order. `Spawn` and `ReadPidFile` must be answered
 //! before the next event for this unit. Send `Exited` for every exit of `main_pid()` or
 //! `control_pid()`, and `GroupEmpty` when the unit has no process left at all (after that
@@ -46,7 +58,8 @@
 
 use std::time::{Duration, Instant};
 
-mod flow;
+mod events;
+mod steps;
 mod types;
 
 pub use types::{
