@@ -22,6 +22,7 @@ use crate::sys::users::{self, Identity};
 use crate::sys::Errno;
 use crate::units::boot::{self, Kind};
 use crate::units::discovery::Loader;
+use crate::units::sysv;
 use crate::units::exec::{Command, Privilege};
 use crate::units::service::{Directories, Output as StdOutput, ServiceSection, ServiceUnit};
 use crate::units::service::{NotifyAccess, ServiceType};
@@ -248,10 +249,32 @@ pub(super) fn load(services: &[String]) -> Result<LoadedUnits, RichError> {
     let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
         .unwrap_or_default();
-    let plan = boot::plan(&loader, &hostname, &[])
+    // SysV scripts, as systemd-sysv-generator reads them; a unit of the same name wins.
+    let mut warnings = Vec::new();
+    let scripts = match sysv::scan(Path::new("/"), &loader) {
+        Ok(scripts) => scripts,
+        Err(e) => {
+            warnings.push(format!("{e}; no SysV script runs"));
+            Vec::new()
+        }
+    };
+    let generated: Vec<boot::Generated> = scripts
+        .iter()
+        .map(|s| {
+            warnings.extend(s.warnings.iter().map(ToString::to_string));
+            boot::Generated {
+                name: s.name.clone(),
+                text: s.unit_text.clone(),
+                source: s.script.clone(),
+                wanted_by: s.wanted_by.clone(),
+            }
+        })
+        .collect();
+    let plan = boot::plan(&loader, &hostname, &generated)
         .map_err(|e| RichError::Config(vec![Problem::Units(e)]))?;
+    warnings.extend(plan.warnings);
     let mut out = LoadedUnits {
-        warnings: plan.warnings,
+        warnings,
         ..LoadedUnits::default()
     };
     let taken = |name: &str| {
