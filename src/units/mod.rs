@@ -2,6 +2,7 @@
 
 pub mod discovery;
 pub mod exec;
+pub mod journal;
 pub mod quote;
 pub mod service;
 pub mod specifiers;
