@@ -3,6 +3,7 @@
 pub mod discovery;
 pub mod exec;
 pub mod journal;
+pub mod journal_show;
 pub mod quote;
 pub mod service;
 pub mod specifiers;
