@@ -5,6 +5,7 @@ pub mod dumb_init;
 mod error;
 pub mod getopt;
 pub mod journalctl;
+mod journalctl_opts;
 pub mod rich;
 mod rich_env;
 pub use rich_env::DEFAULT_GRACE;

@@ -207,3 +207,12 @@ fn splitter_splits_overlong_lines_into_entries() {
     let lens: Vec<usize> = got.iter().map(|e| e.message.len()).collect();
     assert_eq!(lens, [MAX_MESSAGE, 5]);
 }
+
+#[test]
+fn the_per_entry_overhead_is_what_the_docs_say() {
+    // Sequence, time, pid (padded), the shared identifier and the message: 56 bytes on a
+    // 64-bit target (module docs and the report quote it).
+    if cfg!(target_pointer_width = "64") {
+        assert_eq!(ENTRY_OVERHEAD, 56);
+    }
+}
