@@ -1,6 +1,7 @@
 //! rich-init: a static pid 1 for rich containers.
 
 pub mod cli;
+pub mod clients;
 pub mod config;
 pub mod control;
 pub mod ctl;

@@ -40,5 +40,13 @@ pub extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) ->
         Parsed::Ctl(words) => rich_init::ctl::run(&words, &env),
         Parsed::Hook(words) => rich_init::oci::hook::run(&words, &env, restore(blocked)),
         Parsed::Oci(words) => rich_init::oci::run(&words, &env),
+        Parsed::Journalctl(args) => {
+            restore(blocked);
+            rich_init::clients::journalctl::run(&args, &env)
+        }
+        Parsed::Service(invocation) => {
+            restore(blocked);
+            rich_init::clients::service::run(&invocation, &env)
+        }
     }
 }

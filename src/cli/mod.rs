@@ -4,10 +4,13 @@
 pub mod dumb_init;
 mod error;
 pub mod getopt;
+pub mod journalctl;
+mod journalctl_opts;
 pub mod rich;
 mod rich_env;
 pub use rich_env::DEFAULT_GRACE;
 mod rich_mode;
+pub mod service;
 #[cfg(test)]
 mod test_support;
 pub mod tini;
@@ -32,6 +35,26 @@ impl Personality {
             "dumb-init" => Personality::DumbInit,
             "tini" | "tini-static" | "docker-init" => Personality::Tini,
             _ => Personality::Rich,
+        }
+    }
+}
+
+/// A command that talks to the running init rather than being one, chosen from argv[0]
+/// before the init personalities (a symlink `journalctl -> rich-init` in the image).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Client {
+    /// `journalctl`: the init's journal.
+    Journalctl,
+    /// `service NAME ACTION` (Debian's service(8)).
+    Service,
+}
+
+impl Client {
+    pub fn from_argv0(argv0: &str) -> Option<Client> {
+        match argv0.rsplit('/').next().unwrap_or(argv0) {
+            "journalctl" => Some(Client::Journalctl),
+            "service" => Some(Client::Service),
+            _ => None,
         }
     }
 }
@@ -149,6 +172,10 @@ pub enum Parsed {
     Hook(Vec<String>),
     /// `rich-init oci inject ...` (the words after `oci`).
     Oci(Vec<String>),
+    /// `journalctl ...`: show the init's journal.
+    Journalctl(Box<journalctl::Args>),
+    /// `service ...`: what Debian's service(8) would do.
+    Service(service::Invocation),
     /// Print these and exit with this code (help, version, usage errors).
     Exit {
         code: i32,
@@ -182,6 +209,11 @@ pub fn parse(args: Vec<OsString>, env: &dyn Fn(&str) -> Option<String>, pid: i32
         .first()
         .map(|a| a.to_string_lossy().into_owned())
         .unwrap_or_default();
+    match Client::from_argv0(&argv0) {
+        Some(Client::Journalctl) => return journalctl::parse(args),
+        Some(Client::Service) => return service::parse(args),
+        None => {}
+    }
     match Personality::from_argv0(&argv0) {
         Personality::Rich => rich::parse(args, env, pid == 1),
         Personality::DumbInit => dumb_init::parse(args, env),
@@ -210,5 +242,30 @@ mod tests {
         for (argv0, want) in cases {
             assert_eq!(Personality::from_argv0(argv0), want, "{argv0}");
         }
+    }
+
+    #[test]
+    fn clients_from_argv0() {
+        let cases = [
+            ("journalctl", Some(Client::Journalctl)),
+            ("/bin/journalctl", Some(Client::Journalctl)),
+            ("/usr/sbin/service", Some(Client::Service)),
+            ("service", Some(Client::Service)),
+            ("services", None),
+            ("rich-init", None),
+            ("tini", None),
+            ("", None),
+        ];
+        for (argv0, want) in cases {
+            assert_eq!(Client::from_argv0(argv0), want, "{argv0}");
+        }
+        let env = |_: &str| None;
+        // Dispatch: each client's own parser answers, never rich-init's.
+        let usage = parse(vec!["service".into()], &env, 5);
+        assert!(
+            matches!(usage, Parsed::Exit { code: 1, ref stderr, .. } if stderr.starts_with("Usage: service"))
+        );
+        let journal = parse(vec!["/usr/bin/journalctl".into(), "-n".into()], &env, 5);
+        assert!(matches!(journal, Parsed::Journalctl(ref a) if a.lines == Some(10)));
     }
 }

@@ -3,6 +3,8 @@
 pub mod boot;
 pub mod discovery;
 pub mod exec;
+pub mod journal;
+pub mod journal_show;
 pub mod quote;
 pub mod service;
 pub mod specifiers;
