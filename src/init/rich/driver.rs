@@ -29,6 +29,8 @@ use std::time::{Duration, Instant};
 
 mod units;
 
+use crate::units::journal::{Journal, Limits};
+
 pub(super) struct Driver<'a> {
     settings: &'a Settings,
     log: &'a Logger,
@@ -75,7 +77,10 @@ impl<'a> Driver<'a> {
             handoff: Handoff::default(),
             fleet: p.fleet,
             services: p.services,
-            output: Output::default(),
+            output: Output {
+                journal: p.records.is_some().then(|| Journal::new(Limits::DEFAULT)),
+                ..Output::default()
+            },
             poller: p.poller,
             control: p.control,
             procs: Procs::default(),

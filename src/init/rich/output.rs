@@ -11,6 +11,8 @@ use crate::logsink::{frame, Line, LineBuffer};
 use crate::sys::signals::SigSet;
 use crate::sys::spawn::{self, ChildEvent, ChildSignals, Placement, Setup};
 use crate::sys::{self, io, keeper, Errno};
+use crate::units::journal::{Journal, Source};
+use crate::units::status::JournalEntry;
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixDatagram;
@@ -32,6 +34,8 @@ struct Pipe {
     buf: LineBuffer,
     /// `log = "syslog"`: lines go to /dev/log instead (framed to `to` if that fails).
     syslog: bool,
+    /// A systemd unit's output: its lines also go to the journal as this source.
+    source: Option<Source>,
 }
 
 #[derive(Default)]
@@ -39,6 +43,15 @@ pub(super) struct Output {
     pipes: Vec<Pipe>,
     /// For `log = "syslog"` services: a datagram socket to send to /dev/log.
     syslog: Option<UnixDatagram>,
+    /// `--systemd`: what `journalctl` and `systemctl status` show.
+    pub journal: Option<Journal>,
+}
+
+/// Now, as the journal's microseconds since the epoch.
+pub(super) fn now_us() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
 }
 
 fn dup(fd: &OwnedFd) -> Result<OwnedFd, Errno> {
@@ -62,6 +75,8 @@ impl Output {
 
     /// As [`Output::spawn`], through a keeper (`sys::keeper`) that reports to `records`:
     /// (keeper pid, command pid).
+    /// Its lines also go to the journal as `source` (its pid filled in here).
+    #[allow(clippy::too_many_arguments)]
     pub fn spawn_kept(
         &mut self,
         ctx: &SpawnCtx,
@@ -70,8 +85,31 @@ impl Output {
         setup: &Setup,
         log: &LogTarget,
         records: RawFd,
+        source: Source,
     ) -> Result<(i32, i32), Errno> {
-        self.spawn_with(ctx, name, argv, setup, log, Some(records))
+        let before = self.pipes.len();
+        let (keeper, pid) = self.spawn_with(ctx, name, argv, setup, log, Some(records))?;
+        for pipe in self.pipes.iter_mut().skip(before) {
+            pipe.source = Some(Source {
+                pid,
+                ..source.clone()
+            });
+        }
+        Ok((keeper, pid))
+    }
+
+    /// A line the init says about a unit, in that unit's journal (as systemd's own lines
+    /// are: identifier `systemd`, pid 1).
+    pub fn journal_line(&mut self, unit: &str, message: &str) {
+        if let Some(journal) = self.journal.as_mut() {
+            journal.push(JournalEntry {
+                time_us: now_us(),
+                unit: unit.to_string(),
+                ident: "systemd".to_string(),
+                pid: 1,
+                message: message.to_string(),
+            });
+        }
     }
 
     fn spawn_with(
@@ -129,6 +167,7 @@ impl Output {
                 to,
                 buf: LineBuffer::default(),
                 syslog,
+                source: None,
             });
         }
         Ok((keeper, pid))
@@ -170,6 +209,12 @@ impl Output {
         }
         if eof {
             pipe.buf.finish(&mut lines);
+        }
+        if let (Some(source), Some(journal)) = (&pipe.source, self.journal.as_mut()) {
+            let now = now_us();
+            for line in &lines {
+                journal.push(source.entry(line, now));
+            }
         }
         for line in &lines {
             if pipe.syslog {

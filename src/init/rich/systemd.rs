@@ -22,10 +22,11 @@ use crate::sys::users::{self, Identity};
 use crate::sys::Errno;
 use crate::units::boot::{self, Kind};
 use crate::units::discovery::Loader;
-use crate::units::sysv;
 use crate::units::exec::{Command, Privilege};
+use crate::units::journal::Source;
 use crate::units::service::{Directories, Output as StdOutput, ServiceSection, ServiceUnit};
 use crate::units::service::{NotifyAccess, ServiceType};
+use crate::units::sysv;
 use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::ffi::CString;
@@ -209,8 +210,18 @@ impl UnitRun {
             ..Setup::default()
         };
         let log = log_target(s);
-        let (keeper, pid) =
-            output.spawn_kept(ctx, self.short_name(), &argv, &setup, &log, records)?;
+        let ident = s.syslog_identifier.clone().unwrap_or_else(|| {
+            let program = argv.first().map(|a| a.to_string_lossy().into_owned());
+            let program = program.unwrap_or_default();
+            program.rsplit('/').next().unwrap_or_default().to_string()
+        });
+        let source = Source {
+            unit: self.unit.name.clone(),
+            ident,
+            pid: 0,
+        };
+        let name = self.short_name().to_string();
+        let (keeper, pid) = output.spawn_kept(ctx, &name, &argv, &setup, &log, records, source)?;
         Ok(Started { keeper, pid })
     }
 

@@ -45,6 +45,7 @@ impl Driver<'_> {
                 if let Some((level, text)) =
                     words::unit_line(name, description.as_deref(), action, state)
                 {
+                    self.output.journal_line(name, &text);
                     self.line(level, &text);
                 }
             }
