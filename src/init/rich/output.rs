@@ -60,6 +60,13 @@ fn dup(fd: &OwnedFd) -> Result<OwnedFd, Errno> {
 }
 
 impl Output {
+    pub fn with_journal(journal: Option<Journal>) -> Output {
+        Output {
+            journal,
+            ..Output::default()
+        }
+    }
+
     /// Fork and exec `argv` in its own group, with its output per `log`.
     pub fn spawn(
         &mut self,
