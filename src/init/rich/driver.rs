@@ -77,10 +77,9 @@ impl<'a> Driver<'a> {
             handoff: Handoff::default(),
             fleet: p.fleet,
             services: p.services,
-            output: Output {
-                journal: p.records.is_some().then(|| Journal::new(Limits::DEFAULT)),
-                ..Output::default()
-            },
+            output: Output::with_journal(
+                p.records.is_some().then(|| Journal::new(Limits::DEFAULT)),
+            ),
             poller: p.poller,
             control: p.control,
             procs: Procs::default(),
