@@ -92,6 +92,23 @@ pub fn poll_readable(
     Ok(())
 }
 
+/// Wait until `fd` can take more output (or is broken), at most `timeout`; Ok(true) when it
+/// can.
+pub fn poll_writable(fd: RawFd, timeout: Duration) -> Result<bool, Errno> {
+    let mut pfd = libc::pollfd {
+        fd,
+        events: libc::POLLOUT,
+        revents: 0,
+    };
+    let ms = libc::c_int::try_from(timeout.as_millis()).unwrap_or(libc::c_int::MAX);
+    // SAFETY: `pfd` is one live pollfd structure.
+    let n = unsafe { libc::poll(&mut pfd, 1, ms) };
+    if n < 0 {
+        return Err(Errno::last());
+    }
+    Ok(n > 0 && pfd.revents & libc::POLLOUT != 0)
+}
+
 /// An anonymous in-memory file holding `bytes`, positioned at its start: a child's stdin
 /// that it can read at its own pace, however large.
 pub fn memfd_with(bytes: &[u8]) -> Result<OwnedFd, Errno> {

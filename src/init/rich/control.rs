@@ -36,15 +36,39 @@ pub(super) struct ControlServer {
     /// accept failed for want of descriptors in the last turn that tried: warn once per
     /// episode.
     starved: bool,
+    /// Connections whose answer the driver sends later; polled only to see them close.
+    held: Vec<Conn>,
+    /// Held connections the client has closed since the driver last asked.
+    gone: Vec<u64>,
+    next_id: u64,
 }
 
 struct Conn {
     fd: OwnedFd,
     buf: Vec<u8>,
+    /// Names it to the driver when its answer comes later ([`Reply::Later`]).
+    id: u64,
 }
 
-/// What answers a request: the driver, with the fleet's state.
-pub(super) type Answer<'a> = dyn FnMut(Request) -> Response + 'a;
+/// How a request is answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Reply {
+    /// These lines, then the connection is closed.
+    Now(String),
+    /// The driver answers later ([`ControlServer::send`], [`ControlServer::finish`]): a
+    /// `systemctl start` that waits for its job, a `journalctl -f`.
+    Later,
+}
+
+/// What answers a request (with the id of its connection): the driver, with the fleet's
+/// state.
+pub(super) type Answer<'a> = dyn FnMut(Request, u64) -> Reply + 'a;
+
+/// How long one answer may take to go out to a client that does not read.
+const SEND_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Held connections, at most: past this, a request that would wait is refused.
+const MAX_HELD: usize = 64;
 
 fn warn(log: &Logger, text: &str) {
     log.emit(Msg::Rich {
@@ -72,6 +96,9 @@ impl ControlServer {
                     spare,
                     paused_until: None,
                     starved: false,
+                    held: Vec::new(),
+                    gone: Vec::new(),
+                    next_id: 0,
                 }))
             }
             Err(e) => {
@@ -92,7 +119,8 @@ impl ControlServer {
         self.paused_until
     }
 
-    /// The listener (-1 while it rests: poll ignores it), then each connection.
+    /// The listener (-1 while it rests: poll ignores it), then each connection, then each
+    /// held one.
     pub fn fds(&self) -> Vec<RawFd> {
         let listener = match self.paused_until {
             Some(_) => -1,
@@ -100,8 +128,75 @@ impl ControlServer {
         };
         std::iter::once(listener)
             .chain(self.conns.iter().map(|c| c.fd.as_raw_fd()))
+            .chain(self.held.iter().map(|c| c.fd.as_raw_fd()))
             .collect()
     }
+
+    /// Send `text` on held connection `id`; false (and the connection dropped) when the
+    /// client is gone or does not read.
+    pub fn send(&mut self, id: u64, text: &str) -> bool {
+        let Some(i) = self.held.iter().position(|c| c.id == id) else {
+            return false;
+        };
+        let sent = self
+            .held
+            .get(i)
+            .is_some_and(|c| send_all(c.fd.as_raw_fd(), text.as_bytes()));
+        if !sent {
+            self.held.remove(i);
+        }
+        sent
+    }
+
+    /// Send the last of the answer on held connection `id` and close it.
+    pub fn finish(&mut self, id: u64, text: &str) {
+        if self.send(id, text) {
+            self.held.retain(|c| c.id != id);
+        }
+    }
+
+    /// Held connections closed by their clients since the last call.
+    pub fn take_gone(&mut self) -> Vec<u64> {
+        std::mem::take(&mut self.gone)
+    }
+
+    /// Answer what `conn` sent if it is complete: at once, or later (the connection is then
+    /// held). False while the request is still incomplete.
+    fn handle(&mut self, mut conn: Conn, answer: &mut Answer) -> Option<Conn> {
+        match read_request(&mut conn, answer) {
+            None => Some(conn),
+            Some(Reply::Now(text)) => {
+                let _ = send_all(conn.fd.as_raw_fd(), text.as_bytes());
+                None
+            }
+            Some(Reply::Later) => {
+                if self.held.len() >= MAX_HELD {
+                    self.held.remove(0);
+                }
+                self.held.push(conn);
+                None
+            }
+        }
+    }
+}
+
+/// Write all of `bytes`, waiting at most SEND_TIMEOUT for room.
+fn send_all(fd: RawFd, mut bytes: &[u8]) -> bool {
+    let deadline = Instant::now() + SEND_TIMEOUT;
+    while !bytes.is_empty() {
+        match unix_socket::send_some(fd, bytes) {
+            Ok(n) => bytes = bytes.get(n..).unwrap_or_default(),
+            Err(Errno::EINTR) => {}
+            Err(Errno::EAGAIN) => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() || io::poll_writable(fd, left) != Ok(true) {
+                    return false;
+                }
+            }
+            Err(_) => return false,
+        }
+    }
+    true
 }
 
 /// The file's identity (device, inode), to tell our socket from one put in its place.
@@ -129,12 +224,28 @@ impl ControlServer {
         if ctl.paused_until.is_some_and(|t| Instant::now() >= t) {
             ctl.paused_until = None;
         }
+        let held_at = 1 + ctl.conns.len();
+        for i in (0..ctl.held.len()).rev() {
+            if ready.get(held_at + i) == Some(&true) {
+                // A held client sends nothing more: readable means it closed (or broke).
+                let mut chunk = [0u8; 256];
+                let fd = ctl.held.get(i).map(|c| c.fd.as_raw_fd());
+                let closed = match fd.map(|fd| io::read_some(fd, &mut chunk)) {
+                    // More from the client is ignored.
+                    Some(Ok(n)) if n > 0 => false,
+                    Some(Err(Errno::EAGAIN | Errno::EINTR)) => false,
+                    _ => true,
+                };
+                if closed {
+                    let conn = ctl.held.remove(i);
+                    ctl.gone.push(conn.id);
+                }
+            }
+        }
         for i in (0..ctl.conns.len()).rev() {
             if ready.get(i + 1) == Some(&true) {
-                let mut conn = ctl.conns.remove(i);
-                if let Some(reply) = read_request(&mut conn, answer) {
-                    let _ = unix_socket::send_some(conn.fd.as_raw_fd(), reply.as_bytes());
-                } else {
+                let conn = ctl.conns.remove(i);
+                if let Some(conn) = ctl.handle(conn, answer) {
                     ctl.conns.insert(i, conn);
                 }
             }
@@ -152,17 +263,15 @@ impl ControlServer {
                                 // A client sends its request as soon as it is connected,
                                 // so it is usually here already: answer it now, before
                                 // later connections can push this one out.
-                                let mut conn = Conn {
+                                ctl.next_id += 1;
+                                let conn = Conn {
                                     fd,
                                     buf: Vec::new(),
+                                    id: ctl.next_id,
                                 };
-                                if let Some(reply) = read_request(&mut conn, answer) {
-                                    let _ = unix_socket::send_some(
-                                        conn.fd.as_raw_fd(),
-                                        reply.as_bytes(),
-                                    );
+                                let Some(conn) = ctl.handle(conn, answer) else {
                                     continue;
-                                }
+                                };
                                 if ctl.conns.len() >= MAX_CONNS {
                                     ctl.conns.remove(0);
                                 }
@@ -205,36 +314,35 @@ impl ControlServer {
 }
 
 /// Read what the client sent; Some(reply) once the request is complete (or broken).
-fn read_request(conn: &mut Conn, answer: &mut Answer) -> Option<String> {
+fn read_request(conn: &mut Conn, answer: &mut Answer) -> Option<Reply> {
     let mut chunk = [0u8; 1024];
+    let error = |e: ProtocolError| {
+        Reply::Now(control::render_response(&Response::Error {
+            message: e.to_string(),
+        }))
+    };
     loop {
         match io::read_some(conn.fd.as_raw_fd(), &mut chunk) {
-            Ok(0) => return Some(String::new()),
+            Ok(0) => return Some(Reply::Now(String::new())),
             Ok(n) => conn
                 .buf
                 .extend_from_slice(chunk.get(..n).unwrap_or_default()),
             Err(Errno::EINTR) => continue,
             Err(Errno::EAGAIN) => return None,
-            Err(_) => return Some(String::new()),
+            Err(_) => return Some(Reply::Now(String::new())),
         }
         if let Some(end) = conn.buf.iter().position(|b| *b == b'\n') {
             let line = conn.buf.get(..end).unwrap_or_default().to_vec();
-            let response = match control::parse_request(&line) {
-                Ok(request) => answer(request),
-                Err(e) => Response::Error {
-                    message: e.to_string(),
-                },
-            };
-            return Some(control::render_response(&response));
+            return Some(match control::parse_request(&line) {
+                Ok(request) => answer(request, conn.id),
+                Err(e) => error(e),
+            });
         }
         if conn.buf.len() > control::MAX_LINE {
-            let e = ProtocolError::TooLong {
+            return Some(error(ProtocolError::TooLong {
                 what: "request line",
                 len: conn.buf.len(),
                 limit: control::MAX_LINE,
-            };
-            return Some(control::render_response(&Response::Error {
-                message: e.to_string(),
             }));
         }
     }

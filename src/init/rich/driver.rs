@@ -2,7 +2,7 @@
 //! actions the fleet returns. Every decision is the fleet's (`supervisor/fleet.rs`);
 //! here are only syscalls and wording.
 
-use super::control::{decide, ControlServer, Then};
+use super::control::{decide, ControlServer, Reply, Then};
 use super::output::{Output, SpawnCtx};
 use super::poller::{Poller, Wakeup};
 use super::services::Svc;
@@ -139,7 +139,9 @@ impl<'a> Driver<'a> {
                 }
                 Wakeup::Control(ready) => {
                     if let Some(mut server) = self.control.take() {
-                        server.serve(&ready, self.log, &mut |request| self.answer(request));
+                        server.serve(&ready, self.log, &mut |request, id| {
+                            self.answer(request, id)
+                        });
                         self.control = Some(server);
                     }
                     for event in std::mem::take(&mut self.requested) {
@@ -408,7 +410,11 @@ impl<'a> Driver<'a> {
     }
 
     /// A control request, answered from the fleet's state.
-    fn answer(&mut self, request: Request) -> Response {
+    fn answer(&mut self, request: Request, _conn: u64) -> Reply {
+        Reply::Now(crate::control::render_response(&self.answer_now(request)))
+    }
+
+    fn answer_now(&mut self, request: Request) -> Response {
         let (response, then) = decide(request, &self.fleet);
         match then {
             Then::Nothing => {}
