@@ -5,6 +5,7 @@ mod error;
 mod json;
 pub mod protocol;
 pub mod response;
+pub mod units;
 
 pub use error::{CtlUsageError, ProtocolError};
 pub use protocol::{
@@ -13,6 +14,7 @@ pub use protocol::{
 pub use response::{
     parse_response, render_response, ExitInfo, Response, ServiceStatus, MAX_RESPONSE_LINE,
 };
+pub use units::{check_unit_name, JobOutcome, JobResult, JobVerb, KillWhom};
 
 use crate::signame;
 
