@@ -1,0 +1,4 @@
+//! The `systemctl` personality: a client of the running init's control socket that answers
+//! as systemctl(1) does, for the commands that operators and Debian maintainer scripts use.
+
+pub mod args;
