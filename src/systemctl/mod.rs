@@ -2,3 +2,5 @@
 //! as systemctl(1) does, for the commands that operators and Debian maintainer scripts use.
 
 pub mod args;
+pub mod format;
+pub mod show;
