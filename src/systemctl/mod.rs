@@ -4,3 +4,4 @@
 pub mod args;
 pub mod format;
 pub mod show;
+pub mod status;
