@@ -3,5 +3,6 @@
 
 pub mod args;
 pub mod format;
+pub mod list;
 pub mod show;
 pub mod status;
