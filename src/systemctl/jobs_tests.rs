@@ -3,6 +3,17 @@
 use super::*;
 use crate::control::KillWhom;
 
+/// (verb, unit, result, its service's Result=, the message and exit code wanted).
+type FailureCase<'a> = (
+    JobVerb,
+    &'a str,
+    JobResult,
+    Option<&'a str>,
+    Option<(Option<&'a str>, i32)>,
+);
+/// (units, states that count, exit code otherwise, quiet, text, exit code).
+type StateCase<'a> = (Vec<UnitInfo>, &'a [&'a str], i32, bool, &'a str, i32);
+
 #[test]
 fn job_failures() {
     let kill = JobVerb::Kill {
@@ -12,7 +23,7 @@ fn job_failures() {
     let nl = |s: &str| JobResult::NotLoaded {
         load_state: s.into(),
     };
-    let cases: Vec<(JobVerb, &str, JobResult, Option<&str>, Option<(Option<&str>, i32)>)> = vec![
+    let cases: Vec<FailureCase> = vec![
         (JobVerb::Start, "a.service", JobResult::Done, None, None),
         (JobVerb::Start, "a.service", JobResult::Skipped, None, None),
         (JobVerb::Start, "foo.service", JobResult::NotFound, None, Some((Some("Failed to start foo.service: Unit foo.service not found."), 5))),
@@ -58,7 +69,7 @@ fn state_checks() {
         ..UnitInfo::default()
     };
     let active = ["active", "reloading"];
-    let cases: Vec<(Vec<UnitInfo>, &[&str], i32, bool, &str, i32)> = vec![
+    let cases: Vec<StateCase> = vec![
         (vec![u("active")], &active, 3, false, "active\n", 0),
         (vec![u("inactive")], &active, 3, false, "inactive\n", 3),
         (

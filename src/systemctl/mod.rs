@@ -3,6 +3,7 @@
 
 pub mod args;
 pub mod format;
+pub mod install;
 pub mod jobs;
 pub mod list;
 pub mod show;
