@@ -40,5 +40,10 @@ pub extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) ->
         Parsed::Ctl(words) => rich_init::ctl::run(&words, &env),
         Parsed::Hook(words) => rich_init::oci::hook::run(&words, &env, restore(blocked)),
         Parsed::Oci(words) => rich_init::oci::run(&words, &env),
+        Parsed::Systemctl(words) => {
+            // A client: interruptible like any command (Ctrl-C while a job runs).
+            restore(blocked);
+            rich_init::systemctl::run(&words, &env)
+        }
     }
 }

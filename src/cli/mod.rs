@@ -36,6 +36,21 @@ impl Personality {
     }
 }
 
+/// The client programs we answer as (argv[0] basename), which are not inits: `systemctl`.
+/// (Kept apart from [`Personality`], which configures the init.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Client {
+    Systemctl,
+}
+
+impl Client {
+    /// `systemctl`, `/usr/bin/systemctl` → Systemctl; anything else → None.
+    pub fn from_argv0(argv0: &str) -> Option<Client> {
+        let base = argv0.rsplit('/').next().unwrap_or(argv0);
+        (base == "systemctl").then_some(Client::Systemctl)
+    }
+}
+
 /// Where the child is placed relative to us.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Isolation {
@@ -147,6 +162,8 @@ pub enum Parsed {
     Hook(Vec<String>),
     /// `rich-init oci inject ...` (the words after `oci`).
     Oci(Vec<String>),
+    /// Invoked as `systemctl`: the words after argv[0].
+    Systemctl(Vec<String>),
     /// Print these and exit with this code (help, version, usage errors).
     Exit {
         code: i32,
@@ -180,6 +197,10 @@ pub fn parse(args: Vec<OsString>, env: &dyn Fn(&str) -> Option<String>, pid: i32
         .first()
         .map(|a| a.to_string_lossy().into_owned())
         .unwrap_or_default();
+    if Client::from_argv0(&argv0) == Some(Client::Systemctl) {
+        let words = args.iter().skip(1);
+        return Parsed::Systemctl(words.map(|a| a.to_string_lossy().into_owned()).collect());
+    }
     match Personality::from_argv0(&argv0) {
         Personality::Rich => rich::parse(args, env, pid == 1),
         Personality::DumbInit => dumb_init::parse(args, env),
@@ -207,6 +228,43 @@ mod tests {
         ];
         for (argv0, want) in cases {
             assert_eq!(Personality::from_argv0(argv0), want, "{argv0}");
+        }
+    }
+
+    #[test]
+    fn client_from_argv0() {
+        let cases = [
+            ("systemctl", Some(Client::Systemctl)),
+            ("/usr/bin/systemctl", Some(Client::Systemctl)),
+            ("/bin/systemctl", Some(Client::Systemctl)),
+            ("systemctl.real", None),
+            ("rich-init", None),
+            ("", None),
+        ];
+        for (argv0, want) in cases {
+            assert_eq!(Client::from_argv0(argv0), want, "{argv0}");
+        }
+    }
+
+    #[test]
+    fn systemctl_dispatch() {
+        let env = |_: &str| None;
+        let argv = |words: &[&str]| words.iter().map(OsString::from).collect::<Vec<_>>();
+        let cases: [(&[&str], Parsed); 3] = [
+            (
+                &["/usr/bin/systemctl", "start", "nginx"],
+                Parsed::Systemctl(vec!["start".into(), "nginx".into()]),
+            ),
+            (&["systemctl"], Parsed::Systemctl(vec![])),
+            // The name decides, whatever our pid.
+            (
+                &["/bin/systemctl", "--version"],
+                Parsed::Systemctl(vec!["--version".into()]),
+            ),
+        ];
+        for (words, want) in cases {
+            assert_eq!(parse(argv(words), &env, 1), want, "{words:?}");
+            assert_eq!(parse(argv(words), &env, 4242), want, "{words:?}");
         }
     }
 }
