@@ -5,6 +5,7 @@ mod error;
 mod json;
 pub mod protocol;
 pub mod response;
+mod unit_json;
 pub mod units;
 
 pub use error::{CtlUsageError, ProtocolError};

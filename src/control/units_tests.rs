@@ -4,6 +4,7 @@
 use super::super::{parse_request, parse_response, render_request, render_response};
 use super::*;
 use crate::control::{Request, Response};
+use crate::units::status::{JournalEntry, Process};
 
 fn nginx() -> UnitInfo {
     UnitInfo {
