@@ -17,7 +17,7 @@ use super::unit_json::{
     journal_value, object, parse_journal_entry, parse_unit, strings, unit_value,
 };
 use super::ProtocolError;
-use crate::units::status::{SystemState, UnitInfo};
+use crate::units::status::SystemState;
 
 /// What a `unit-job` request asks for (systemctl's verbs that queue jobs or act on units).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -161,21 +161,6 @@ impl JobOutcome {
         JobOutcome {
             unit: unit.into(),
             result,
-        }
-    }
-}
-
-impl UnitInfo {
-    /// What `Units` answers for a name the init does not know: systemd's defaults for a unit
-    /// that failed to load (`LoadState=not-found`, `inactive`, `dead`).
-    pub fn not_found(name: &str) -> UnitInfo {
-        UnitInfo {
-            id: name.to_string(),
-            names: vec![name.to_string()],
-            load_state: "not-found".into(),
-            active_state: "inactive".into(),
-            sub_state: "dead".into(),
-            ..UnitInfo::default()
         }
     }
 }
