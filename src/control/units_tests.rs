@@ -4,7 +4,7 @@
 use super::super::{parse_request, parse_response, render_request, render_response};
 use super::*;
 use crate::control::{Request, Response};
-use crate::units::status::{JournalEntry, Process};
+use crate::units::status::{JournalEntry, Process, UnitInfo};
 
 fn nginx() -> UnitInfo {
     UnitInfo {
