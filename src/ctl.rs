@@ -62,6 +62,10 @@ pub fn run(words: &[String], env: &dyn Fn(&str) -> Option<String>) -> i32 {
             0
         }
         Ok(Response::Error { message }) => say(1, &format!("rich-init ctl: {message}")),
+        Ok(_) => say(
+            3,
+            "rich-init ctl: the init's answer makes no sense (unit data for a ctl request)",
+        ),
         Err(e) => say(
             3,
             &format!("rich-init ctl: the init's answer makes no sense ({e})"),

@@ -16,6 +16,7 @@ pub mod scripts;
 pub mod signame;
 pub mod supervisor;
 pub mod sys;
+pub mod systemctl;
 pub mod units;
 pub mod upgrade;
 pub mod wait_status;

@@ -48,5 +48,10 @@ pub extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) ->
             restore(blocked);
             rich_init::clients::service::run(&invocation, &env)
         }
+        Parsed::Systemctl(words) => {
+            // A client: interruptible like any command (Ctrl-C while a job runs).
+            restore(blocked);
+            rich_init::systemctl::run(&words, &env)
+        }
     }
 }

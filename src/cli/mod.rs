@@ -43,6 +43,8 @@ impl Personality {
 /// before the init personalities (a symlink `journalctl -> rich-init` in the image).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Client {
+    /// `systemctl`: the init's units.
+    Systemctl,
     /// `journalctl`: the init's journal.
     Journalctl,
     /// `service NAME ACTION` (Debian's service(8)).
@@ -52,6 +54,7 @@ pub enum Client {
 impl Client {
     pub fn from_argv0(argv0: &str) -> Option<Client> {
         match argv0.rsplit('/').next().unwrap_or(argv0) {
+            "systemctl" => Some(Client::Systemctl),
             "journalctl" => Some(Client::Journalctl),
             "service" => Some(Client::Service),
             _ => None,
@@ -176,6 +179,8 @@ pub enum Parsed {
     Journalctl(Box<journalctl::Args>),
     /// `service ...`: what Debian's service(8) would do.
     Service(service::Invocation),
+    /// Invoked as `systemctl`: the words after argv[0].
+    Systemctl(Vec<String>),
     /// Print these and exit with this code (help, version, usage errors).
     Exit {
         code: i32,
@@ -212,6 +217,10 @@ pub fn parse(args: Vec<OsString>, env: &dyn Fn(&str) -> Option<String>, pid: i32
     match Client::from_argv0(&argv0) {
         Some(Client::Journalctl) => return journalctl::parse(args),
         Some(Client::Service) => return service::parse(args),
+        Some(Client::Systemctl) => {
+            let words = args.iter().skip(1);
+            return Parsed::Systemctl(words.map(|a| a.to_string_lossy().into_owned()).collect());
+        }
         None => {}
     }
     match Personality::from_argv0(&argv0) {
@@ -247,6 +256,10 @@ mod tests {
     #[test]
     fn clients_from_argv0() {
         let cases = [
+            ("systemctl", Some(Client::Systemctl)),
+            ("/usr/bin/systemctl", Some(Client::Systemctl)),
+            ("/bin/systemctl", Some(Client::Systemctl)),
+            ("systemctl.real", None),
             ("journalctl", Some(Client::Journalctl)),
             ("/bin/journalctl", Some(Client::Journalctl)),
             ("/usr/sbin/service", Some(Client::Service)),
@@ -267,5 +280,27 @@ mod tests {
         );
         let journal = parse(vec!["/usr/bin/journalctl".into(), "-n".into()], &env, 5);
         assert!(matches!(journal, Parsed::Journalctl(ref a) if a.lines == Some(10)));
+    }
+
+    #[test]
+    fn systemctl_dispatch() {
+        let env = |_: &str| None;
+        let argv = |words: &[&str]| words.iter().map(OsString::from).collect::<Vec<_>>();
+        let cases: [(&[&str], Parsed); 3] = [
+            (
+                &["/usr/bin/systemctl", "start", "nginx"],
+                Parsed::Systemctl(vec!["start".into(), "nginx".into()]),
+            ),
+            (&["systemctl"], Parsed::Systemctl(vec![])),
+            // The name decides, whatever our pid.
+            (
+                &["/bin/systemctl", "--version"],
+                Parsed::Systemctl(vec!["--version".into()]),
+            ),
+        ];
+        for (words, want) in cases {
+            assert_eq!(parse(argv(words), &env, 1), want, "{words:?}");
+            assert_eq!(parse(argv(words), &env, 4242), want, "{words:?}");
+        }
     }
 }

@@ -52,6 +52,22 @@ pub enum ProtocolError {
     BadSignal { signal: String },
     #[error("bad exit code {code}: use an integer 0-255")]
     BadCode { code: String },
+    #[error(
+        "invalid unit name {name:?}: use 1-255 printable characters without '/', e.g. cron.service"
+    )]
+    BadUnitName { name: String },
+    #[error("unknown job verb {verb:?}: use start, stop, restart, try-restart, reload, reload-or-restart, try-reload-or-restart, reset-failed or kill")]
+    BadVerb { verb: String },
+    #[error("unknown kill target {whom:?}: use main, control or all")]
+    BadWhom { whom: String },
+    #[error("unknown job result {result:?}: use done, failed, canceled, timeout, dependency, skipped, not-found, not-loaded, no-reload or masked")]
+    BadJobResult { result: String },
+    #[error("unknown system state {state:?}: use starting, running, degraded or stopping")]
+    BadSystemState { state: String },
+    #[error(
+        "the response carries {found}: send exactly one of units, jobs, system_state, journal"
+    )]
+    Payloads { found: String },
 }
 
 /// Why the words after `rich-init ctl` were refused: one line that ends with the usage.

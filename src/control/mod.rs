@@ -6,6 +6,8 @@ pub mod journal_msg;
 mod json;
 pub mod protocol;
 pub mod response;
+mod unit_json;
+pub mod units;
 
 pub use error::{CtlUsageError, ProtocolError};
 pub use protocol::{
@@ -14,6 +16,7 @@ pub use protocol::{
 pub use response::{
     parse_response, render_response, ExitInfo, Response, ServiceStatus, MAX_RESPONSE_LINE,
 };
+pub use units::{check_unit_name, JobOutcome, JobResult, JobVerb, KillWhom};
 
 use crate::signame;
 

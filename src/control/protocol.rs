@@ -11,6 +11,7 @@
 use serde_json::{Map, Value};
 
 use super::json::{echo, line, parse_object, Fields, Result};
+use super::units::JobVerb;
 use super::ProtocolError;
 use crate::signame;
 
@@ -21,11 +22,45 @@ pub const MAX_LINE: usize = 4096;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
     Status,
-    Start { service: String },
-    Stop { service: String },
-    Restart { service: String },
-    Signal { service: String, signal: i32 },
-    Shutdown { code: Option<u8> },
+    Start {
+        service: String,
+    },
+    Stop {
+        service: String,
+    },
+    Restart {
+        service: String,
+    },
+    Signal {
+        service: String,
+        signal: i32,
+    },
+    Shutdown {
+        code: Option<u8>,
+    },
+    /// `systemctl status/show/is-active/list-units`: these units (empty: every loaded one);
+    /// answered with `Response::Units`, an unknown name as `UnitInfo::not_found`.
+    Units {
+        names: Vec<String>,
+    },
+    /// Jobs on units; answered with `Response::Jobs` once each job has finished (at once
+    /// with `no_block`).
+    UnitJob {
+        verb: JobVerb,
+        names: Vec<String>,
+        no_block: bool,
+    },
+    /// Re-read the unit files; answered with `Response::Ok`.
+    DaemonReload,
+    /// Answered with `Response::SystemState`.
+    SystemState,
+    /// The last `lines` journal lines (of `unit`, or all); with `follow`, more
+    /// `Response::Journal` lines follow on the same connection until the client closes it.
+    Journal {
+        unit: Option<String>,
+        lines: Option<usize>,
+        follow: bool,
+    },
 }
 
 impl Request {
@@ -38,6 +73,11 @@ impl Request {
             Request::Restart { .. } => "restart",
             Request::Signal { .. } => "signal",
             Request::Shutdown { .. } => "shutdown",
+            Request::Units { .. } => "units",
+            Request::UnitJob { .. } => "unit-job",
+            Request::DaemonReload => "daemon-reload",
+            Request::SystemState => "system-state",
+            Request::Journal { .. } => "journal",
         }
     }
 }
@@ -114,13 +154,16 @@ pub fn parse_request(line: &[u8]) -> Result<Request> {
             };
             Request::Shutdown { code }
         }
-        other => return Err(ProtocolError::UnknownCmd { cmd: echo(other) }),
+        other => match super::units::parse_unit_request(other, &f) {
+            Some(request) => request?,
+            None => return Err(ProtocolError::UnknownCmd { cmd: echo(other) }),
+        },
     };
     Ok(request)
 }
 
 /// A signal as the protocol writes it: `HUP`, `RTMIN+3`; a bare number if it has no name.
-fn signal_text(signal: i32) -> String {
+pub(super) fn signal_text(signal: i32) -> String {
     let name = signame::name(signal);
     name.strip_prefix("SIG").unwrap_or(&name).to_string()
 }
@@ -141,6 +184,11 @@ pub fn render_request(request: &Request) -> String {
         Request::Shutdown { code: Some(code) } => {
             map.insert("code".into(), (*code).into());
         }
+        Request::Units { .. }
+        | Request::UnitJob { .. }
+        | Request::DaemonReload
+        | Request::SystemState
+        | Request::Journal { .. } => super::units::render_unit_request(request, &mut map),
     }
     line(Value::Object(map))
 }

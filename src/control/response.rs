@@ -35,7 +35,16 @@ pub struct ServiceStatus {
 pub enum Response {
     Ok,
     Status(Vec<ServiceStatus>),
-    Error { message: String },
+    Error {
+        message: String,
+    },
+    /// The answer to `Request::Units`.
+    Units(Vec<crate::units::status::UnitInfo>),
+    /// The answer to `Request::UnitJob`: one outcome per unit, in the request's order.
+    Jobs(Vec<super::units::JobOutcome>),
+    SystemState(crate::units::status::SystemState),
+    /// The answer to `Request::Journal` (and each batch after it with `follow`).
+    Journal(Vec<crate::units::status::JournalEntry>),
 }
 
 fn status_value(s: &ServiceStatus) -> Value {
@@ -78,6 +87,13 @@ pub fn render_response(response: &Response) -> String {
         Response::Error { message } => {
             map.insert("ok".into(), false.into());
             map.insert("error".into(), message.as_str().into());
+        }
+        Response::Units(_)
+        | Response::Jobs(_)
+        | Response::SystemState(_)
+        | Response::Journal(_) => {
+            map.insert("ok".into(), true.into());
+            super::units::render_unit_response(response, &mut map);
         }
     }
     line(Value::Object(map))
@@ -147,6 +163,9 @@ pub fn parse_response(line: &[u8]) -> Result<Response> {
         return Ok(Response::Error {
             message: f.string("error")?.to_string(),
         });
+    }
+    if super::units::PAYLOADS.iter().any(|k| map.contains_key(*k)) {
+        return super::units::parse_unit_response(&f);
     }
     f.allow(&["ok", "services"])?;
     match map.get("services") {

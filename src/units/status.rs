@@ -60,6 +60,21 @@ pub struct UnitInfo {
     pub processes: Vec<Process>,
 }
 
+impl UnitInfo {
+    /// What `Units` answers for a name the init does not know: systemd's defaults for a unit
+    /// that failed to load (`LoadState=not-found`, `inactive`, `dead`).
+    pub fn not_found(name: &str) -> UnitInfo {
+        UnitInfo {
+            id: name.to_string(),
+            names: vec![name.to_string()],
+            load_state: "not-found".into(),
+            active_state: "inactive".into(),
+            sub_state: "dead".into(),
+            ..UnitInfo::default()
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Process {
     pub pid: i32,

@@ -413,6 +413,13 @@ pub(super) fn decide(request: Request, fleet: &Fleet) -> (Response, Then) {
         Request::Shutdown { code } => {
             return (Response::Ok, Then::Shutdown(Event::Shutdown { code }));
         }
+        other => {
+            let message = format!(
+                "{} is for systemd units, which this init does not run; start rich-init with --systemd",
+                other.cmd()
+            );
+            return (Response::Error { message }, Then::Nothing);
+        }
     };
     if fleet.service(&service).is_none() {
         return (unknown(&service), Then::Nothing);
