@@ -150,6 +150,13 @@ impl Fleet {
         self.members.machine(name)
     }
 
+    /// Add a member after the start (a unit loaded on demand by `systemctl start`); it
+    /// starts when an operator asks. During the shutdown it is stopped with the others. False
+    /// when the name is taken.
+    pub fn add_member(&mut self, member: Member, now: Instant) -> bool {
+        self.members.add(member, now)
+    }
+
     /// CMD's pid while it runs (stop signal sent or not).
     pub fn cmd_pid(&self) -> Option<i32> {
         self.cmd.pid()

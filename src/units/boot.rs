@@ -428,7 +428,7 @@ mod tests {
         let plan = plan(&Loader::new(root).unwrap(), "h", &[]).unwrap();
         assert_eq!(
             plan.units.len(),
-            3 + 0,
+            3,
             "{:?}",
             plan.units.iter().map(|u| &u.name).collect::<Vec<_>>()
         );

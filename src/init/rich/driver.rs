@@ -2,15 +2,14 @@
 //! actions the fleet returns. Every decision is the fleet's (`supervisor/fleet.rs`);
 //! here are only syscalls and wording.
 
-use super::control::{decide, ControlServer, Reply, Then};
+use super::control::ControlServer;
 use super::output::{Output, SpawnCtx};
 use super::poller::{Poller, Wakeup};
 use super::services::Svc;
-use super::systemd::UnitRun;
+use super::systemd::{Meta, UnitRun};
 use super::words;
 use super::Parts;
 use crate::cli::Settings;
-use crate::control::{Request, Response};
 use crate::init::forward::{self, Handoff, Route, Rules};
 use crate::init::{shutdown, signal_cmd, spawn_cmd};
 use crate::logging::{Level, Logger, Msg};
@@ -27,6 +26,8 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+mod answer;
+mod jobs;
 mod units;
 
 use crate::units::journal::{Journal, Limits};
@@ -59,6 +60,15 @@ pub(super) struct Driver<'a> {
     requested: Vec<Event>,
     /// The systemd service units (`--systemd`), by unit name.
     units: BTreeMap<String, UnitRun>,
+    /// What systemctl shows of each unit (services and targets) besides its state.
+    meta: BTreeMap<String, Meta>,
+    /// `systemctl start` and the like that wait for their jobs.
+    jobs: Vec<jobs::Pending>,
+    /// `journalctl -f` clients: connection, unit filter, next sequence number.
+    followers: Vec<(u64, Option<String>, u64)>,
+    /// Lines for held control connections, sent once the server is back (conn, text,
+    /// close after).
+    outbox: Vec<(u64, String, bool)>,
     /// The keepers' record pipe (read end, write end), when there are units.
     records: Option<(OwnedFd, OwnedFd)>,
     /// A partial record read so far.
@@ -92,6 +102,10 @@ impl<'a> Driver<'a> {
             queue: VecDeque::new(),
             requested: Vec::new(),
             units: p.units,
+            meta: p.meta,
+            jobs: Vec::new(),
+            followers: Vec::new(),
+            outbox: Vec::new(),
             records: p.records,
             record_buf: Vec::new(),
             keepers: BTreeMap::new(),
@@ -144,6 +158,7 @@ impl<'a> Driver<'a> {
                         });
                         self.control = Some(server);
                     }
+                    self.flush_outbox();
                     for event in std::mem::take(&mut self.requested) {
                         self.feed(event);
                     }
@@ -160,6 +175,15 @@ impl<'a> Driver<'a> {
             .is_some_and(|d| d <= Instant::now())
         {
             self.feed(Event::Timer);
+        }
+        if !self.jobs.is_empty() {
+            self.check_jobs();
+        }
+        if !self.followers.is_empty() {
+            self.pump_followers();
+        }
+        if !self.outbox.is_empty() {
+            self.flush_outbox();
         }
     }
 
@@ -407,27 +431,6 @@ impl<'a> Driver<'a> {
             }
         }
         self.drain_queue();
-    }
-
-    /// A control request, answered from the fleet's state.
-    fn answer(&mut self, request: Request, _conn: u64) -> Reply {
-        Reply::Now(crate::control::render_response(&self.answer_now(request)))
-    }
-
-    fn answer_now(&mut self, request: Request) -> Response {
-        let (response, then) = decide(request, &self.fleet);
-        match then {
-            Then::Nothing => {}
-            Then::Feed(event) => self.requested.push(event),
-            Then::Signal { pid, signal } => {
-                let _ = signals::kill_group_or_pid(pid, signal);
-            }
-            Then::Shutdown(event) => {
-                self.line(Level::Info, "shutdown requested over the control socket");
-                self.requested.push(event);
-            }
-        }
-        response
     }
 
     fn line(&self, level: Level, text: &str) {

@@ -50,6 +50,7 @@ struct Parts<'a> {
     stop_dir: PathBuf,
     grace: Duration,
     units: BTreeMap<String, systemd::UnitRun>,
+    meta: BTreeMap<String, systemd::Meta>,
     records: Option<(std::os::fd::OwnedFd, std::os::fd::OwnedFd)>,
 }
 
@@ -70,6 +71,7 @@ pub fn run(
     };
     let mut loaded = loaded;
     let mut units = BTreeMap::new();
+    let mut meta = BTreeMap::new();
     let mut records = None;
     if rich.systemd {
         let toml: Vec<String> = loaded.services.keys().cloned().collect();
@@ -86,6 +88,7 @@ pub fn run(
         loaded.members.extend(extra.members);
         loaded.notify.extend(extra.notify);
         units = extra.units;
+        meta = extra.meta;
         records = Some(crate::sys::keeper::record_pipe().map_err(Error::KeeperPipe)?);
         // Debian's service(8), invoke-rc.d and deb-systemd-invoke call systemctl only when
         // this exists (sd_booted(3)); ours answers them.
@@ -129,6 +132,7 @@ pub fn run(
         stop_dir: rich.stop_dir.clone(),
         grace,
         units,
+        meta,
         records,
     });
     Ok(driver.run())

@@ -45,6 +45,11 @@ impl<'a> Poller<'a> {
         Poller { sigfd, notify }
     }
 
+    /// A notify socket for a unit loaded after the start.
+    pub fn add_notify(&mut self, name: String, sock: UnixDatagram) {
+        self.notify.push((name, sock));
+    }
+
     pub fn sigfd(&self) -> &SignalFd {
         self.sigfd
     }

@@ -10,31 +10,25 @@
 //! - StandardOutput=journal (the default), syslog, kmsg, console and inherit all go to the
 //!   init's output framed as `[unit] line`, so that `docker logs` shows them.
 
-use super::error::{Problem, RichError};
 use super::output::{Output, SpawnCtx};
-use super::services::notify_socket;
 use crate::config::LogTarget;
-use crate::supervisor::fleet::{Member, MemberKind};
-use crate::supervisor::unit::Spec;
 use crate::supervisor::unit::{ExecKind, ExecRef};
 use crate::sys::spawn::{Ids, Setup};
 use crate::sys::users::{self, Identity};
 use crate::sys::Errno;
-use crate::units::boot::{self, Kind};
-use crate::units::discovery::Loader;
 use crate::units::exec::{Command, Privilege};
 use crate::units::journal::Source;
 use crate::units::service::{Directories, Output as StdOutput, ServiceSection, ServiceUnit};
-use crate::units::service::{NotifyAccess, ServiceType};
-use crate::units::sysv;
-use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::ffi::CString;
 use std::os::fd::RawFd;
-use std::os::unix::net::UnixDatagram;
 use std::path::Path;
 
 /// systemd's PATH for system services (v252, split-usr off).
+mod load;
+
+pub(super) use load::{load, load_one, reload, Meta, OnDemandError};
+
 pub(super) const DEFAULT_PATH: &str =
     "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -241,105 +235,6 @@ impl UnitRun {
         }
         Some(path)
     }
-}
-
-/// What `--systemd` adds to the fleet.
-#[derive(Default)]
-pub(super) struct LoadedUnits {
-    pub members: Vec<Member>,
-    pub units: BTreeMap<String, UnitRun>,
-    pub notify: Vec<(String, UnixDatagram)>,
-    /// One line each: directives ignored, units skipped.
-    pub warnings: Vec<String>,
-}
-
-/// Read the image's units (under `/`) as systemd would boot them. A unit whose name is a
-/// services.d/preset service's (`cron.service` and `cron`) is left to that service.
-pub(super) fn load(services: &[String]) -> Result<LoadedUnits, RichError> {
-    let loader = Loader::new("/").map_err(|e| RichError::Config(vec![Problem::Units(e)]))?;
-    let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_default();
-    // SysV scripts, as systemd-sysv-generator reads them; a unit of the same name wins.
-    let mut warnings = Vec::new();
-    let scripts = match sysv::scan(Path::new("/"), &loader) {
-        Ok(scripts) => scripts,
-        Err(e) => {
-            warnings.push(format!("{e}; no SysV script runs"));
-            Vec::new()
-        }
-    };
-    let generated: Vec<boot::Generated> = scripts
-        .iter()
-        .map(|s| {
-            warnings.extend(s.warnings.iter().map(ToString::to_string));
-            boot::Generated {
-                name: s.name.clone(),
-                text: s.unit_text.clone(),
-                source: s.script.clone(),
-                wanted_by: s.wanted_by.clone(),
-            }
-        })
-        .collect();
-    let plan = boot::plan(&loader, &hostname, &generated)
-        .map_err(|e| RichError::Config(vec![Problem::Units(e)]))?;
-    warnings.extend(plan.warnings);
-    let mut out = LoadedUnits {
-        warnings,
-        ..LoadedUnits::default()
-    };
-    let taken = |name: &str| {
-        name.strip_suffix(".service")
-            .is_some_and(|stem| services.iter().any(|s| s == stem))
-    };
-    for planned in plan.units {
-        let name = planned.name.clone();
-        let kind = match planned.kind {
-            Kind::Target => MemberKind::Target,
-            Kind::Service(_) if taken(&name) => {
-                out.warnings.push(format!(
-                    "{name}: a services.d file or preset of the same name runs instead"
-                ));
-                continue;
-            }
-            Kind::Service(unit) => {
-                let wants_notify = unit.service.kind == ServiceType::Notify
-                    || unit.service.notify_access != NotifyAccess::None;
-                let mut address = None;
-                if wants_notify {
-                    match notify_socket(&name) {
-                        Ok((sock, addr)) => {
-                            out.notify.push((name.clone(), sock));
-                            address = Some(addr);
-                        }
-                        Err(e) => {
-                            out.warnings.push(format!(
-                                "{name}: cannot open its NOTIFY_SOCKET: {e}; skipping it"
-                            ));
-                            continue;
-                        }
-                    }
-                }
-                let spec = Spec::from_unit(&unit);
-                match UnitRun::new(*unit, address) {
-                    Ok(run) => {
-                        out.units.insert(name.clone(), run);
-                    }
-                    Err(e) => {
-                        out.warnings.push(format!("{e}; skipping it"));
-                        continue;
-                    }
-                }
-                MemberKind::Unit(Box::new(spec))
-            }
-        };
-        out.members.push(Member {
-            name,
-            after: planned.after,
-            kind,
-        });
-    }
-    Ok(out)
 }
 
 /// A plain program name is searched for in the unit's PATH (systemd.service(5)).

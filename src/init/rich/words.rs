@@ -65,68 +65,6 @@ pub(super) fn note(note: Note, init: &[PathBuf], stop: &[PathBuf]) -> (Level, St
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::wait_status::WaitStatus;
-    use std::time::Duration;
-
-    #[test]
-    fn lines() {
-        let scripts = vec![PathBuf::from("/etc/rich-init/init.d/10-a")];
-        type Case<'a> = ((Level, String), (Level, &'a str));
-        let cases: &[Case] = &[
-            (
-                note(Note::ShuttingDown { signal: 15 }, &scripts, &[]),
-                (Level::Info, "SIGTERM: shutting down"),
-            ),
-            (
-                note(
-                    Note::InitScriptFailed {
-                        index: 0,
-                        status: WaitStatus::exited(3),
-                    },
-                    &scripts,
-                    &[],
-                ),
-                (
-                    Level::Error,
-                    "init script /etc/rich-init/init.d/10-a failed: exit status 3; nothing else was started",
-                ),
-            ),
-            (
-                service_line(
-                    "web",
-                    ServiceAction::Log(ServiceNote::Restarting {
-                        delay: Duration::from_secs(1),
-                    }),
-                ),
-                (Level::Info, "service web: restarting in 1s"),
-            ),
-            (
-                (
-                    Level::Error,
-                    service_failed(
-                        "db",
-                        Some(ServiceNote::Exited {
-                            status: WaitStatus::exited(2),
-                            ready: true,
-                        }),
-                        true,
-                    ),
-                ),
-                (
-                    Level::Error,
-                    "service db exited with code 2 and will not be restarted; it is critical: shutting down",
-                ),
-            ),
-        ];
-        for ((level, text), (want_level, want)) in cases {
-            assert_eq!((level, text.as_str()), (want_level, *want));
-        }
-    }
-}
-
 /// systemd's `code=exited, status=1/FAILURE` / `code=killed, status=9/KILL` (the symbolic
 /// name only for the codes and signals systemd names).
 pub(super) fn systemd_status(status: crate::wait_status::WaitStatus) -> String {
@@ -243,4 +181,66 @@ pub(super) fn unit_line(
         },
         UnitAction::Spawn(_) | UnitAction::ReadPidFile | UnitAction::Signal { .. } => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wait_status::WaitStatus;
+    use std::time::Duration;
+
+    #[test]
+    fn lines() {
+        let scripts = vec![PathBuf::from("/etc/rich-init/init.d/10-a")];
+        type Case<'a> = ((Level, String), (Level, &'a str));
+        let cases: &[Case] = &[
+            (
+                note(Note::ShuttingDown { signal: 15 }, &scripts, &[]),
+                (Level::Info, "SIGTERM: shutting down"),
+            ),
+            (
+                note(
+                    Note::InitScriptFailed {
+                        index: 0,
+                        status: WaitStatus::exited(3),
+                    },
+                    &scripts,
+                    &[],
+                ),
+                (
+                    Level::Error,
+                    "init script /etc/rich-init/init.d/10-a failed: exit status 3; nothing else was started",
+                ),
+            ),
+            (
+                service_line(
+                    "web",
+                    ServiceAction::Log(ServiceNote::Restarting {
+                        delay: Duration::from_secs(1),
+                    }),
+                ),
+                (Level::Info, "service web: restarting in 1s"),
+            ),
+            (
+                (
+                    Level::Error,
+                    service_failed(
+                        "db",
+                        Some(ServiceNote::Exited {
+                            status: WaitStatus::exited(2),
+                            ready: true,
+                        }),
+                        true,
+                    ),
+                ),
+                (
+                    Level::Error,
+                    "service db exited with code 2 and will not be restarted; it is critical: shutting down",
+                ),
+            ),
+        ];
+        for ((level, text), (want_level, want)) in cases {
+            assert_eq!((level, text.as_str()), (want_level, *want));
+        }
+    }
 }

@@ -160,6 +160,33 @@ impl Members {
         Members { units, order }
     }
 
+    /// Add a member after the start (a unit loaded on demand); it starts when asked. False
+    /// when the name is taken.
+    pub fn add(&mut self, member: Member, now: Instant) -> bool {
+        if self.units.contains_key(&member.name) {
+            return false;
+        }
+        for dependency in &member.after {
+            if let Some(u) = self.units.get_mut(dependency) {
+                if !u.dependents.contains(&member.name) {
+                    u.dependents.push(member.name.clone());
+                }
+            }
+        }
+        self.order.push(member.name.clone());
+        let unit = Unit {
+            machine: Machine::new(member.kind, now),
+            after: member.after,
+            dependents: Vec::new(),
+            // Not the boot's to start; counts as settled for CMD and the boot's order.
+            started: true,
+            settled: true,
+            stop_asked: false,
+        };
+        self.units.insert(member.name, unit);
+        true
+    }
+
     pub fn service(&self, name: &str) -> Option<&Service> {
         match self.units.get(name).map(|u| &u.machine) {
             Some(Machine::Service(m)) => Some(m),
