@@ -96,7 +96,8 @@ pub(super) fn systemd_status(status: crate::wait_status::WaitStatus) -> String {
     format!("code=exited, status={code}{name}")
 }
 
-/// What a unit's machine reports, worded as systemd logs it; None for what is not news.
+/// What a unit's machine reports, worded as systemd logs it (one line per line of the
+/// text); None for what is not news.
 pub(super) fn unit_line(
     name: &str,
     description: Option<&str>,
@@ -106,12 +107,15 @@ pub(super) fn unit_line(
     let what = description.unwrap_or(name);
     Some(match action {
         UnitAction::BecameActive => (Level::Info, format!("Started {what}.")),
-        UnitAction::Stopped => (Level::Info, format!("{name}: Deactivated successfully.")),
+        UnitAction::Stopped => (
+            Level::Info,
+            format!("{name}: Deactivated successfully.\nStopped {what}."),
+        ),
         UnitAction::FailedForGood => {
             let result = result.map_or("exit-code", UnitResult::as_str);
             (
                 Level::Error,
-                format!("{name}: Failed with result '{result}'. Failed to start {what}."),
+                format!("{name}: Failed with result '{result}'.\nFailed to start {what}."),
             )
         }
         UnitAction::Log(note) => match note {

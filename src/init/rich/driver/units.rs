@@ -45,8 +45,15 @@ impl Driver<'_> {
                 if let Some((level, text)) =
                     words::unit_line(name, description.as_deref(), action, state)
                 {
-                    self.output.journal_line(name, &text);
-                    self.line(level, &text);
+                    // The journal has what systemd logs at info and above.
+                    if level <= Level::Info {
+                        for line in text.lines() {
+                            self.output.journal_line(name, line);
+                        }
+                    }
+                    for line in text.lines() {
+                        self.line(level, line);
+                    }
                 }
             }
         }
