@@ -94,6 +94,8 @@ pub struct Unit {
     spawning: bool,
     /// A `ReadPidFile` is waiting for its answer.
     reading_pid_file: bool,
+    /// A `CheckConditions` is waiting for its answer.
+    checking_conditions: bool,
     /// The unit may have processes (set by `Spawned`, cleared by `GroupEmpty`).
     group: bool,
     deadline: Option<Instant>,
@@ -123,6 +125,7 @@ impl Unit {
             step: None,
             spawning: false,
             reading_pid_file: false,
+            checking_conditions: false,
             group: false,
             deadline: None,
             exec_main_status: None,
@@ -224,6 +227,9 @@ impl Unit {
             } => self.notify(ready, reloading, stopping, main_pid, now, &mut out),
             Event::GroupEmpty => self.group_empty(now, &mut out),
             Event::Timer => self.timer(now, &mut out),
+            Event::ConditionsChecked { met, asserted } => {
+                self.conditions_checked(met, asserted, now, &mut out)
+            }
         }
         out
     }
@@ -283,7 +289,41 @@ impl Unit {
         self.run_main_status = None;
         self.forbid_restart = false;
         self.then_start = false;
-        self.enter_condition(now, out);
+        if self.spec.has_conditions {
+            // systemd.unit(5): conditions are checked when the start job runs; the unit is
+            // activating (sub-state `condition`) until they are.
+            self.set(SubState::Condition, now);
+            self.checking_conditions = true;
+            out.push(Action::CheckConditions);
+        } else {
+            self.enter_condition(now, out);
+        }
+    }
+
+    /// Unmet conditions skip the start (inactive, success); a failed assertion fails the
+    /// start job but leaves the unit inactive too (systemd.unit(5), "Conditions and Asserts").
+    fn conditions_checked(
+        &mut self,
+        met: bool,
+        asserted: bool,
+        now: Instant,
+        out: &mut Vec<Action>,
+    ) {
+        if !self.checking_conditions || self.state != SubState::Condition {
+            return;
+        }
+        self.checking_conditions = false;
+        if met && asserted {
+            self.enter_condition(now, out);
+            return;
+        }
+        out.push(Action::Log(if asserted {
+            Note::ConditionUnmet
+        } else {
+            Note::AssertFailed
+        }));
+        self.set(SubState::Dead, now);
+        out.push(Action::Stopped);
     }
 
     /// systemd's ratelimit_below() on the unit's start limit.

@@ -25,6 +25,7 @@ use std::os::fd::RawFd;
 use std::path::Path;
 
 /// systemd's PATH for system services (v252, split-usr off).
+mod conditions;
 mod load;
 
 pub(super) use load::{load, load_one, reload, Meta, OnDemandError};
@@ -147,6 +148,14 @@ impl UnitRun {
             }
         }
         problems
+    }
+
+    /// (Condition…= lines hold, Assert…= lines hold), now.
+    pub fn conditions(&self) -> (bool, bool) {
+        (
+            conditions::holds(&self.unit.unit.conditions),
+            conditions::holds(&self.unit.unit.asserts),
+        )
     }
 
     /// Remove RuntimeDirectory= once the unit is down (RuntimeDirectoryPreserve=no).

@@ -146,6 +146,14 @@ pub(super) fn unit_line(
                 Level::Info,
                 format!("{what} was skipped because of an unmet condition check (ExecCondition=)."),
             ),
+            UnitNote::ConditionUnmet => (
+                Level::Info,
+                format!("{what} was skipped because of an unmet condition check."),
+            ),
+            UnitNote::AssertFailed => (
+                Level::Error,
+                format!("Assertion failed for {what}."),
+            ),
             UnitNote::TimedOut { state } => (
                 Level::Warn,
                 format!("{name}: {} operation timed out. Terminating.", state.as_str()),
@@ -183,7 +191,10 @@ pub(super) fn unit_line(
             ),
             UnitNote::Finished { .. } => return None,
         },
-        UnitAction::Spawn(_) | UnitAction::ReadPidFile | UnitAction::Signal { .. } => return None,
+        UnitAction::Spawn(_)
+        | UnitAction::ReadPidFile
+        | UnitAction::CheckConditions
+        | UnitAction::Signal { .. } => return None,
     })
 }
 

@@ -9,6 +9,7 @@ use std::time::Duration;
 use ActiveState as A;
 use SubState as S;
 
+mod conditions;
 mod edges;
 mod kinds;
 mod restart;
@@ -47,6 +48,7 @@ pub(super) fn spec(kind: ServiceType) -> Spec {
         send_sigkill: true,
         final_kill_signal: KILL,
         watchdog: None,
+        has_conditions: false,
     }
 }
 

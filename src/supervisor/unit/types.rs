@@ -98,6 +98,8 @@ pub struct Spec {
     pub final_kill_signal: i32,
     /// WatchdogSec=; not acted on yet.
     pub watchdog: Option<Duration>,
+    /// It has Condition…=/Assert…= lines: each start first asks the driver to check them.
+    pub has_conditions: bool,
 }
 
 impl Spec {
@@ -138,6 +140,7 @@ impl Spec {
             send_sigkill: s.send_sigkill,
             final_kill_signal: s.final_kill_signal,
             watchdog: s.watchdog,
+            has_conditions: !u.unit.conditions.is_empty() || !u.unit.asserts.is_empty(),
         }
     }
 }
@@ -188,6 +191,9 @@ pub enum Event {
     GroupEmpty,
     /// A deadline from `next_deadline()` may have come; early ones are ignored.
     Timer,
+    /// Answer to [`Action::CheckConditions`]: whether the Condition…= lines hold, and
+    /// whether the Assert…= lines do.
+    ConditionsChecked { met: bool, asserted: bool },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -196,6 +202,9 @@ pub enum Action {
     Spawn(ExecRef),
     /// Read PIDFile=; answer `PidFile` before the next event for this unit.
     ReadPidFile,
+    /// Evaluate the unit's Condition…=/Assert…= now (systemd.unit(5)); answer
+    /// `ConditionsChecked` before the next event for this unit.
+    CheckConditions,
     /// Send `signal`; `Main`/`Control` are resolved with `main_pid()`/`control_pid()`
     /// after `handle` returns (they are still set then).
     Signal {
@@ -228,6 +237,10 @@ pub enum Note {
     SpawnFailed { exec: ExecRef, errno: i32 },
     /// ExecCondition= exited 1..254: the unit is skipped, not failed.
     ConditionFailed { status: WaitStatus },
+    /// A Condition…= does not hold: the start is skipped, the unit stays inactive.
+    ConditionUnmet,
+    /// An Assert…= does not hold: the start fails, the unit stays inactive.
+    AssertFailed,
     /// The state's timeout passed; what follows is in the next actions.
     TimedOut { state: SubState },
     /// The PID file named no running process: no main pid.

@@ -4,6 +4,7 @@
 
 use super::Driver;
 use crate::init::rich::poller::Notified;
+use crate::init::rich::systemd::UnitRun;
 use crate::init::rich::words;
 use crate::logging::Level;
 use crate::procs::Owner;
@@ -28,6 +29,16 @@ impl Driver<'_> {
                 });
             }
             Action::Signal { target, signal } => self.signal_unit(name, target, signal),
+            Action::CheckConditions => {
+                let (met, asserted) = self
+                    .units
+                    .get(name)
+                    .map_or((true, true), UnitRun::conditions);
+                self.then(Event::Unit {
+                    name: name.to_string(),
+                    event: unit::Event::ConditionsChecked { met, asserted },
+                });
+            }
             Action::BecameActive | Action::Stopped | Action::FailedForGood | Action::Log(_) => {
                 if matches!(action, Action::Stopped | Action::FailedForGood) {
                     if let Some(u) = self.units.get(name) {
