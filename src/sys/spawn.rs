@@ -55,6 +55,9 @@ pub enum Step {
     Fork,
     Wait,
     Caps,
+    Rlimit,
+    Nice,
+    OomScoreAdj,
 }
 
 impl Step {
@@ -74,6 +77,9 @@ impl Step {
             Step::Fork => "fork inside the container",
             Step::Wait => "wait for its process inside the container",
             Step::Caps => "set its capabilities",
+            Step::Rlimit => "set its resource limits (Limit*=)",
+            Step::Nice => "set its nice value",
+            Step::OomScoreAdj => "set its OOM score adjustment",
         }
     }
 }
@@ -107,6 +113,14 @@ pub struct Setup<'a> {
     pub caps: Option<&'a super::caps::CapSets>,
     /// The program to exec when it is not argv\[0\] (a unit's `@` prefix, a searched path).
     pub program: Option<&'a std::ffi::CStr>,
+    /// Resource limits to set: (RLIMIT_* resource, soft, hard), `u64::MAX` for infinity.
+    pub rlimits: &'a [(u32, u64, u64)],
+    /// A nice value to set.
+    pub nice: Option<i32>,
+    /// /proc/self/oom_score_adj to write.
+    pub oom_score_adj: Option<&'a [u8]>,
+    /// SIGPIPE ignored, as systemd's IgnoreSIGPIPE=yes (its default) leaves a service.
+    pub ignore_sigpipe: bool,
 }
 
 impl ChildEvent {
@@ -265,6 +279,63 @@ fn apply(setup: &Setup, parent: Option<nix::unistd::Pid>) -> Result<(), (Step, E
         if unsafe { libc::chdir(dir.as_ptr()) } != 0 {
             return Err((Step::Chdir, Errno::last()));
         }
+    }
+    for (resource, soft, hard) in setup.rlimits {
+        let limit = libc::rlimit {
+            rlim_cur: *soft,
+            rlim_max: *hard,
+        };
+        // SAFETY: setrlimit reads one rlimit; the resource number is passed as is.
+        if unsafe { libc::setrlimit(*resource as _, &limit) } != 0 {
+            // Raising a hard limit needs CAP_SYS_RESOURCE, which containers seldom grant:
+            // then the most the current hard limit allows (documented in README).
+            let mut now = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
+            // SAFETY: getrlimit writes one rlimit into `now`.
+            if Errno::last() != Errno::EPERM
+                || unsafe { libc::getrlimit(*resource as _, &mut now) } != 0
+            {
+                return Err((Step::Rlimit, Errno::last()));
+            }
+            let clamped = libc::rlimit {
+                rlim_cur: (*soft).min(now.rlim_max),
+                rlim_max: (*hard).min(now.rlim_max),
+            };
+            // SAFETY: as above.
+            if unsafe { libc::setrlimit(*resource as _, &clamped) } != 0 {
+                return Err((Step::Rlimit, Errno::last()));
+            }
+        }
+    }
+    if let Some(nice) = setup.nice {
+        // SAFETY: setpriority takes plain integers (0: this process).
+        if unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, nice) } != 0 {
+            return Err((Step::Nice, Errno::last()));
+        }
+    }
+    if let Some(adj) = setup.oom_score_adj {
+        // SAFETY: the path is a NUL-terminated literal; the flags are valid.
+        let fd = unsafe {
+            libc::open(
+                c"/proc/self/oom_score_adj".as_ptr(),
+                libc::O_WRONLY | libc::O_CLOEXEC,
+            )
+        };
+        // SAFETY: pointer and length from a live slice; fd is ours (or -1: write fails).
+        let written = fd >= 0 && unsafe { libc::write(fd, adj.as_ptr().cast(), adj.len()) } >= 0;
+        if fd >= 0 {
+            // SAFETY: closing the descriptor opened just above.
+            unsafe { libc::close(fd) };
+        }
+        if !written {
+            return Err((Step::OomScoreAdj, Errno::last()));
+        }
+    }
+    if setup.ignore_sigpipe {
+        // SAFETY: setting a signal's disposition to SIG_IGN installs no handler.
+        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
     }
     if let Some(mask) = setup.umask {
         // SAFETY: umask cannot fail.

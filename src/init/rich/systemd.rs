@@ -203,7 +203,22 @@ impl UnitRun {
             }),
             Privilege::Full | Privilege::NoSetuid | Privilege::AmbientFallback => None,
         };
+        let rlimits: Vec<(u32, u64, u64)> = s
+            .limits
+            .iter()
+            .filter_map(|l| {
+                let resource = rlimit_resource(&l.name)?;
+                let soft = l.soft.unwrap_or(u64::MAX);
+                let hard = l.hard.unwrap_or(u64::MAX);
+                Some((resource, soft, hard))
+            })
+            .collect();
+        let oom = s.oom_score_adjust.map(|n| n.to_string().into_bytes());
         let setup = Setup {
+            rlimits: &rlimits,
+            nice: s.nice,
+            oom_score_adj: oom.as_deref(),
+            ignore_sigpipe: s.ignore_sigpipe,
             env: Some(&env_c),
             cwd: cwd_c.as_deref(),
             ids,
@@ -244,6 +259,30 @@ impl UnitRun {
         }
         Some(path)
     }
+}
+
+/// The RLIMIT_* number of a `Limit…=` directive.
+fn rlimit_resource(name: &str) -> Option<u32> {
+    let r = match name {
+        "LimitCPU" => libc::RLIMIT_CPU,
+        "LimitFSIZE" => libc::RLIMIT_FSIZE,
+        "LimitDATA" => libc::RLIMIT_DATA,
+        "LimitSTACK" => libc::RLIMIT_STACK,
+        "LimitCORE" => libc::RLIMIT_CORE,
+        "LimitRSS" => libc::RLIMIT_RSS,
+        "LimitNOFILE" => libc::RLIMIT_NOFILE,
+        "LimitAS" => libc::RLIMIT_AS,
+        "LimitNPROC" => libc::RLIMIT_NPROC,
+        "LimitMEMLOCK" => libc::RLIMIT_MEMLOCK,
+        "LimitLOCKS" => libc::RLIMIT_LOCKS,
+        "LimitSIGPENDING" => libc::RLIMIT_SIGPENDING,
+        "LimitMSGQUEUE" => libc::RLIMIT_MSGQUEUE,
+        "LimitNICE" => libc::RLIMIT_NICE,
+        "LimitRTPRIO" => libc::RLIMIT_RTPRIO,
+        "LimitRTTIME" => libc::RLIMIT_RTTIME,
+        _ => return None,
+    };
+    Some(r)
 }
 
 /// A plain program name is searched for in the unit's PATH (systemd.service(5)).
