@@ -1,0 +1,309 @@
+//! Issue 15: `rich-init --systemd` boots an image's own systemd units and SysV scripts as
+//! pid 1 of a runc container (Docker's default capabilities, no cgroup write access), and
+//! answers `systemctl`, `service` and `journalctl` from inside it.
+//!
+//! Each scenario's CMD is a script that runs the operators' commands and prints what they
+//! said as `key=value` lines; the assertions are on those, never on timing.
+
+use crate::oci_rig::write_file as write;
+use crate::runc::{Bundle, Container, Runtime, Spec};
+
+/// Docker's default capability set (moby's `oci/caps/defaults.go`).
+const DOCKER_CAPS: &[&str] = &[
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_FSETID",
+    "CAP_FOWNER",
+    "CAP_MKNOD",
+    "CAP_NET_RAW",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETFCAP",
+    "CAP_SETPCAP",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_SYS_CHROOT",
+    "CAP_KILL",
+    "CAP_AUDIT_WRITE",
+];
+
+/// A bundle whose rootfs has `systemctl`, `journalctl` and `service` as links to rich-init
+/// in /usr/bin, and these unit files under /lib/systemd/system.
+fn bundle_with(units: &[(&str, &str)], wanted: &[&str]) -> Bundle {
+    let bundle = Bundle::new();
+    let root = bundle.rootfs();
+    std::fs::create_dir_all(root.join("usr/bin")).expect("usr/bin");
+    for name in ["systemctl", "journalctl", "service"] {
+        let at = root.join("usr/bin").join(name);
+        let _ = std::fs::remove_file(&at);
+        std::os::unix::fs::symlink("/sbin/rich-init", &at).expect("client link");
+    }
+    for (name, text) in units {
+        write(&root.join("lib/systemd/system").join(name), text, 0o644);
+    }
+    let wants = root.join("etc/systemd/system/multi-user.target.wants");
+    std::fs::create_dir_all(&wants).expect("wants dir");
+    for name in wanted {
+        std::os::unix::fs::symlink(format!("/lib/systemd/system/{name}"), wants.join(name))
+            .expect("wants link");
+    }
+    bundle
+}
+
+/// Run `--systemd -- /bin/sh -c SCRIPT` with Docker's capabilities to its end.
+fn run_script(bundle: &Bundle, script: &str) -> crate::harness::Outcome {
+    write(&bundle.rootfs().join("check.sh"), script, 0o755);
+    let spec = Spec::new(&[
+        "/sbin/rich-init",
+        "--systemd",
+        "-v",
+        "--",
+        "/bin/sh",
+        "/check.sh",
+    ])
+    .env("PATH=/usr/bin:/sbin:/bin");
+    bundle.write_config(&spec);
+    bundle.edit_config(|c| {
+        let caps: Vec<serde_json::Value> = DOCKER_CAPS.iter().map(|c| (*c).into()).collect();
+        for set in ["bounding", "effective", "permitted"] {
+            c["process"]["capabilities"][set] = caps.clone().into();
+        }
+        c["process"]["capabilities"]["ambient"] = serde_json::Value::Array(Vec::new());
+    });
+    Container::run_bundle(Runtime::Runc, bundle).wait()
+}
+
+/// The value of `key=` in the script's output (the last one).
+fn value<'a>(out: &'a str, key: &str) -> Option<&'a str> {
+    let prefix = format!("{key}=");
+    out.lines()
+        .rev()
+        .find_map(|l| l.strip_prefix(prefix.as_str()))
+}
+
+fn order(bundle: &Bundle) -> Vec<String> {
+    std::fs::read_to_string(bundle.shared().join("order"))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+const SIMPLE: &str = "[Unit]
+Description=Hello simple service
+After=base.service
+[Service]
+ExecStartPre=/bin/sh -c 'echo hello-pre >> /shared/order; echo hello-pre'
+ExecStart=/bin/sh -c 'echo hello >> /shared/order; exec sleep 1000'
+ExecStop=/bin/sh -c 'echo hello-stop $MAINPID >> /shared/order'
+RuntimeDirectory=hello
+[Install]
+WantedBy=multi-user.target
+";
+
+const BASE: &str = "[Unit]
+Description=Base oneshot
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/bin/sh -c 'echo base >> /shared/order'
+";
+
+/// A vendor daemon: double-forks, writes a PID file, leaves a helper behind.
+const FORKING: &str = "[Unit]
+Description=Vendor forking daemon
+After=hello.service
+[Service]
+Type=forking
+PIDFile=/run/forky.pid
+ExecStart=/bin/sh -c '(sleep 1001 & echo $! > /run/forky.pid; sleep 1002 &); echo forky >> /shared/order'
+";
+
+const SKIPPED: &str = "[Unit]
+Description=Needs a file that is not there
+ConditionPathExists=/etc/not-there
+[Service]
+ExecStart=/bin/sleep 1003
+";
+
+const DISABLED: &str = "[Unit]
+Description=Installed but not enabled
+[Service]
+ExecStart=/bin/sleep 1004
+[Install]
+WantedBy=multi-user.target
+";
+
+const LEGACY: &str = r#"#!/bin/sh
+### BEGIN INIT INFO
+# Provides:          legacy
+# Required-Start:    $remote_fs $syslog
+# Required-Stop:     $remote_fs $syslog
+# Default-Start:     2 3 4 5
+# Default-Stop:      0 1 6
+# Short-Description: Legacy vendor daemon
+### END INIT INFO
+case "$1" in
+  start) echo legacy >> /shared/order; (sleep 1005 &) ;;
+  stop) for p in $(ps | grep 'sleep 100[5]' | while read pid rest; do echo $pid; done); do kill $p; done; echo legacy-stop >> /shared/order ;;
+  status) ps | grep -q 'sleep 100[5]' ;;
+  *) echo "Usage: $0 {start|stop|status}"; exit 2 ;;
+esac
+"#;
+
+fn boot_bundle() -> Bundle {
+    let bundle = bundle_with(
+        &[
+            ("base.service", BASE),
+            ("hello.service", SIMPLE),
+            ("forky.service", FORKING),
+            ("skipped.service", SKIPPED),
+            ("disabled.service", DISABLED),
+        ],
+        &[
+            "base.service",
+            "hello.service",
+            "forky.service",
+            "skipped.service",
+        ],
+    );
+    let root = bundle.rootfs();
+    write(&root.join("etc/init.d/legacy"), LEGACY, 0o755);
+    std::fs::create_dir_all(root.join("etc/rc2.d")).expect("rc2.d");
+    std::os::unix::fs::symlink("../init.d/legacy", root.join("etc/rc2.d/S01legacy"))
+        .expect("rc link");
+    bundle
+}
+
+fn count(text: &str, what: &str) -> usize {
+    text.lines().filter(|l| l.contains(what)).count()
+}
+
+#[test]
+fn units_and_a_sysv_script_boot_in_order_and_systemctl_answers_for_them() {
+    let bundle = boot_bundle();
+    let script = r#"
+systemctl is-system-running; echo "running_rc=$?"
+echo "list=$(systemctl list-units --type=service --state=running --no-legend | tr -s ' ' | cut -d' ' -f2 | tr '\n' ,)"
+systemctl is-active hello.service forky legacy >/dev/null; echo "is_active_rc=$?"
+echo "skipped=$(systemctl is-active skipped.service)"
+echo "show=$(systemctl show -p ActiveState,SubState,LoadState,UnitFileState,Type forky | tr '\n' ,)"
+echo "mainpid=$(systemctl show -p MainPID --value forky)"
+echo "pidfile=$(cat /run/forky.pid)"
+systemctl status hello > /tmp/status; echo "status_rc=$?"
+echo "status_head=$(head -1 /tmp/status)"
+echo "status_loaded=$(grep 'Loaded:' /tmp/status)"
+echo "status_active=$(grep 'Active:' /tmp/status | cut -d';' -f1)"
+echo "status_log=$(grep -c 'Started Hello simple service' /tmp/status)"
+echo "rundir=$(test -d /run/hello && echo yes)"
+systemctl stop forky; echo "stop_rc=$?"
+echo "forky_left=$(ps | grep -c 'sleep 100[12]')"
+echo "forky_state=$(systemctl is-active forky)"
+systemctl start forky; echo "start_rc=$?"
+echo "forky_back=$(ps | grep -c 'sleep 100[12]')"
+systemctl status nosuch.service >/dev/null 2>&1; echo "unknown_rc=$?"
+systemctl start nosuch.service 2>/tmp/err; echo "start_unknown_rc=$?"; echo "start_unknown=$(cat /tmp/err)"
+echo "disabled_before=$(systemctl is-active disabled)"
+systemctl start disabled; echo "disabled_start_rc=$?"
+echo "disabled_after=$(systemctl is-active disabled)"
+echo "disabled_enabled=$(systemctl is-enabled disabled)"
+service legacy status >/dev/null; echo "legacy_status_rc=$?"
+echo "journal=$(journalctl -u hello --no-pager | grep -c hello-pre)"
+"#;
+    let out = run_script(&bundle, script);
+    let text = out.stdout.clone();
+    assert_eq!(out.code(), Some(0), "{out}");
+    assert_eq!(value(&text, "running_rc"), Some("0"), "{out}");
+    assert!(text.lines().any(|l| l == "running"), "{out}");
+    let list = value(&text, "list").unwrap_or_default();
+    for unit in ["hello.service", "forky.service", "legacy.service"] {
+        assert!(
+            list.contains(unit),
+            "{unit} in list-units --state=running: {list}\n{out}"
+        );
+    }
+    assert!(!list.contains("skipped.service"), "{out}");
+    assert_eq!(value(&text, "is_active_rc"), Some("0"), "{out}");
+    assert_eq!(value(&text, "skipped"), Some("inactive"), "{out}");
+    let show = value(&text, "show").unwrap_or_default();
+    for field in [
+        "Type=forking",
+        "LoadState=loaded",
+        "ActiveState=active",
+        "SubState=running",
+        "UnitFileState=enabled",
+    ] {
+        assert!(show.contains(field), "{field} in show: {show}\n{out}");
+    }
+    assert_eq!(value(&text, "mainpid"), value(&text, "pidfile"), "{out}");
+    assert_eq!(value(&text, "status_rc"), Some("0"), "{out}");
+    assert_eq!(
+        value(&text, "status_head"),
+        Some("● hello.service - Hello simple service"),
+        "{out}"
+    );
+    assert!(value(&text, "status_loaded")
+        .unwrap_or_default()
+        .contains("loaded (/lib/systemd/system/hello.service; enabled; preset: enabled)"));
+    assert!(
+        value(&text, "status_active")
+            .unwrap_or_default()
+            .trim()
+            .starts_with("Active: active (running) since "),
+        "{out}"
+    );
+    assert_eq!(value(&text, "status_log"), Some("1"), "{out}");
+    assert_eq!(value(&text, "rundir"), Some("yes"), "{out}");
+    // KillMode=control-group without a cgroup: the double-forked helper goes too.
+    assert_eq!(value(&text, "stop_rc"), Some("0"), "{out}");
+    assert_eq!(value(&text, "forky_left"), Some("0"), "{out}");
+    assert_eq!(value(&text, "forky_state"), Some("inactive"), "{out}");
+    assert_eq!(value(&text, "start_rc"), Some("0"), "{out}");
+    assert_eq!(value(&text, "forky_back"), Some("2"), "{out}");
+    assert_eq!(value(&text, "unknown_rc"), Some("4"), "{out}");
+    assert_eq!(value(&text, "start_unknown_rc"), Some("5"), "{out}");
+    assert_eq!(
+        value(&text, "start_unknown"),
+        Some("Failed to start nosuch.service: Unit nosuch.service not found."),
+        "{out}"
+    );
+    assert_eq!(value(&text, "disabled_before"), Some("inactive"), "{out}");
+    assert_eq!(value(&text, "disabled_start_rc"), Some("0"), "{out}");
+    assert_eq!(value(&text, "disabled_after"), Some("active"), "{out}");
+    assert_eq!(value(&text, "disabled_enabled"), Some("disabled"), "{out}");
+    assert_eq!(value(&text, "legacy_status_rc"), Some("0"), "{out}");
+    assert_eq!(value(&text, "journal"), Some("1"), "{out}");
+
+    let order = order(&bundle);
+    let at = |name: &str| {
+        order
+            .iter()
+            .position(|l| l == name)
+            .unwrap_or_else(|| panic!("{name} ran: {order:?}\n{out}"))
+    };
+    // After= orders the boot: base, then hello (ExecStartPre first), then forky.
+    assert!(at("base") < at("hello-pre"), "{order:?}");
+    assert!(at("hello-pre") < at("hello"), "{order:?}");
+    assert!(at("hello") < at("forky"), "{order:?}");
+    // The shutdown runs ExecStop= with $MAINPID and the SysV script's stop, in reverse.
+    let stop = order
+        .iter()
+        .find(|l| l.starts_with("hello-stop "))
+        .unwrap_or_else(|| panic!("hello's ExecStop ran: {order:?}"));
+    assert!(stop.len() > "hello-stop ".len(), "$MAINPID given: {stop}");
+    assert!(order.iter().any(|l| l == "legacy-stop"), "{order:?}");
+    // What the init said, as systemd words it.
+    for line in [
+        "Started Hello simple service.",
+        "Started LSB: Legacy vendor daemon.",
+        "Needs a file that is not there was skipped because of an unmet condition check.",
+        "hello.service: Deactivated successfully.",
+        "Stopped Hello simple service.",
+    ] {
+        assert!(out.stderr.contains(line), "{line}\n{out}");
+    }
+    assert_eq!(
+        count(&out.stderr, "Deactivated successfully"),
+        count(&out.stderr, "Stopped "),
+        "{out}"
+    );
+}
