@@ -307,3 +307,224 @@ echo "journal=$(journalctl -u hello --no-pager | grep -c hello-pre)"
         "{out}"
     );
 }
+
+/// Restart=on-failure brings a crashed service back and counts it; Restart=always after a
+/// SIGKILL too; a crash loop hits the start limit and fails for good until reset-failed.
+#[test]
+fn restart_policies_the_start_limit_and_reset_failed() {
+    let bundle = bundle_with(
+        &[
+            (
+                "crashy.service",
+                "[Unit]\nDescription=Crashes once\n[Service]\nRestart=on-failure\nRestartSec=50ms\n\
+                 ExecStart=/bin/sh -c 'if [ -e /tmp/crashed ]; then exec sleep 1010; fi; touch /tmp/crashed; exit 3'\n",
+            ),
+            (
+                "always.service",
+                "[Service]\nRestart=always\nRestartSec=50ms\nExecStart=/bin/sleep 1011\n",
+            ),
+            (
+                "loop.service",
+                "[Unit]\nStartLimitIntervalSec=10s\nStartLimitBurst=3\n[Service]\nRestart=always\n\
+                 RestartSec=10ms\nExecStart=/bin/false\n",
+            ),
+        ],
+        &["crashy.service", "always.service", "loop.service"],
+    );
+    let script = r#"
+wait_for() { i=0; while [ "$(systemctl show -p $2 --value $1)" != "$3" ]; do i=$((i+1)); [ $i -gt 500 ] && break; sleep 0.02; done; }
+wait_for crashy ActiveState active
+echo "crashy=$(systemctl is-active crashy) restarts=$(systemctl show -p NRestarts --value crashy)"
+echo "crashy_exec=$(systemctl show -p ExecMainStatus --value crashy)"
+old=$(systemctl show -p MainPID --value always)
+kill -9 $old
+wait_for always NRestarts 1
+wait_for always ActiveState active
+new=$(systemctl show -p MainPID --value always)
+echo "always=$(systemctl is-active always) moved=$([ "$old" != "$new" ] && echo yes)"
+wait_for loop ActiveState failed
+echo "loop=$(systemctl is-active loop) result=$(systemctl show -p Result --value loop)"
+systemctl is-failed loop >/dev/null; echo "is_failed_rc=$?"
+systemctl is-system-running; echo "degraded_rc=$?"
+systemctl reset-failed loop
+echo "after_reset=$(systemctl is-active loop)"
+"#;
+    let out = run_script(&bundle, script);
+    let text = &out.stdout;
+    assert_eq!(out.code(), Some(0), "{out}");
+    assert!(
+        text.contains("crashy=active restarts=1"),
+        "on-failure restarted it once\n{out}"
+    );
+    assert!(text.contains("always=active moved=yes"), "{out}");
+    assert!(
+        text.contains("loop=failed result=start-limit-hit"),
+        "the crash loop hit its start limit\n{out}"
+    );
+    assert_eq!(value(text, "is_failed_rc"), Some("0"), "{out}");
+    assert!(text.lines().any(|l| l == "degraded"), "{out}");
+    assert_eq!(value(text, "degraded_rc"), Some("1"), "{out}");
+    assert_eq!(value(text, "after_reset"), Some("inactive"), "{out}");
+    assert!(
+        out.stderr
+            .contains("loop.service: Start request repeated too quickly."),
+        "{out}"
+    );
+}
+
+/// KillMode=process leaves the rest of the unit running; a process that ignores SIGTERM
+/// gets SIGKILL at TimeoutStopSec=; SendSIGKILL=no leaves it; ExecStop= runs first.
+#[test]
+fn kill_modes_and_stop_timeouts() {
+    let stubborn = "trap '' TERM; echo stubborn-up >> /shared/order; while :; do sleep 1; done";
+    let bundle = bundle_with(
+        &[
+            (
+                "procmode.service",
+                "[Service]\nKillMode=process\nExecStart=/bin/sh -c 'sleep 1020 & exec sleep 1021'\n",
+            ),
+            (
+                "stubborn.service",
+                &format!("[Service]\nTimeoutStopSec=300ms\nExecStart=/bin/sh -c \"{stubborn}\"\n"),
+            ),
+            (
+                "mixed.service",
+                "[Service]\nKillMode=mixed\nExecStop=/bin/sh -c 'echo mixed-stop >> /shared/order'\n\
+                 ExecStart=/bin/sh -c 'sleep 1022 & exec sleep 1023'\n",
+            ),
+        ],
+        &["procmode.service", "stubborn.service", "mixed.service"],
+    );
+    let script = r#"
+systemctl stop procmode
+echo "procmode_left=$(ps | grep -c 'sleep 102[0]') main_left=$(ps | grep -c 'sleep 102[1]')"
+systemctl stop stubborn
+echo "stubborn=$(systemctl is-active stubborn) result=$(systemctl show -p Result --value stubborn)"
+echo "stubborn_left=$(ps | grep -c 'while [:]')"
+systemctl stop mixed
+echo "mixed_left=$(ps | grep -c 'sleep 102[23]')"
+"#;
+    let out = run_script(&bundle, script);
+    let text = &out.stdout;
+    assert_eq!(out.code(), Some(0), "{out}");
+    assert!(text.contains("procmode_left=1 main_left=0"), "{out}");
+    // systemd.kill(5): SIGKILL after TimeoutStopSec=; the run counts as failed (timeout).
+    assert!(text.contains("stubborn=failed result=timeout"), "{out}");
+    assert_eq!(value(text, "stubborn_left"), Some("0"), "{out}");
+    assert_eq!(value(text, "mixed_left"), Some("0"), "{out}");
+    assert!(order(&bundle).iter().any(|l| l == "mixed-stop"), "{out}");
+}
+
+/// User=/Group= from /etc/passwd and /etc/group, RuntimeDirectory= owned by them,
+/// Environment=, EnvironmentFile= (with `-`), WorkingDirectory= and specifiers.
+#[test]
+fn identity_environment_and_directories() {
+    let bundle = bundle_with(
+        &[(
+            "app@.service",
+            "[Unit]\nDescription=App instance %i\n[Service]\nUser=app\nGroup=app\n\
+             RuntimeDirectory=app-%i\nStateDirectory=app\nWorkingDirectory=/srv\n\
+             Environment=GREETING=hello \"SPACED=a b\"\nEnvironmentFile=/etc/default/app\n\
+             EnvironmentFile=-/etc/default/missing\n\
+             ExecStart=/bin/sh -c 'echo \"$(id -u):$(id -g) $PWD $GREETING [$SPACED] $FROMFILE %n %i\" > /tmp/app-%i; exec sleep 1030'\n",
+        )],
+        &[],
+    );
+    let root = bundle.rootfs();
+    let wants = root.join("etc/systemd/system/multi-user.target.wants");
+    std::os::unix::fs::symlink(
+        "/lib/systemd/system/app@.service",
+        wants.join("app@one.service"),
+    )
+    .expect("instance link");
+    write(
+        &root.join("etc/passwd"),
+        "root:x:0:0:root:/root:/bin/sh\napp:x:1234:2345:app:/srv:/bin/sh\n",
+        0o644,
+    );
+    write(&root.join("etc/group"), "root:x:0:\napp:x:2345:\n", 0o644);
+    write(
+        &root.join("etc/default/app"),
+        "# app\nFROMFILE='from file'\n",
+        0o644,
+    );
+    std::fs::create_dir_all(root.join("srv")).expect("srv");
+    let script = r#"
+echo "owner=$(stat -c %u:%g /run/app-one) mode=$(stat -c %a /run/app-one)"
+echo "state=$(stat -c %u /var/lib/app)"
+echo "active=$(systemctl is-active app@one.service)"
+echo "said=$(cat /tmp/app-one)"
+"#;
+    let out = run_script(&bundle, script);
+    assert_eq!(out.code(), Some(0), "{out}");
+    assert_eq!(
+        value(&out.stdout, "said"),
+        Some("1234:2345 /srv hello [a b] from file app@one.service one"),
+        "{out}"
+    );
+    assert!(out.stderr.contains("Started App instance one."), "{out}");
+    assert_eq!(
+        value(&out.stdout, "owner"),
+        Some("1234:2345 mode=755"),
+        "{out}"
+    );
+    assert_eq!(value(&out.stdout, "state"), Some("1234"), "{out}");
+    assert_eq!(value(&out.stdout, "active"), Some("active"), "{out}");
+}
+
+/// `systemctl enable --now` links and starts; `daemon-reload` picks up an edited unit;
+/// `disable --now` unlinks and stops; `mask` refuses a start.
+#[test]
+fn enable_daemon_reload_disable_and_mask() {
+    let bundle = bundle_with(
+        &[(
+            "late.service",
+            "[Service]\nExecStart=/bin/sleep 1040\n[Install]\nWantedBy=multi-user.target\n",
+        )],
+        &[],
+    );
+    let script = r#"
+systemctl enable --now late.service 2>/tmp/enable; echo "enable_rc=$?"
+echo "enable_msg=$(cat /tmp/enable)"
+echo "link=$(readlink /etc/systemd/system/multi-user.target.wants/late.service)"
+echo "late=$(systemctl is-active late) enabled=$(systemctl is-enabled late)"
+sed -i 's/sleep 1040/sleep 1041/' /lib/systemd/system/late.service
+systemctl daemon-reload; echo "reload_rc=$?"
+systemctl restart late
+echo "new_cmd=$(ps | grep -c 'sleep 104[1]')"
+systemctl disable --now late 2>/dev/null; echo "disable_rc=$?"
+echo "after_disable=$(systemctl is-active late) enabled=$(systemctl is-enabled late)"
+systemctl mask late 2>/dev/null
+systemctl start late 2>/tmp/masked; echo "masked_rc=$?"
+echo "masked_msg=$(cat /tmp/masked)"
+"#;
+    let out = run_script(&bundle, script);
+    let text = &out.stdout;
+    assert_eq!(out.code(), Some(0), "{out}");
+    assert_eq!(value(text, "enable_rc"), Some("0"), "{out}");
+    assert_eq!(
+        value(text, "enable_msg"),
+        Some("Created symlink /etc/systemd/system/multi-user.target.wants/late.service → /lib/systemd/system/late.service."),
+        "{out}"
+    );
+    assert_eq!(
+        value(text, "link"),
+        Some("/lib/systemd/system/late.service"),
+        "{out}"
+    );
+    assert!(text.contains("late=active enabled=enabled"), "{out}");
+    assert_eq!(value(text, "reload_rc"), Some("0"), "{out}");
+    assert_eq!(value(text, "new_cmd"), Some("1"), "{out}");
+    assert_eq!(value(text, "disable_rc"), Some("0"), "{out}");
+    assert!(
+        text.contains("after_disable=inactive enabled=disabled"),
+        "{out}"
+    );
+    assert_ne!(value(text, "masked_rc"), Some("0"), "{out}");
+    assert!(
+        value(text, "masked_msg")
+            .unwrap_or_default()
+            .contains("masked"),
+        "{out}"
+    );
+}

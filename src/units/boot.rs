@@ -171,10 +171,7 @@ pub fn plan(
         let Some(l) = loaded.remove(&name) else {
             continue;
         };
-        let description = l
-            .file
-            .get("Unit", "Description")
-            .map_or_else(|| name.clone(), str::to_string);
+        let description = description_of(&l.file, &name, hostname);
         plan.units.push(Planned {
             after: edges.get(&name).cloned().unwrap_or_default(),
             name,
@@ -184,6 +181,16 @@ pub fn plan(
         });
     }
     Ok(plan)
+}
+
+/// Description= with its specifiers resolved (as systemctl shows it); the unit's name when
+/// it has none.
+pub fn description_of(file: &UnitFile, name: &str, hostname: &str) -> String {
+    match file.get("Unit", "Description") {
+        Some(d) if !d.is_empty() => super::specifiers::expand(d, &Context::system(name, hostname))
+            .unwrap_or_else(|_| d.to_string()),
+        _ => name.to_string(),
+    }
 }
 
 fn generated_found(g: &Generated) -> Found {

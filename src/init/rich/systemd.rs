@@ -28,7 +28,7 @@ use std::path::Path;
 mod conditions;
 mod load;
 
-pub(super) use load::{load, load_one, reload, Meta, OnDemandError};
+pub(super) use load::{load, load_one, reload, Meta, OnDemandError, Reloaded};
 
 pub(super) const DEFAULT_PATH: &str =
     "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";

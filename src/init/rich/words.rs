@@ -3,7 +3,7 @@
 use crate::logging::Level;
 use crate::supervisor::fleet::Note;
 use crate::supervisor::service::{Action as ServiceAction, Note as ServiceNote};
-use crate::supervisor::unit::{Action as UnitAction, Note as UnitNote, UnitResult};
+use crate::supervisor::unit::{Action as UnitAction, Note as UnitNote};
 use std::path::PathBuf;
 
 /// "exited with code 3" and "failed for good" in one line.
@@ -102,7 +102,6 @@ pub(super) fn unit_line(
     name: &str,
     description: Option<&str>,
     action: UnitAction,
-    result: Option<UnitResult>,
 ) -> Option<(Level, String)> {
     let what = description.unwrap_or(name);
     Some(match action {
@@ -111,13 +110,8 @@ pub(super) fn unit_line(
             Level::Info,
             format!("{name}: Deactivated successfully.\nStopped {what}."),
         ),
-        UnitAction::FailedForGood => {
-            let result = result.map_or("exit-code", UnitResult::as_str);
-            (
-                Level::Error,
-                format!("{name}: Failed with result '{result}'.\nFailed to start {what}."),
-            )
-        }
+        // Its failure was worded when it happened (Note::Finished).
+        UnitAction::FailedForGood => return None,
         UnitAction::Log(note) => match note {
             UnitNote::Exited {
                 exec,

@@ -93,7 +93,12 @@ impl Machine {
     pub fn is_up(&self) -> bool {
         match self {
             Machine::Service(m) => m.is_up(),
-            Machine::Unit(m) => m.is_up(),
+            // Its state, not its leftovers: what KillMode=process or none leaves behind is
+            // the final sweep's, as systemd leaves it to its final kill.
+            Machine::Unit(m) => !matches!(
+                m.active_state(),
+                unit::ActiveState::Inactive | unit::ActiveState::Failed
+            ),
             Machine::Target { active } => *active,
         }
     }

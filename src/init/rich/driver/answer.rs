@@ -9,7 +9,7 @@ use crate::control::{
 };
 use crate::init::rich::control::{decide, Reply, Then};
 use crate::init::rich::output::now_us;
-use crate::init::rich::systemd::{self, OnDemandError};
+use crate::init::rich::systemd::{self, OnDemandError, Reloaded};
 use crate::logging::Level;
 use crate::supervisor::fleet::{Event, Machine, Op, Phase as FleetPhase};
 use crate::supervisor::service::Phase;
@@ -142,7 +142,7 @@ impl Driver<'_> {
             } else {
                 meta.description.clone()
             },
-            load_state: "loaded".into(),
+            load_state: if meta.masked { "masked" } else { "loaded" }.into(),
             unit_file_state: states.get(&id).cloned().unwrap_or_else(|| {
                 if meta.source_path.is_empty() {
                     "static"
@@ -290,6 +290,15 @@ impl Driver<'_> {
     /// once.
     fn queue_job(&mut self, verb: JobVerb, member: &str) -> Result<Option<Expect>, JobResult> {
         let can_reload = self.meta.get(member).is_some_and(|m| m.can_reload);
+        let masked = self.meta.get(member).is_some_and(|m| m.masked);
+        if masked
+            && !matches!(
+                verb,
+                JobVerb::Stop | JobVerb::Kill { .. } | JobVerb::ResetFailed
+            )
+        {
+            return Err(JobResult::Masked);
+        }
         let active = match self.fleet.machine(member) {
             Some(Machine::Unit(m)) => matches!(
                 m.active_state(),
@@ -402,12 +411,22 @@ impl Driver<'_> {
         for w in &warnings {
             self.line(Level::Warn, w);
         }
-        for (name, (mut run, meta)) in fresh {
-            if let Some(old) = self.units.get(&name) {
-                run.notify_address = old.notify_address.clone();
+        for (name, reloaded) in fresh {
+            match reloaded {
+                Reloaded::Fresh(both) => {
+                    let (mut run, meta) = *both;
+                    if let Some(old) = self.units.get(&name) {
+                        run.notify_address = old.notify_address.clone();
+                    }
+                    self.units.insert(name.clone(), run);
+                    self.meta.insert(name, meta);
+                }
+                Reloaded::Masked => {
+                    if let Some(meta) = self.meta.get_mut(&name) {
+                        meta.masked = true;
+                    }
+                }
             }
-            self.units.insert(name.clone(), run);
-            self.meta.insert(name, meta);
         }
         self.line(Level::Info, "Reloading finished (daemon-reload).");
     }

@@ -45,16 +45,8 @@ impl Driver<'_> {
                         u.remove_runtime_directories();
                     }
                 }
-                let description = self
-                    .units
-                    .get(name)
-                    .and_then(|u| u.unit.unit.description.clone());
-                let state = match self.fleet.machine(name) {
-                    Some(crate::supervisor::fleet::Machine::Unit(m)) => Some(m.result()),
-                    _ => None,
-                };
-                if let Some((level, text)) =
-                    words::unit_line(name, description.as_deref(), action, state)
+                let description = self.meta.get(name).map(|m| m.description.clone());
+                if let Some((level, text)) = words::unit_line(name, description.as_deref(), action)
                 {
                     // The journal has what systemd logs at info and above.
                     if level <= Level::Info {

@@ -29,6 +29,8 @@ pub(crate) struct Meta {
     pub service_type: String,
     pub restart: String,
     pub can_reload: bool,
+    /// Masked since it was loaded (seen at `daemon-reload`): it cannot be started.
+    pub masked: bool,
 }
 
 /// What `--systemd` adds to the fleet.
@@ -302,9 +304,7 @@ fn one_file(
         .filter(|a| loaded.contains(*a))
         .map(str::to_string)
         .collect();
-    let description = file
-        .get("Unit", "Description")
-        .map_or_else(|| name.clone(), str::to_string);
+    let description = boot::description_of(&file, &name, &hostname());
     let planned = Planned {
         name: name.clone(),
         found,
@@ -323,11 +323,17 @@ fn one_file(
     })
 }
 
+/// What `daemon-reload` found for one loaded unit.
+pub(crate) enum Reloaded {
+    Fresh(Box<(UnitRun, Meta)>),
+    Masked,
+}
+
 /// `systemctl daemon-reload`: each loaded service's definition read again (the next start
 /// of a running one uses it; its machine keeps its state and timing settings). Returns the
-/// new runs (without a notify socket: the caller keeps the old one) and metadata, and one
-/// line per unit that could not be read.
-pub(crate) fn reload(names: &[String]) -> (BTreeMap<String, (UnitRun, Meta)>, Vec<String>) {
+/// new runs (without a notify socket: the caller keeps the old one) and metadata, the
+/// units masked since, and one line per unit that could not be read.
+pub(crate) fn reload(names: &[String]) -> (BTreeMap<String, Reloaded>, Vec<String>) {
     let mut out = BTreeMap::new();
     let mut warnings = Vec::new();
     let loaded: BTreeSet<String> = names.iter().cloned().collect();
@@ -340,9 +346,12 @@ pub(crate) fn reload(names: &[String]) -> (BTreeMap<String, (UnitRun, Meta)>, Ve
                 ..
             }) => {
                 warnings.extend(w);
-                out.insert(name.clone(), (run, meta));
+                out.insert(name.clone(), Reloaded::Fresh(Box::new((run, meta))));
             }
             Ok(_) => {}
+            Err(OnDemandError::Masked) => {
+                out.insert(name.clone(), Reloaded::Masked);
+            }
             Err(OnDemandError::Bad(e)) => {
                 warnings.push(format!("{name}: {e}; keeping the loaded definition"))
             }
