@@ -253,17 +253,54 @@ fn with_caps(caps: &[&str]) -> Bundle {
     bundle
 }
 
+/// Issue 15: without CAP_SYS_ADMIN the image's own init cannot run; `--rich-mode systemd`
+/// (and sbin-init) then has rich-init boot the image's units, with systemctl in PATH.
 #[test]
-fn systemd_modes_are_refused_without_cap_sys_admin() {
+fn systemd_modes_boot_the_units_without_cap_sys_admin() {
     for mode in ["systemd", "sbin-init"] {
-        let bundle = plain();
+        let script = "systemctl is-active demo.service; systemctl show -p SubState --value demo";
+        let bundle = bundle_with(&Spec::new(&["/bin/sh", "-c", script]));
+        let root = bundle.rootfs();
+        crate::oci_rig::write_file(
+            &root.join("lib/systemd/system/demo.service"),
+            "[Unit]\nDescription=Demo\n[Service]\nExecStart=/bin/sleep 1000\n",
+            0o644,
+        );
+        let wants = root.join("etc/systemd/system/multi-user.target.wants");
+        std::fs::create_dir_all(&wants).expect("wants");
+        std::os::unix::fs::symlink(
+            "/lib/systemd/system/demo.service",
+            wants.join("demo.service"),
+        )
+        .expect("wants link");
+        std::fs::create_dir_all(root.join("usr/bin")).expect("usr/bin");
         let original = bundle.raw_config();
-        let out = inject(bundle.path(), &["--rich-mode", mode]);
-        assert_one_error_line(&out, 1, "rich-init", &["CAP_SYS_ADMIN"]);
+        inject_ok(&bundle, &["--rich-mode", mode]);
+        let c = bundle.config();
+        assert_eq!(
+            strings(&c["process"]["args"]),
+            [
+                "/.rich-init/rich-init",
+                "--systemd",
+                "--",
+                "/bin/sh",
+                "-c",
+                script
+            ],
+            "{c:#}"
+        );
+        for at in ["/usr/bin/systemctl", "/usr/bin/journalctl"] {
+            let m = mount_at(&c, at).unwrap_or_else(|| panic!("no mount at {at}\n{c:#}"));
+            assert_eq!(m["type"], "bind", "{m}");
+        }
+        let out = crate::runc::Container::run_bundle(crate::runc::Runtime::Runc, &bundle).wait();
+        assert_eq!(out.code(), Some(0), "{mode}\n{out}");
+        assert_eq!(out.stdout, "active\nrunning\n", "{mode}\n{out}");
+        inject_ok(&bundle, &["--remove"]);
         assert_eq!(
             bundle.raw_config(),
             original,
-            "{mode}: nothing written\n{out}"
+            "{mode}: --remove restores it"
         );
     }
 }

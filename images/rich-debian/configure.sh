@@ -1,7 +1,8 @@
 #!/bin/sh
 # Turn a freshly bootstrapped Debian 12 root filesystem (debootstrap --variant=minbase plus
-# openssh-server, cron, rsyslog, logrotate, procps) into rich-debian's base layer: what an
-# operator changes to run these services in a container under rich-init, then the clean-up
+# openssh-server, cron, rsyslog, logrotate, procps, nginx-light) into rich-debian's base
+# layer: what an operator changes to run these services in a container under rich-init,
+# then the clean-up
 # that makes the layer reproducible. Runs INSIDE that root filesystem, as root:
 #   chroot DIR /bin/sh /configure.sh     (./build)
 #   RUN sh /tmp/configure.sh             (./Dockerfile)
@@ -41,21 +42,9 @@ session    optional   pam_env.so envfile=/run/rich-init/env  # rich-debian: the 
     }
 done
 
-# logrotate's postrotate for rsyslog (/usr/lib/rsyslog/rsyslog-rotate) only knows systemd:
-# without it, rsyslogd would go on writing to the rotated file. Divert it (a package
-# upgrade keeps ours) and have rich-init send SIGHUP to the syslogd service.
-if [ ! -e /usr/lib/rsyslog/rsyslog-rotate.debian ]; then
-    dpkg-divert --quiet --local --rename --divert /usr/lib/rsyslog/rsyslog-rotate.debian \
-        --add /usr/lib/rsyslog/rsyslog-rotate
-fi
-cat > /usr/lib/rsyslog/rsyslog-rotate <<'END'
-#!/bin/sh
-# rich-debian: rsyslogd runs as rich-init's syslogd service (no systemd, no pid file):
-# ask rich-init to send it SIGHUP so that it reopens its files (Debian's script is
-# diverted to rsyslog-rotate.debian).
-/sbin/rich-init ctl signal syslogd HUP >/dev/null || pkill -HUP -x rsyslogd
-END
-chmod 0755 /usr/lib/rsyslog/rsyslog-rotate
+# logrotate's postrotate for rsyslog (/usr/lib/rsyslog/rsyslog-rotate) runs
+# `systemctl kill -s HUP rsyslog.service` once /run/systemd/system exists: rich-init
+# --systemd answers it, so Debian's script stays as it is.
 
 # apt: the point release the image was made from, plus its updates and security suites
 # (`apt-get update && apt-get upgrade` brings the fixes published since).

@@ -108,7 +108,7 @@ pub fn is_dynamic_elf(bytes: &[u8]) -> Option<bool> {
     Some(dynamic)
 }
 
-fn resolve_binary(args: &InjectArgs) -> Result<String, InjectError> {
+fn resolve_binary(args: &InjectArgs, privileged: bool) -> Result<String, InjectError> {
     let given = match &args.binary {
         Some(path) => path.clone(),
         None => std::env::current_exe().map_err(InjectError::OwnExecutable)?,
@@ -128,7 +128,9 @@ fn resolve_binary(args: &InjectArgs) -> Result<String, InjectError> {
     };
     match is_dynamic_elf(&bytes) {
         None => return Err(InjectError::BinaryNotElf(path)),
-        Some(true) if !matches!(args.mode, Mode::Systemd | Mode::SbinInit) => {
+        // The image's own init runs in the system modes when privileged: the binary is
+        // not used then; unprivileged, rich-init runs inside and must be static.
+        Some(true) if !matches!(args.mode, Mode::Systemd | Mode::SbinInit) || !privileged => {
             return Err(InjectError::BinaryDynamic(path))
         }
         Some(_) => {}
@@ -256,7 +258,12 @@ pub fn execute(args: &InjectArgs) -> Result<Done, InjectError> {
             _ => render(&plain, &text)?,
         }
     } else {
-        let readonly = if args.mode == Mode::RichInit {
+        let privileged = plain["process"]["capabilities"]["bounding"]
+            .as_array()
+            .is_some_and(|b| b.iter().any(|c| c == "CAP_SYS_ADMIN"));
+        let rich_inside = args.mode == Mode::RichInit
+            || (!privileged && matches!(args.mode, Mode::Systemd | Mode::SbinInit));
+        let readonly = if rich_inside {
             readonly::plan(&plain, args.services.as_deref(), &|p| {
                 in_rootfs(&args.bundle, &plain, p)
             })
@@ -266,7 +273,7 @@ pub fn execute(args: &InjectArgs) -> Result<Done, InjectError> {
         warnings.clone_from(&readonly.warnings);
         let req = Request {
             mode: args.mode,
-            binary: resolve_binary(args)?,
+            binary: resolve_binary(args, privileged)?,
             initscript: args.initscript.clone(),
             initscript_stage: args.initscript_stage.clone(),
             services: args.services.clone(),

@@ -73,11 +73,6 @@ pub enum RewriteError {
     #[error("it has no process.args; a container needs a program to run")]
     NoArgs,
     #[error(
-        "--rich-mode {0} needs a privileged container: CAP_SYS_ADMIN is not in \
-         process.capabilities.bounding; run the container privileged, or use --rich-mode rich-init"
-    )]
-    NotPrivileged(&'static str),
-    #[error(
         "its {ANNOTATION_RECORD} annotation is damaged ({0}); restore config.json from a copy"
     )]
     Record(String),
@@ -114,6 +109,12 @@ fn note_created(created: &mut Vec<String>, map: &Map<String, Value>, key: &str, 
     }
 }
 
+/// Whether `args` start the image's own init (`/sbin/init`, `/lib/systemd/systemd`, …).
+fn boots_an_init(args: &[Value]) -> bool {
+    let first = args.first().and_then(Value::as_str).unwrap_or_default();
+    matches!(first.rsplit('/').next(), Some("init" | "systemd"))
+}
+
 /// Config in rich mode. `config` must not already carry an injection (see [`remove`]).
 pub fn inject(config: &Value, req: &Request) -> Result<Value, RewriteError> {
     let mut config = config.clone();
@@ -128,16 +129,16 @@ pub fn inject(config: &Value, req: &Request) -> Result<Value, RewriteError> {
         .get_mut("process")
         .and_then(Value::as_object_mut)
         .ok_or(RewriteError::NoArgs)?;
-    if req.mode.is_system_init() {
-        let privileged = process
-            .get("capabilities")
-            .and_then(|c| c.get("bounding"))
-            .and_then(Value::as_array)
-            .is_some_and(|b| b.iter().any(|c| c == "CAP_SYS_ADMIN"));
-        if !privileged {
-            return Err(RewriteError::NotPrivileged(req.mode.name()));
-        }
-    }
+    // Without CAP_SYS_ADMIN the image's own init cannot run: rich-init boots its units
+    // instead (`--systemd`), as PouchContainer's systemd mode meant (issue 15).
+    let privileged = process
+        .get("capabilities")
+        .and_then(|c| c.get("bounding"))
+        .and_then(Value::as_array)
+        .is_some_and(|b| b.iter().any(|c| c == "CAP_SYS_ADMIN"));
+    let system_init = req.mode.is_system_init() && privileged;
+    let units = req.mode.is_system_init() && !privileged;
+    record.insert("units".into(), json!(units));
     let args = process
         .get("args")
         .and_then(Value::as_array)
@@ -145,8 +146,23 @@ pub fn inject(config: &Value, req: &Request) -> Result<Value, RewriteError> {
         .cloned()
         .ok_or(RewriteError::NoArgs)?;
     record.insert("args".into(), Value::Array(args.clone()));
-    let inside = format!("{MOUNT_DIR}/{}", req.mode.name());
+    let inside = if units {
+        format!("{MOUNT_DIR}/rich-init")
+    } else {
+        format!("{MOUNT_DIR}/{}", req.mode.name())
+    };
     let new_args: Vec<Value> = match req.mode {
+        Mode::Systemd | Mode::SbinInit if units => {
+            let mut a = vec![json!(inside), json!("--systemd")];
+            a.extend(req.readonly.args.iter().map(|w| json!(w)));
+            // An image made to boot systemd (CMD /sbin/init, /lib/systemd/systemd) has no
+            // CMD of its own: rich-init then runs until SIGTERM, as /sbin/init does.
+            if !boots_an_init(&args) {
+                a.push(json!("--"));
+                a.extend(args);
+            }
+            a
+        }
         Mode::RichInit => {
             let mut a = vec![json!(inside), json!("--rich")];
             a.extend(req.readonly.args.iter().map(|w| json!(w)));
@@ -195,11 +211,21 @@ pub fn inject(config: &Value, req: &Request) -> Result<Value, RewriteError> {
             .any(|m| m.get("destination").and_then(Value::as_str) == Some(dest))
     };
     let mut wanted = Vec::new();
-    if !req.mode.is_system_init() {
+    if !system_init {
         wanted.push(
             json!({"destination": inside, "type": "bind", "source": req.binary,
             "options": ["bind", "ro", "nosuid", "nodev"]}),
         );
+        if units {
+            // systemctl and journalctl in PATH answer for rich-init (over the image's own,
+            // which would look for systemd's bus).
+            for name in ["systemctl", "journalctl"] {
+                wanted.push(
+                    json!({"destination": format!("/usr/bin/{name}"), "type": "bind",
+                    "source": req.binary, "options": ["bind", "ro", "nosuid", "nodev"]}),
+                );
+            }
+        }
         wanted.extend(req.readonly.mounts.iter().cloned());
     } else {
         wanted.push(
@@ -235,7 +261,7 @@ pub fn inject(config: &Value, req: &Request) -> Result<Value, RewriteError> {
     if let Some(stage) = &req.initscript_stage {
         set.push((super::state::ANNOTATION_INITSCRIPT_STAGE, stage.clone()));
     }
-    if req.mode.is_system_init() {
+    if system_init {
         set.push((ANNOTATION_STOP_SIGNAL, "SIGRTMIN+3".into()));
     }
     // The initscript's stage, as the annotations will say, gets its hook.

@@ -84,12 +84,47 @@ fn personalities_are_mounted_under_their_name() {
 }
 
 #[test]
-fn system_init_modes_need_privileges_and_get_their_mounts() {
+fn system_init_modes_boot_units_unprivileged_and_the_image_init_privileged() {
     for mode in [Mode::Systemd, Mode::SbinInit] {
+        // Without CAP_SYS_ADMIN: rich-init --systemd, CMD kept, systemctl and journalctl.
+        let out = inject(&base(), &request(mode)).expect("inject unprivileged");
         assert_eq!(
-            inject(&base(), &request(mode)),
-            Err(RewriteError::NotPrivileged(mode.name()))
+            out["process"]["args"],
+            json!([
+                "/.rich-init/rich-init",
+                "--systemd",
+                "--",
+                "sh",
+                "-c",
+                "echo hi"
+            ])
         );
+        let dests: Vec<&str> = out["mounts"]
+            .as_array()
+            .expect("mounts")
+            .iter()
+            .filter_map(|m| m["destination"].as_str())
+            .collect();
+        assert_eq!(
+            dests,
+            [
+                "/proc",
+                "/.rich-init/rich-init",
+                "/usr/bin/systemctl",
+                "/usr/bin/journalctl"
+            ]
+        );
+        assert!(out["annotations"][ANNOTATION_STOP_SIGNAL].is_null());
+        assert_eq!(remove(&out).expect("remove"), base());
+        // An image that boots its own init: no CMD, rich-init runs until SIGTERM.
+        let mut boots = base();
+        boots["process"]["args"] = json!(["/lib/systemd/systemd"]);
+        let out = inject(&boots, &request(mode)).expect("inject");
+        assert_eq!(
+            out["process"]["args"],
+            json!(["/.rich-init/rich-init", "--systemd"])
+        );
+        assert_eq!(remove(&out).expect("remove"), boots);
         let mut privileged = base();
         privileged["process"]["capabilities"]["bounding"] = json!(["CAP_SYS_ADMIN"]);
         let out = inject(&privileged, &request(mode)).expect("inject");
