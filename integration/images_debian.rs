@@ -25,7 +25,22 @@ use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-const REF: &str = "rich-init.test/rich-debian";
+pub(crate) const REF: &str = "rich-init.test/rich-debian";
+/// rich-debian's pid 1: its ENTRYPOINT and CMD.
+pub(crate) const BOOT_ARGV: &str = "/sbin/rich-init --systemd -- /bin/sleep infinity";
+
+/// Every live descendant of `pid`.
+pub(crate) fn descendants(pid: i32) -> Vec<i32> {
+    let mut out = Vec::new();
+    let mut queue = vec![pid];
+    while let Some(p) = queue.pop() {
+        for c in children(p) {
+            out.push(c);
+            queue.push(c);
+        }
+    }
+    out
+}
 /// A cold build (download, debootstrap, two layers packed) takes about 70 s on 2 cores.
 const BUILD_LIMIT: Duration = Duration::from_secs(600);
 
@@ -33,18 +48,18 @@ fn repo(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
 }
 
-fn ok(run: Run) -> Outcome {
+pub(crate) fn ok(run: Run) -> Outcome {
     let out = run.output();
     assert_eq!(out.code(), Some(0), "{out}");
     out
 }
 
-fn read(path: &Path) -> Vec<u8> {
+pub(crate) fn read(path: &Path) -> Vec<u8> {
     std::fs::read(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
 
 /// The recipe into `out`; `cache` replaces build/images/cache.
-fn build(out: &Path, cache: Option<&Path>) {
+pub(crate) fn build(out: &Path, cache: Option<&Path>) {
     require("debootstrap");
     require("python3");
     let mut run = Run::new(repo("images/rich-debian/build"))
@@ -238,18 +253,18 @@ fn rich_debian_twice_gives_the_same_bytes_and_no_secrets() {
 }
 
 /// The containers' common parts: the daemon with both tags, a netns, the client's key.
-struct Vm {
-    ctd: Containerd,
-    ns: NetNs,
-    dir: TempDir,
+pub(crate) struct Vm {
+    pub(crate) ctd: Containerd,
+    pub(crate) ns: NetNs,
+    pub(crate) dir: TempDir,
 }
 
 impl Vm {
-    fn ssh(&self, command: &str) -> Outcome {
+    pub(crate) fn ssh(&self, command: &str) -> Outcome {
         self.ssh_run(command).output()
     }
 
-    fn ssh_run(&self, command: &str) -> Run {
+    pub(crate) fn ssh_run(&self, command: &str) -> Run {
         Run::new(require("ssh"))
             .args([
                 "-F",
@@ -271,7 +286,7 @@ impl Vm {
     }
 
     /// Wait until the task of `id` is pid 1 with the services and CMD as its children.
-    fn wait_booted(&self, id: &str) -> i32 {
+    pub(crate) fn wait_booted(&self, id: &str) -> i32 {
         let task = self.ctd.wait_task_status(id, "RUNNING");
         // sshd logs through syslog, as on a VM: /var/log/auth.log.
         let auth = PathBuf::from(format!("/proc/{}/root/var/log/auth.log", task.pid));
@@ -283,31 +298,30 @@ impl Vm {
                     .then_some(())
             },
         );
+        // The packages' own units (each under its keeper) and CMD.
         let want = [
             "/usr/sbin/rsyslogd -n -iNONE",
             "/usr/sbin/cron -f",
             "sshd: ",
+            "nginx: master process",
             "/bin/sleep infinity",
         ];
-        wait_for(&format!("rich-init's children in {id}"), || {
-            let kids: Vec<String> = children(task.pid)
+        wait_for(&format!("rich-init's descendants in {id}"), || {
+            let all: Vec<String> = descendants(task.pid)
                 .iter()
                 .map(|p| cmdline(*p).join(" "))
                 .collect();
             want.iter()
-                .all(|w| kids.iter().any(|k| k.starts_with(w)))
+                .all(|w| all.iter().any(|k| k.starts_with(w)))
                 .then_some(())
         });
         let argv = cmdline(task.pid).join(" ");
-        assert_eq!(
-            argv,
-            "/sbin/rich-init --rich --services syslogd,crond,sshd -- /bin/sleep infinity"
-        );
+        assert_eq!(argv, BOOT_ARGV);
         task.pid
     }
 
     /// Wait until `text` is in the task's /var/log/syslog.
-    fn wait_syslog(&self, pid: i32, text: &str) {
+    pub(crate) fn wait_syslog(&self, pid: i32, text: &str) {
         let path = PathBuf::from(format!("/proc/{pid}/root/var/log/syslog"));
         wait_for(&format!("{text:?} in /var/log/syslog"), || {
             read_or_empty(&path).contains(text).then_some(())
@@ -316,7 +330,7 @@ impl Vm {
 
     /// Wait until `text` is in the task's /var/log/syslog, for at most `limit` (for what
     /// fires on a clock, like a cron minute, rather than on a handshake).
-    fn wait_syslog_within(&self, pid: i32, text: &str, limit: Duration) {
+    pub(crate) fn wait_syslog_within(&self, pid: i32, text: &str, limit: Duration) {
         let path = PathBuf::from(format!("/proc/{pid}/root/var/log/syslog"));
         let start = std::time::Instant::now();
         while !read_or_empty(&path).contains(text) {
@@ -330,7 +344,7 @@ impl Vm {
     }
 
     /// SIGTERM, and the task's exit code must be CMD's 143.
-    fn stop(&self, id: &str) {
+    pub(crate) fn stop(&self, id: &str) {
         self.ctd
             .ctr_ok(["tasks", "kill", "--signal", "SIGTERM", id]);
         self.ctd.wait_task_status(id, "STOPPED");
@@ -345,7 +359,7 @@ impl Vm {
 }
 
 /// The pid namespace of `pid` (/proc/PID/ns/pid), as the link's text.
-fn pid_ns(pid: i32) -> String {
+pub(crate) fn pid_ns(pid: i32) -> String {
     let path = format!("/proc/{pid}/ns/pid");
     std::fs::read_link(&path)
         .unwrap_or_else(|e| panic!("cannot read {path}: {e}"))
@@ -354,7 +368,7 @@ fn pid_ns(pid: i32) -> String {
 }
 
 /// Every process on the host whose pid namespace is `ns` (exited ones skipped).
-fn processes_in_pid_ns(ns: &str) -> Vec<(i32, String)> {
+pub(crate) fn processes_in_pid_ns(ns: &str) -> Vec<(i32, String)> {
     let Ok(dir) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
@@ -464,9 +478,7 @@ fn rich_debian_runs_syslog_cron_and_sshd_under_containerd() {
     );
     assert_eq!(
         login.stdout,
-        format!(
-            "1\n0\n/sbin/rich-init --rich --services syslogd,crond,sshd -- /bin/sleep infinity \n{ENV_SEEN}\n"
-        ),
+        format!("1\n0\n{BOOT_ARGV} \n{ENV_SEEN}\n"),
         "{login}"
     );
     assert_eq!(read(&data.join("payload")), b"payload-1\n");
@@ -477,7 +489,7 @@ fn rich_debian_runs_syslog_cron_and_sshd_under_containerd() {
         "{accepted:?} in auth.log:\n{auth}"
     );
     let log = vm.ctd.task_log("rd1");
-    assert!(!log.contains("warning"), "no preset warns here:\n{log}");
+    assert!(!log.contains("warning"), "nothing warns here:\n{log}");
 
     // An ssh session, open and stopped (its client suspended), across the upgrade.
     let session = vm

@@ -36,7 +36,7 @@ const SV: &str = "Service";
 
 /// The conditions and assertions read as data (see `values::check`); other `Condition…=` and
 /// `Assert…=` names are listed as warned and ignored below.
-const CHECKS: [&str; 8] = [
+const CHECKS: [&str; 9] = [
     "PathExists",
     "PathExistsGlob",
     "PathIsDirectory",
@@ -45,6 +45,7 @@ const CHECKS: [&str; 8] = [
     "FileIsExecutable",
     "DirectoryNotEmpty",
     "Virtualization",
+    "Capability",
 ];
 
 /// The resource limits of systemd.exec(5), "Process Properties".
@@ -106,7 +107,6 @@ pub const DIRECTIVES: &[Directive] = &[
     d("ConditionArchitecture", U, W),
     d("ConditionHost", U, W),
     d("ConditionSecurity", U, W),
-    d("ConditionCapability", U, W),
     d("ConditionACPower", U, W),
     d("ConditionNeedsUpdate", U, W),
     d("ConditionFirstBoot", U, W),

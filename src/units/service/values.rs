@@ -283,6 +283,8 @@ pub enum Check {
     FileIsExecutable,
     DirectoryNotEmpty,
     Virtualization,
+    /// A capability name (CAP_SYS_ADMIN) in the service manager's bounding set.
+    Capability,
 }
 
 /// The check behind a `Condition…=`/`Assert…=` name without its prefix, if we evaluate it.
@@ -296,6 +298,7 @@ pub fn check(suffix: &str) -> Option<Check> {
         "FileIsExecutable" => Check::FileIsExecutable,
         "DirectoryNotEmpty" => Check::DirectoryNotEmpty,
         "Virtualization" => Check::Virtualization,
+        "Capability" => Check::Capability,
         _ => return None,
     })
 }
@@ -322,7 +325,8 @@ pub fn condition(check: Check, text: &str) -> Result<Condition, String> {
         Some(rest) => (true, rest.trim_start()),
         None => (false, rest),
     };
-    if rest.is_empty() || (check != Check::Virtualization && !rest.starts_with('/')) {
+    let path_like = !matches!(check, Check::Virtualization | Check::Capability);
+    if rest.is_empty() || (path_like && !rest.starts_with('/')) {
         return Err("expected an absolute path, optionally after | and !".into());
     }
     Ok(Condition {
