@@ -48,6 +48,7 @@ mod oci_rig;
 
 mod images;
 mod images_debian;
+mod images_debian_units;
 
 mod containerd;
 mod containerd_smoke;

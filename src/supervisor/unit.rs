@@ -58,6 +58,9 @@
 
 use std::time::{Duration, Instant};
 
+/// How often a missing PIDFile= is read again while the unit runs without a main pid.
+const PID_FILE_RETRY: Duration = Duration::from_millis(50);
+
 mod events;
 mod steps;
 mod types;
@@ -96,6 +99,9 @@ pub struct Unit {
     reading_pid_file: bool,
     /// A `CheckConditions` is waiting for its answer.
     checking_conditions: bool,
+    /// PIDFile= was not there when the start process exited: it is read again every
+    /// PID_FILE_RETRY while running, until then (systemd watches the file with inotify).
+    pid_watch_until: Option<Instant>,
     /// The unit may have processes (set by `Spawned`, cleared by `GroupEmpty`).
     group: bool,
     deadline: Option<Instant>,
@@ -126,6 +132,7 @@ impl Unit {
             spawning: false,
             reading_pid_file: false,
             checking_conditions: false,
+            pid_watch_until: None,
             group: false,
             deadline: None,
             exec_main_status: None,
@@ -416,6 +423,15 @@ impl Unit {
         match self.deadline {
             Some(at) if now >= at => self.deadline = None,
             _ => return,
+        }
+        if self.state == SubState::Running && self.main.is_none() {
+            if self.pid_watch_until.is_some_and(|until| now < until) {
+                self.reading_pid_file = true;
+                out.push(Action::ReadPidFile);
+            } else {
+                self.pid_watch_until = None;
+            }
+            return;
         }
         let state = self.state;
         if state != SubState::AutoRestart {

@@ -22,6 +22,9 @@ pub enum Verb {
     Disable,
     Mask,
     Unmask,
+    /// `preset`: rich-init's preset policy enables every unit (status shows "preset:
+    /// enabled"), so it is `enable` unless `--preset-mode=disable-only`.
+    Preset,
     Help,
     Version,
 }
@@ -47,6 +50,10 @@ pub struct Options {
     /// `-s`.
     pub signal: i32,
     pub whom: KillWhom,
+    /// `--root=`: the unit-file verbs work on that tree (deb-systemd-helper passes `/`).
+    pub root: Option<String>,
+    /// `--preset-mode=`: full, enable-only or disable-only.
+    pub preset_mode: Option<String>,
 }
 
 impl Default for Options {
@@ -65,6 +72,8 @@ impl Default for Options {
             properties: Vec::new(),
             signal: 15,
             whom: KillWhom::All,
+            root: None,
+            preset_mode: None,
         }
     }
 }
@@ -159,13 +168,14 @@ fn verb_of(word: &str) -> Option<(Verb, usize, Option<usize>)> {
         "disable" => (Disable, 1, None),
         "mask" => (Mask, 1, None),
         "unmask" => (Unmask, 1, None),
+        "preset" => (Preset, 1, None),
         "help" => (Help, 0, None),
         _ => return None,
     })
 }
 
 /// Options that take a value, by long name, with their short letter.
-const VALUED: [(&str, Option<char>); 8] = [
+const VALUED: [(&str, Option<char>); 10] = [
     ("signal", Some('s')),
     ("kill-whom", None),
     ("kill-who", None),
@@ -174,11 +184,13 @@ const VALUED: [(&str, Option<char>); 8] = [
     ("type", Some('t')),
     ("state", None),
     ("job-mode", None),
+    ("root", None),
+    ("preset-mode", None),
 ];
 
 /// Flags, by long name, with their short letter. The ones not read anywhere are accepted
 /// and dropped.
-const FLAGS: [(&str, Option<char>); 18] = [
+const FLAGS: [(&str, Option<char>); 19] = [
     ("no-block", None),
     ("quiet", Some('q')),
     ("no-pager", None),
@@ -197,6 +209,7 @@ const FLAGS: [(&str, Option<char>); 18] = [
     ("ignore-dependencies", None),
     ("no-wall", None),
     ("legend", None),
+    ("global", None),
 ];
 
 fn comma_list(out: &mut Vec<String>, value: &str) {
@@ -240,6 +253,8 @@ fn apply(
         "lines" => opts.lines = v.parse().map_err(|_| ArgError::Lines(v.into()))?,
         "type" => comma_list(&mut opts.types, v),
         "state" => comma_list(&mut opts.states, v),
+        "root" => opts.root = Some(v.to_string()),
+        "preset-mode" => opts.preset_mode = Some(v.to_string()),
         _ => {}
     }
     Ok(())

@@ -253,6 +253,19 @@ fn good_command_lines() {
             ),
         ),
         ("mask a", cmd(Verb::Mask, &["a.service"], d())),
+        // deb-systemd-helper's call on a package's first installation.
+        (
+            "--root=/ --system --preset-mode=enable-only preset redis-server.service",
+            cmd(
+                Verb::Preset,
+                &["redis-server.service"],
+                Options {
+                    root: Some("/".into()),
+                    preset_mode: Some("enable-only".into()),
+                    ..d()
+                },
+            ),
+        ),
         ("unmask a", cmd(Verb::Unmask, &["a.service"], d())),
         (
             "--system --no-ask-password -f enable a",

@@ -75,7 +75,10 @@ pub fn run(words: &[String], env: &dyn Fn(&str) -> Option<String>) -> i32 {
     let socket = env("RICH_INIT_CONTROL_SOCKET")
         .map_or_else(|| PathBuf::from(crate::ctl::CONTROL_SOCKET), PathBuf::from);
     let out = match args::parse(words) {
-        Ok(command) => execute(&command, &socket, Path::new("/")),
+        Ok(command) => {
+            let root = PathBuf::from(command.opts.root.as_deref().unwrap_or("/"));
+            execute(&command, &socket, &root)
+        }
         Err(e) => Output::err(e.exit_code(), e.to_string()),
     };
     crate::sys::write_all_raw(1, out.stdout.as_bytes());
@@ -136,6 +139,16 @@ fn execute(cmd: &Command, socket: &Path, root: &Path) -> Output {
             Err(e) => Output::err(1, e.to_string()),
         },
         Verb::Enable | Verb::Disable | Verb::Mask | Verb::Unmask => unit_files(cmd, socket, root),
+        Verb::Preset if cmd.opts.preset_mode.as_deref() == Some("disable-only") => {
+            Output::default()
+        }
+        Verb::Preset => {
+            let as_enable = Command {
+                verb: Verb::Enable,
+                ..cmd.clone()
+            };
+            unit_files(&as_enable, socket, root)
+        }
         Verb::DaemonReload => match ask(&Request::DaemonReload) {
             Ok(_) => Output::default(),
             Err(ClientError::Refused(m)) => Output::err(1, format!("Failed to reload daemon: {m}")),

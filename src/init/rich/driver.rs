@@ -75,6 +75,9 @@ pub(super) struct Driver<'a> {
     record_buf: Vec<u8>,
     /// How many keepers each unit has alive.
     keepers: BTreeMap<String, usize>,
+    /// Unit warnings already said this boot: each is said once (a daemon-reload or a
+    /// unit loaded on demand reads the files again).
+    warned: std::collections::BTreeSet<String>,
 }
 
 impl<'a> Driver<'a> {
@@ -109,6 +112,7 @@ impl<'a> Driver<'a> {
             records: p.records,
             record_buf: Vec::new(),
             keepers: BTreeMap::new(),
+            warned: p.warned,
         }
     }
 
@@ -431,6 +435,13 @@ impl<'a> Driver<'a> {
             }
         }
         self.drain_queue();
+    }
+
+    /// A unit warning, once per boot.
+    fn warn_once(&mut self, text: &str) {
+        if self.warned.insert(text.to_string()) {
+            self.line(Level::Warn, text);
+        }
     }
 
     fn line(&self, level: Level, text: &str) {

@@ -51,6 +51,7 @@ struct Parts<'a> {
     grace: Duration,
     units: BTreeMap<String, systemd::UnitRun>,
     meta: BTreeMap<String, systemd::Meta>,
+    warned: std::collections::BTreeSet<String>,
     records: Option<(std::os::fd::OwnedFd, std::os::fd::OwnedFd)>,
 }
 
@@ -72,6 +73,7 @@ pub fn run(
     let mut loaded = loaded;
     let mut units = BTreeMap::new();
     let mut meta = BTreeMap::new();
+    let mut warned = std::collections::BTreeSet::new();
     let mut records = None;
     if rich.systemd {
         let toml: Vec<String> = loaded.services.keys().cloned().collect();
@@ -80,10 +82,12 @@ pub fn run(
             Err(e) => return Ok(report(&e, log)),
         };
         for w in &extra.warnings {
-            log.emit(Msg::Rich {
-                level: Level::Warn,
-                text: w,
-            });
+            if warned.insert(w.clone()) {
+                log.emit(Msg::Rich {
+                    level: Level::Warn,
+                    text: w,
+                });
+            }
         }
         loaded.members.extend(extra.members);
         loaded.notify.extend(extra.notify);
@@ -133,6 +137,7 @@ pub fn run(
         grace,
         units,
         meta,
+        warned,
         records,
     });
     Ok(driver.run())

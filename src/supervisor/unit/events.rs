@@ -234,6 +234,14 @@ impl Unit {
                 self.main = Some(pid);
                 self.main_known = true;
                 self.group = true;
+                self.pid_watch_until = None;
+            }
+            None if self.state == SubState::Running => {
+                // Still not there: read it again soon, until the watch ends.
+                if self.pid_watch_until.is_some_and(|until| now < until) {
+                    self.deadline = now.checked_add(super::PID_FILE_RETRY);
+                }
+                return;
             }
             None => {
                 out.push(Action::Log(Note::NoPidFile));
@@ -245,12 +253,22 @@ impl Unit {
                         out,
                     );
                 }
+                // The daemon may write it a moment later (systemd then watches it).
+                let limit = self
+                    .spec
+                    .timeout_start
+                    .unwrap_or(crate::units::service::DEFAULT_TIMEOUT);
+                self.pid_watch_until = now.checked_add(limit);
             }
         }
         match self.state {
             SubState::Start => self.enter_start_post(now, out),
             SubState::StartPost => self.enter_running(UnitResult::Success, true, now, out),
             _ => {}
+        }
+        if self.state == SubState::Running && self.main.is_none() && self.pid_watch_until.is_some()
+        {
+            self.deadline = now.checked_add(super::PID_FILE_RETRY);
         }
     }
 

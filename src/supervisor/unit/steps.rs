@@ -224,6 +224,7 @@ impl Unit {
         self.step = None;
         self.spawning = false;
         self.reading_pid_file = false;
+        self.pid_watch_until = None;
         self.deadline = None;
         out.push(Action::Log(Note::Finished {
             result: self.result,

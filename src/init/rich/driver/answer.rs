@@ -391,7 +391,7 @@ impl Driver<'_> {
             }
         })?;
         for w in &one.warnings {
-            self.line(Level::Warn, w);
+            self.warn_once(w);
         }
         let member = one.member.name.clone();
         if let Some(run) = one.run {
@@ -409,7 +409,7 @@ impl Driver<'_> {
         let names: Vec<String> = self.units.keys().cloned().collect();
         let (fresh, warnings) = systemd::reload(&names);
         for w in &warnings {
-            self.line(Level::Warn, w);
+            self.warn_once(w);
         }
         for (name, reloaded) in fresh {
             match reloaded {

@@ -88,6 +88,56 @@ fn forking_without_pid_runs_until_group_empty() {
     assert_eq!(u.main_pid(), None);
 }
 
+/// A daemon that writes its PID file a moment after its start process exits: systemd
+/// watches the file ("PID file not readable (yet?) after start"); it is read again every
+/// 50 ms while the unit runs without a main pid, and its pid becomes the main one.
+#[test]
+fn forking_pid_file_written_late_is_read_again() {
+    let mut s = spec(ServiceType::Forking);
+    s.has_pid_file = true;
+    let (u, _) = run(
+        s,
+        &[
+            (
+                0,
+                Start,
+                vec![spawn(X::Start, 0)],
+                (A::Activating, S::Start),
+            ),
+            (0, Spawned { pid: 10 }, vec![], (A::Activating, S::Start)),
+            (
+                5,
+                exited(10, code(0)),
+                vec![ctl_note(X::Start, 0, code(0), true), ReadPidFile],
+                (A::Activating, S::Start),
+            ),
+            (
+                5,
+                Event::PidFile { pid: None },
+                vec![Action::Log(Note::NoPidFile), BecameActive],
+                (A::Active, S::Running),
+            ),
+            (30, Timer, vec![], (A::Active, S::Running)),
+            (55, Timer, vec![ReadPidFile], (A::Active, S::Running)),
+            (
+                56,
+                Event::PidFile { pid: None },
+                vec![],
+                (A::Active, S::Running),
+            ),
+            (106, Timer, vec![ReadPidFile], (A::Active, S::Running)),
+            (
+                107,
+                Event::PidFile { pid: Some(42) },
+                vec![],
+                (A::Active, S::Running),
+            ),
+        ],
+    );
+    assert_eq!(u.main_pid(), Some(42));
+    assert_eq!(u.next_deadline(), None, "no more reading once it is known");
+}
+
 /// The start process of Type=forking failing fails the start.
 #[test]
 fn forking_start_process_failure() {
