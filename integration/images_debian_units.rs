@@ -305,7 +305,7 @@ fn rich_debian_boots_its_packages_units_a_vendor_service_and_a_sysv_script() {
         "ru1",
         "sysv",
         "service legacyd status >/dev/null; echo status_rc=$?; systemctl stop legacyd; \
-         service legacyd status >/dev/null; echo stopped_rc=$?; echo left=$(pgrep -cf 'sleep 2147484')",
+         service legacyd status >/dev/null; echo stopped_rc=$?; echo left=$(pgrep -cf 'sleep 214748[4]')",
     );
     assert_eq!(value(&sysv.stdout, "status_rc"), Some("0"), "{sysv}");
     assert_eq!(value(&sysv.stdout, "stopped_rc"), Some("3"), "{sysv}");
