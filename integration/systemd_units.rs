@@ -528,3 +528,49 @@ echo "masked_msg=$(cat /tmp/masked)"
         "{out}"
     );
 }
+
+/// systemd.unit(5) between units on a job: a start pulls in Wants=, stops Conflicts=; a stop
+/// or restart reaches the PartOf= units.
+#[test]
+fn wants_conflicts_and_part_of_follow_a_job() {
+    let bundle = bundle_with(
+        &[
+            (
+                "app.service",
+                "[Unit]\nWants=helper.service\nConflicts=old.service\n[Service]\nExecStart=/bin/sleep 1050\n",
+            ),
+            ("helper.service", "[Service]\nExecStart=/bin/sleep 1051\n"),
+            ("old.service", "[Service]\nExecStart=/bin/sleep 1052\n"),
+            (
+                "part.service",
+                "[Unit]\nPartOf=app.service\n[Service]\nExecStart=/bin/sleep 1053\n",
+            ),
+        ],
+        &["old.service", "part.service"],
+    );
+    let script = r#"
+echo "before=$(systemctl is-active app helper old part | tr '\n' ,)"
+systemctl start app
+echo "started=$(systemctl is-active app helper old part | tr '\n' ,)"
+systemctl stop app
+echo "stopped=$(systemctl is-active app helper old part | tr '\n' ,)"
+"#;
+    let out = run_script(&bundle, script);
+    let text = &out.stdout;
+    assert_eq!(out.code(), Some(0), "{out}");
+    assert_eq!(
+        value(text, "before"),
+        Some("inactive,inactive,active,active,"),
+        "{out}"
+    );
+    assert_eq!(
+        value(text, "started"),
+        Some("active,active,inactive,active,"),
+        "{out}"
+    );
+    assert_eq!(
+        value(text, "stopped"),
+        Some("inactive,active,inactive,inactive,"),
+        "{out}"
+    );
+}

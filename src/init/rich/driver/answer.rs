@@ -273,7 +273,11 @@ impl Driver<'_> {
                     }
                 },
             };
-            match self.queue_job(verb, &member) {
+            let queued = self.queue_job(verb, &member);
+            if queued.is_ok() {
+                self.propagate(verb, &member);
+            }
+            match queued {
                 Ok(Some(expect)) => pending.wait(name.clone(), member, expect),
                 Ok(None) => pending.done(JobOutcome::new(name.clone(), JobResult::Done)),
                 Err(result) => pending.done(JobOutcome::new(name.clone(), result)),
@@ -357,6 +361,66 @@ impl Driver<'_> {
         }
         self.requested.push(fleet_event);
         Ok((expect != Expect::Nothing).then_some(expect))
+    }
+
+    /// What a job on `member` brings along (systemd.unit(5)): a start starts what it
+    /// Wants=/Requires=/BindsTo= (loading them if need be) and stops what it Conflicts=
+    /// with; a stop or restart reaches the units that are PartOf=/BindsTo= it.
+    fn propagate(&mut self, verb: JobVerb, member: &str) {
+        let (pulls, conflicts) = match self.units.get(member) {
+            Some(run) => {
+                let u = &run.unit.unit;
+                let pulls: Vec<String> = u
+                    .wants
+                    .iter()
+                    .chain(&u.requires)
+                    .chain(&u.binds_to)
+                    .cloned()
+                    .collect();
+                (pulls, u.conflicts.clone())
+            }
+            None => (Vec::new(), Vec::new()),
+        };
+        let starts = matches!(
+            verb,
+            JobVerb::Start | JobVerb::Restart | JobVerb::ReloadOrRestart
+        );
+        if starts {
+            for dep in pulls {
+                let found = match self.resolve(&dep) {
+                    Some(m) => Some(m),
+                    None => self.load_on_demand(&dep).ok(),
+                };
+                if let Some(m) = found {
+                    let _ = self.queue_job(JobVerb::Start, &m);
+                }
+            }
+            for other in conflicts {
+                if let Some(m) = self.resolve(&other) {
+                    let _ = self.queue_job(JobVerb::Stop, &m);
+                }
+            }
+        }
+        if matches!(verb, JobVerb::Stop | JobVerb::Restart | JobVerb::TryRestart) {
+            let followers: Vec<String> = self
+                .units
+                .iter()
+                .filter(|(name, run)| {
+                    *name != member
+                        && run
+                            .unit
+                            .unit
+                            .part_of
+                            .iter()
+                            .chain(&run.unit.unit.binds_to)
+                            .any(|p| p == member)
+                })
+                .map(|(name, _)| name.clone())
+                .collect();
+            for f in followers {
+                let _ = self.queue_job(verb, &f);
+            }
+        }
     }
 
     fn kill_member(&mut self, member: &str, signal: i32, whom: KillWhom) {
