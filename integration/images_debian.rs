@@ -3,8 +3,8 @@
 //!   dir holding only the download tarball), give the same bytes. The layers hold no SSH
 //!   host key, log, package list or file of the build host; layer 2 is rich-init and the
 //!   boot script; tag 2 differs from tag 1 only in /etc/rich-debian-release.
-//! - Under a private containerd, in a netns: rich-init is pid 1 with rsyslogd, cron, sshd
-//!   and CMD as its children; `logger` reaches /var/log/syslog; an @reboot cron job runs;
+//! - Under a private containerd, in a netns: rich-init --systemd is pid 1 over the packages'
+//!   own units (rsyslogd, cron, sshd, nginx, each under its keeper) and CMD; `logger` reaches /var/log/syslog; an @reboot cron job runs;
 //!   root logs in over ssh with the key from SSH_AUTHORIZED_KEYS, against the host keys the
 //!   boot script made on the volume at /etc/ssh/host-keys; a second container (tag 2, key
 //!   from a mounted /etc/rich-init/authorized_keys) keeps those keys; SIGTERM stops each
@@ -180,15 +180,10 @@ fn rich_debian_twice_gives_the_same_bytes_and_no_secrets() {
     let one = Image::open(&a.join("rich-debian-1.tar"));
     let two = Image::open(&a.join("rich-debian-2.tar"));
     let c = &one.config["config"];
+    // The packages' own units, no presets (issue 15).
     assert_eq!(
         c["Entrypoint"],
-        json!([
-            "/sbin/rich-init",
-            "--rich",
-            "--services",
-            "syslogd,crond,sshd",
-            "--"
-        ])
+        json!(["/sbin/rich-init", "--systemd", "--"])
     );
     assert_eq!(c["Cmd"], json!(["/bin/sleep", "infinity"]));
     assert_eq!(one.config["config"], two.config["config"]);
@@ -230,6 +225,9 @@ fn rich_debian_twice_gives_the_same_bytes_and_no_secrets() {
     let names: Vec<&str> = init.iter().map(|(n, _, _)| n.as_str()).collect();
     for name in [
         "usr/sbin/rich-init",
+        "usr/sbin/init",
+        "usr/bin/systemctl",
+        "usr/bin/journalctl",
         "etc/rich-init/init.d/10-prepare",
         "usr/local/lib/rich-init/sshd-prepare.sh",
     ] {

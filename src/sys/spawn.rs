@@ -58,6 +58,7 @@ pub enum Step {
     Rlimit,
     Nice,
     OomScoreAdj,
+    Chroot,
 }
 
 impl Step {
@@ -80,6 +81,7 @@ impl Step {
             Step::Rlimit => "set its resource limits (Limit*=)",
             Step::Nice => "set its nice value",
             Step::OomScoreAdj => "set its OOM score adjustment",
+            Step::Chroot => "enter its RootDirectory=",
         }
     }
 }
@@ -121,6 +123,11 @@ pub struct Setup<'a> {
     pub oom_score_adj: Option<&'a [u8]>,
     /// SIGPIPE ignored, as systemd's IgnoreSIGPIPE=yes (its default) leaves a service.
     pub ignore_sigpipe: bool,
+    /// chroot into this directory (RootDirectory=), before the working directory.
+    pub root: Option<&'a std::ffi::CStr>,
+    /// A mount namespace with fresh tmpfs on /tmp and /var/tmp (PrivateTmp=); skipped when
+    /// the namespace cannot be made (no CAP_SYS_ADMIN), as the caller has said.
+    pub private_tmp: bool,
 }
 
 impl ChildEvent {
@@ -274,6 +281,16 @@ fn apply(setup: &Setup, parent: Option<nix::unistd::Pid>) -> Result<(), (Step, E
             }
         }
     }
+    if setup.private_tmp {
+        private_tmp();
+    }
+    if let Some(root) = setup.root {
+        // SAFETY: `root` is a NUL-terminated path; chdir("/") is a literal.
+        if unsafe { libc::chroot(root.as_ptr()) } != 0 || unsafe { libc::chdir(c"/".as_ptr()) } != 0
+        {
+            return Err((Step::Chroot, Errno::last()));
+        }
+    }
     if let Some(dir) = setup.cwd {
         // SAFETY: `dir` is a NUL-terminated path.
         if unsafe { libc::chdir(dir.as_ptr()) } != 0 {
@@ -388,6 +405,41 @@ fn apply(setup: &Setup, parent: Option<nix::unistd::Pid>) -> Result<(), (Step, E
         }
     }
     Ok(())
+}
+
+/// PrivateTmp=: a mount namespace of our own, mounts kept from the parent's, and a tmpfs
+/// on /tmp and /var/tmp. Best effort: without CAP_SYS_ADMIN unshare fails and nothing
+/// changes (the caller warned at load time).
+fn private_tmp() {
+    // SAFETY: unshare takes flags; it only changes this (forked) process.
+    if unsafe { libc::unshare(libc::CLONE_NEWNS) } != 0 {
+        return;
+    }
+    // SAFETY: a recursive private remount of / with no source, type or data.
+    let private = unsafe {
+        libc::mount(
+            std::ptr::null(),
+            c"/".as_ptr(),
+            std::ptr::null(),
+            libc::MS_REC | libc::MS_PRIVATE,
+            std::ptr::null(),
+        )
+    };
+    if private != 0 {
+        return;
+    }
+    for dir in [c"/tmp", c"/var/tmp"] {
+        // SAFETY: literals for source, target, type and data; mount flags are plain bits.
+        unsafe {
+            libc::mount(
+                c"tmpfs".as_ptr(),
+                dir.as_ptr(),
+                c"tmpfs".as_ptr(),
+                libc::MS_NOSUID | libc::MS_NODEV,
+                c"mode=1777".as_ptr().cast(),
+            )
+        };
+    }
 }
 
 /// Kernels before 5.11 lack CLOSE_RANGE_CLOEXEC: mark each possible descriptor instead.

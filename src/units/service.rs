@@ -19,7 +19,7 @@ use thiserror::Error;
 use super::exec::{Command, ExecError};
 use super::specifiers::Context;
 use super::syntax::UnitFile;
-pub use directives::{lookup, Directive, Support, DIRECTIVES, LIMITS};
+pub use directives::{lookup, markdown_table, Directive, Support, DIRECTIVES, LIMITS};
 pub use values::{Check, Condition, ExitStatusSet, Output, Rlimit};
 
 /// systemd's DefaultTimeoutStartSec=/DefaultTimeoutStopSec= (systemd-system.conf(5)).

@@ -13,6 +13,7 @@
 use super::output::{Output, SpawnCtx};
 use crate::config::LogTarget;
 use crate::supervisor::unit::{ExecKind, ExecRef};
+use crate::sys::caps::CapSets;
 use crate::sys::spawn::{Ids, Setup};
 use crate::sys::users::{self, Identity};
 use crate::sys::Errno;
@@ -51,9 +52,9 @@ impl UnitRun {
     /// Resolve User=/Group= now; a problem is one line for the caller to print.
     pub fn new(unit: ServiceUnit, notify_address: Option<String>) -> Result<UnitRun, String> {
         let s = &unit.service;
-        let identity = match (&s.user, &s.group) {
-            (None, None) => None,
-            (user, group) => {
+        let mut identity = match (&s.user, &s.group, s.supplementary_groups.is_empty()) {
+            (None, None, true) => None,
+            (user, group, _) => {
                 let user = user.clone().unwrap_or_else(|| "0".into());
                 Some(
                     users::resolve_in(Path::new("/"), &user, group.as_deref())
@@ -61,6 +62,18 @@ impl UnitRun {
                 )
             }
         };
+        // SupplementaryGroups=: names or gids from /etc/group, added to the user's own.
+        if let Some(id) = identity.as_mut() {
+            for name in &s.supplementary_groups {
+                let gid = users::resolve_in(Path::new("/"), "0", Some(name))
+                    .map_err(|e| format!("{}: SupplementaryGroups={name}: {e}", unit.name))?
+                    .gid;
+                if !id.groups.contains(&gid) {
+                    id.groups.push(gid);
+                }
+            }
+            id.groups.sort_unstable();
+        }
         Ok(UnitRun {
             unit,
             identity,
@@ -214,7 +227,17 @@ impl UnitRun {
             })
             .collect();
         let oom = s.oom_score_adjust.map(|n| n.to_string().into_bytes());
+        let full = command.prefixes.privilege == Privilege::Full;
+        let caps = (!full).then(|| self.cap_sets()).flatten();
+        let root = s
+            .root_directory
+            .as_ref()
+            .filter(|_| !full)
+            .and_then(|r| CString::new(r.as_str()).ok());
         let setup = Setup {
+            caps: caps.as_ref(),
+            root: root.as_deref(),
+            private_tmp: s.private_tmp && !full,
             rlimits: &rlimits,
             nice: s.nice,
             oom_score_adj: oom.as_deref(),
@@ -243,6 +266,34 @@ impl UnitRun {
         Ok(Started { keeper, pid })
     }
 
+    /// CapabilityBoundingSet= and AmbientCapabilities= (systemd.exec(5)) as the sets the
+    /// command runs with; None when the unit sets neither. Root keeps its sets within the
+    /// bounding set; another User= gets the ambient ones (as systemd gives them).
+    fn cap_sets(&self) -> Option<CapSets> {
+        let s = &self.unit.service;
+        if s.capability_bounding_set.is_empty() && s.ambient_capabilities.is_empty() {
+            return None;
+        }
+        let (bnd, eff, prm, inh) = own_caps()?;
+        let allowed = fold_caps(&s.capability_bounding_set, u64::MAX);
+        let ambient = fold_caps(&s.ambient_capabilities, 0) & allowed & bnd;
+        let bounding = bnd & allowed;
+        let root = self.identity.as_ref().is_none_or(|i| i.uid == 0);
+        let (effective, permitted) = if root {
+            (eff & bounding, prm & bounding)
+        } else {
+            (ambient, ambient)
+        };
+        Some(CapSets {
+            bounding,
+            effective: effective | ambient,
+            permitted: permitted | ambient,
+            inheritable: (inh & bounding) | ambient,
+            ambient,
+            last_cap: crate::sys::caps::last_cap(),
+        })
+    }
+
     /// WorkingDirectory=: `~` is the home of User=; with `-`, a missing one is skipped.
     fn working_directory(&self) -> Option<String> {
         let wd = self.unit.service.working_directory.as_ref()?;
@@ -259,6 +310,52 @@ impl UnitRun {
         }
         Some(path)
     }
+}
+
+/// Capability assignments folded as systemd.exec(5) says: plain lists are merged (starting
+/// from none), `~` lists remove; with only `~` lists, the start is `start`.
+fn fold_caps(list: &[crate::units::service::Capabilities], start: u64) -> u64 {
+    let bits = |names: &[String]| {
+        names
+            .iter()
+            .filter_map(|n| crate::sys::caps::number(&n.to_ascii_uppercase()))
+            .fold(0u64, |acc, n| acc | (1u64 << n))
+    };
+    let mut set = if list.iter().any(|c| !c.invert) {
+        0
+    } else {
+        start
+    };
+    for c in list {
+        if c.invert {
+            set &= !bits(&c.names);
+        } else {
+            set |= bits(&c.names);
+        }
+    }
+    set
+}
+
+/// Our bounding, effective, permitted and inheritable sets (/proc/self/status).
+fn own_caps() -> Option<(u64, u64, u64, u64)> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let get = |key: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+    };
+    Some((
+        get("CapBnd:")?,
+        get("CapEff:")?,
+        get("CapPrm:")?,
+        get("CapInh:")?,
+    ))
+}
+
+/// Whether CAP_SYS_ADMIN is in our bounding set (PrivateTmp= needs a mount namespace).
+pub(super) fn can_private_tmp() -> bool {
+    own_caps().is_some_and(|(bnd, ..)| bnd & (1u64 << 21) != 0)
 }
 
 /// The RLIMIT_* number of a `Limit…=` directive.

@@ -156,7 +156,7 @@ pub const DIRECTIVES: &[Directive] = &[
     d("StandardError", SV, S),
     d("SyslogIdentifier", SV, S),
     d("NotifyAccess", SV, S),
-    d("WatchdogSec", SV, S),
+    d("WatchdogSec", SV, W),
     d("RuntimeDirectory", SV, S),
     d("RuntimeDirectoryMode", SV, S),
     d("StateDirectory", SV, S),
@@ -278,5 +278,72 @@ pub fn lookup(section: &str, key: &str) -> Option<Support> {
         }
         "Service" => LIMITS.contains(&key).then_some(Support::Supported),
         _ => None,
+    }
+}
+
+/// README's directive table (between `<!-- directives -->` markers), made from
+/// [`DIRECTIVES`], [`CHECKS`] and [`LIMITS`] so that it cannot drift from the code.
+pub fn markdown_table() -> String {
+    let names = |section: &str, support: Support| -> String {
+        let mut list: Vec<String> = DIRECTIVES
+            .iter()
+            .filter(|d| d.section == section && d.support == support)
+            .map(|d| format!("`{}=`", d.name))
+            .collect();
+        if support == Support::Supported {
+            match section {
+                U => list.extend(
+                    CHECKS
+                        .iter()
+                        .map(|c| format!("`Condition{c}=`, `Assert{c}=`")),
+                ),
+                _ => list.push(format!("`{}=` (all {} `Limit…=`)", LIMITS[0], LIMITS.len())),
+            }
+        }
+        if support == Support::WarnedIgnored && section == U {
+            list.push("every other `Condition…=`/`Assert…=`".into());
+        }
+        if list.is_empty() {
+            "none".into()
+        } else {
+            list.join(", ")
+        }
+    };
+    let mut out = String::from("| | [Unit] | [Service] |\n| :-- | :-- | :-- |\n");
+    for (label, support) in [
+        ("supported", Support::Supported),
+        (
+            "warned (one line per directive per boot) and ignored",
+            Support::WarnedIgnored,
+        ),
+        ("refused", Support::Refused),
+    ] {
+        out.push_str(&format!(
+            "| {label} | {} | {} |\n",
+            names(U, support),
+            names(SV, support)
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod readme {
+    /// README.md shows [`super::markdown_table`] as it is now (regenerate it with
+    /// `cargo test -- --ignored print_directive_table --nocapture`).
+    #[test]
+    fn readme_has_the_directive_table() {
+        let readme = include_str!("../../../README.md");
+        let table = super::markdown_table();
+        assert!(
+            readme.contains(&format!("<!-- directives -->\n{table}<!-- /directives -->")),
+            "README.md's directive table is stale; paste this between its markers:\n{table}"
+        );
+    }
+
+    #[test]
+    #[ignore]
+    fn print_directive_table() {
+        print!("{}", super::markdown_table());
     }
 }

@@ -164,7 +164,7 @@ mod tests {
             ),
             (&[c(Virtualization, "container", false, false)], true),
             (&[c(Virtualization, "vm", false, false)], false),
-            (&[c(Virtualization, "!container", false, true)], false),
+            (&[c(Virtualization, "container", false, true)], false),
             (
                 &[c(Capability, "CAP_NOT_A_CAPABILITY", false, false)],
                 false,

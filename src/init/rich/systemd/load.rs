@@ -177,6 +177,12 @@ fn prepare(
                     }
                 }
             }
+            if unit.service.private_tmp && !super::can_private_tmp() {
+                warnings.push(format!(
+                    "{name}: PrivateTmp= needs a mount namespace (CAP_SYS_ADMIN), which this \
+                     container does not grant; ignoring it (its /tmp is the container's)"
+                ));
+            }
             let spec = Spec::from_unit(&unit);
             match UnitRun::new(*unit, address) {
                 Ok(run) => (MemberKind::Unit(Box::new(spec)), Some(run), notify),

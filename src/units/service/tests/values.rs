@@ -130,7 +130,6 @@ fn service_directives() {
         ("SyslogIdentifier=web-%i", |s| {
             s.syslog_identifier.as_deref() == Some("web-blue")
         }),
-        ("WatchdogSec=30s", |s| s.watchdog == Some(SECS(30))),
         (
             "RuntimeDirectory=web web/sub\nRuntimeDirectoryMode=0750",
             |s| {
