@@ -304,15 +304,22 @@ impl Vm {
             "nginx: master process",
             "/bin/sleep infinity",
         ];
-        wait_for(&format!("rich-init's descendants in {id}"), || {
+        let start = std::time::Instant::now();
+        loop {
             let all: Vec<String> = descendants(task.pid)
                 .iter()
                 .map(|p| cmdline(*p).join(" "))
                 .collect();
-            want.iter()
-                .all(|w| all.iter().any(|k| k.starts_with(w)))
-                .then_some(())
-        });
+            if want.iter().all(|w| all.iter().any(|k| k.starts_with(w))) {
+                break;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "gave up waiting for {want:?} below rich-init in {id}: {all:#?}\n--- task log ---\n{}",
+                self.ctd.task_log(id)
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let argv = cmdline(task.pid).join(" ");
         assert_eq!(argv, BOOT_ARGV);
         task.pid

@@ -48,6 +48,7 @@ mod startup;
 mod stats;
 mod supervisors;
 mod sys;
+mod systemd;
 mod table;
 mod upgrade;
 mod upgrade_report;
@@ -76,6 +77,10 @@ pub struct Plan {
     pub hook_runs: usize,
     /// In-place upgrade: rounds of each path (upgrade-helper, recreate with ctr).
     pub upgrade_rounds: usize,
+    /// `BENCH_ONLY=systemd`: the systemd-units measure alone.
+    pub systemd_only: bool,
+    /// rich-debian booting its units: rounds.
+    pub systemd_rounds: usize,
 }
 
 impl Plan {
@@ -94,6 +99,8 @@ impl Plan {
             ready_runs: 3,
             hook_runs: 50,
             upgrade_rounds: 20,
+            systemd_only: false,
+            systemd_rounds: 5,
         }
     }
 
@@ -112,6 +119,8 @@ impl Plan {
             ready_runs: 1,
             hook_runs: 5,
             upgrade_rounds: 5,
+            systemd_only: false,
+            systemd_rounds: 1,
         }
     }
 }
@@ -119,7 +128,8 @@ impl Plan {
 const USAGE: &str = "usage: cargo bench --bench peers [-- --quick]
   (run by `make bench`; needs RICH_INIT_BIN and root, for the pid namespaces)
   --quick   reduced iterations, a smoke test (also: BENCH_QUICK=1)
-  BENCH_ONLY=rich   rich mode alone (its table and the one beside supervisord and s6)";
+  BENCH_ONLY=rich   rich mode alone (its table and the one beside supervisord and s6)
+  BENCH_ONLY=systemd   rich-debian booting its systemd units alone";
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -147,9 +157,10 @@ fn main() {
     }
     match std::env::var("BENCH_ONLY").as_deref() {
         Ok("rich") => plan.rich_only = true,
+        Ok("systemd") => plan.systemd_only = true,
         Ok("") | Err(_) => {}
         Ok(other) => {
-            eprintln!("bench: BENCH_ONLY={other:?} is not one of: rich\n{USAGE}");
+            eprintln!("bench: BENCH_ONLY={other:?} is not one of: rich, systemd\n{USAGE}");
             std::process::exit(2);
         }
     }
@@ -171,6 +182,19 @@ fn run(plan: Plan) -> Result<(), String> {
         return Err("the reaping measure needs root (pid namespaces): run as root".into());
     }
     let header = report::header(&inits, &plan);
+    if plan.systemd_only {
+        progress(&format!(
+            "systemd units: rich-debian x {} rounds",
+            plan.systemd_rounds
+        ));
+        let units = systemd::measure(plan.systemd_rounds)?;
+        print!(
+            "{header}\n{}\n{}",
+            systemd::table(&units),
+            systemd::notes(&units)
+        );
+        return Ok(());
+    }
     if plan.rich_only {
         let ((), rich, side) = rich_mode(&inits[0].path, &plan, || ())?;
         print!("{header}\n{}", rich_tables(&rich, &side));
@@ -193,6 +217,11 @@ fn run(plan: Plan) -> Result<(), String> {
         plan.upgrade_rounds
     ));
     let upgrade = upgrade::measure(&inits[0].path, plan.upgrade_rounds)?;
+    progress(&format!(
+        "systemd units: rich-debian x {} rounds",
+        plan.systemd_rounds
+    ));
+    let units = systemd::measure(plan.systemd_rounds)?;
 
     progress(&format!("startup: {} rounds", plan.startup_rounds));
     let startup = startup::measure(&inits, plan.startup_rounds)?;
@@ -240,12 +269,15 @@ fn run(plan: Plan) -> Result<(), String> {
     println!();
     print!("{}", upgrade_report::table(&upgrade));
     println!();
+    print!("{}", systemd::table(&units));
+    println!();
     println!("{}", podman_stop::table(&inits, plan.quick)?);
     print!("{docker}");
     println!();
     print!("{}", rich_notes(&rich, &side));
     print!("{}", hooks_report::notes(&hooks));
     print!("{}", upgrade_report::notes(&upgrade));
+    print!("{}", systemd::notes(&units));
     print!("{}", report::notes(&inits, &results, begun.elapsed()));
     Ok(())
 }
