@@ -333,6 +333,7 @@ fn restart_policies_the_start_limit_and_reset_failed() {
     );
     let script = r#"
 wait_for() { i=0; while [ "$(systemctl show -p $2 --value $1)" != "$3" ]; do i=$((i+1)); [ $i -gt 500 ] && break; sleep 0.02; done; }
+wait_for crashy NRestarts 1
 wait_for crashy ActiveState active
 echo "crashy=$(systemctl is-active crashy) restarts=$(systemctl show -p NRestarts --value crashy)"
 echo "crashy_exec=$(systemctl show -p ExecMainStatus --value crashy)"
