@@ -199,6 +199,8 @@ systemctl stop forky; echo "stop_rc=$?"
 echo "forky_left=$(ps | grep -c 'sleep 100[12]')"
 echo "forky_state=$(systemctl is-active forky)"
 systemctl start forky; echo "start_rc=$?"
+# The helper is forked in the background of the start command: give it time to exec.
+i=0; while [ "$(ps | grep -c 'sleep 100[12]')" -lt 2 ] && [ $i -lt 200 ]; do i=$((i+1)); sleep 0.01; done
 echo "forky_back=$(ps | grep -c 'sleep 100[12]')"
 systemctl status nosuch.service >/dev/null 2>&1; echo "unknown_rc=$?"
 systemctl start nosuch.service 2>/tmp/err; echo "start_unknown_rc=$?"; echo "start_unknown=$(cat /tmp/err)"
@@ -397,6 +399,10 @@ fn kill_modes_and_stop_timeouts() {
         &["procmode.service", "stubborn.service", "mixed.service"],
     );
     let script = r#"
+# Each unit's background child has exec'd before anything is stopped.
+for p in 'sleep 102[0]' 'sleep 102[2]'; do
+    i=0; while ! ps | grep -q "$p" && [ $i -lt 300 ]; do i=$((i+1)); sleep 0.01; done
+done
 systemctl stop procmode
 echo "procmode_left=$(ps | grep -c 'sleep 102[0]') main_left=$(ps | grep -c 'sleep 102[1]')"
 systemctl stop stubborn
@@ -454,6 +460,7 @@ fn identity_environment_and_directories() {
 echo "owner=$(stat -c %u:%g /run/app-one) mode=$(stat -c %a /run/app-one)"
 echo "state=$(stat -c %u /var/lib/app)"
 echo "active=$(systemctl is-active app@one.service)"
+i=0; while [ ! -s /tmp/app-one ] && [ $i -lt 300 ]; do i=$((i+1)); sleep 0.01; done
 echo "said=$(cat /tmp/app-one)"
 "#;
     let out = run_script(&bundle, script);

@@ -393,9 +393,17 @@ impl<'a> Driver<'a> {
     }
 
     fn reap(&mut self) {
+        // A keeper writes its records before it exits: read them while it is still
+        // registered, or a record that came after the last poll would lose its unit.
+        self.read_records();
         let mut exits: Vec<reap::Exit> = Vec::with_capacity(16);
         reap::drain(&mut exits);
         for e in exits {
+            // A keeper that exited since the read above: its last records are in the pipe
+            // now; read them while it is still known.
+            if matches!(self.procs.owner(e.pid), Some(Owner::Keeper(_))) {
+                self.read_records();
+            }
             let status = e.status;
             match self.procs.exited(e.pid) {
                 Some(Owner::Cmd) => {

@@ -275,7 +275,9 @@ impl Driver<'_> {
             };
             let queued = self.queue_job(verb, &member);
             if queued.is_ok() {
-                self.propagate(verb, &member);
+                for (m, expect) in self.propagate(verb, &member) {
+                    pending.along(m, expect);
+                }
             }
             match queued {
                 Ok(Some(expect)) => pending.wait(name.clone(), member, expect),
@@ -366,7 +368,8 @@ impl Driver<'_> {
     /// What a job on `member` brings along (systemd.unit(5)): a start starts what it
     /// Wants=/Requires=/BindsTo= (loading them if need be) and stops what it Conflicts=
     /// with; a stop or restart reaches the units that are PartOf=/BindsTo= it.
-    fn propagate(&mut self, verb: JobVerb, member: &str) {
+    fn propagate(&mut self, verb: JobVerb, member: &str) -> Vec<(String, Expect)> {
+        let mut along = Vec::new();
         let (pulls, conflicts) = match self.units.get(member) {
             Some(run) => {
                 let u = &run.unit.unit;
@@ -392,12 +395,16 @@ impl Driver<'_> {
                     None => self.load_on_demand(&dep).ok(),
                 };
                 if let Some(m) = found {
-                    let _ = self.queue_job(JobVerb::Start, &m);
+                    if let Ok(Some(expect)) = self.queue_job(JobVerb::Start, &m) {
+                        along.push((m, expect));
+                    }
                 }
             }
             for other in conflicts {
                 if let Some(m) = self.resolve(&other) {
-                    let _ = self.queue_job(JobVerb::Stop, &m);
+                    if let Ok(Some(expect)) = self.queue_job(JobVerb::Stop, &m) {
+                        along.push((m, expect));
+                    }
                 }
             }
         }
@@ -418,9 +425,12 @@ impl Driver<'_> {
                 .map(|(name, _)| name.clone())
                 .collect();
             for f in followers {
-                let _ = self.queue_job(verb, &f);
+                if let Ok(Some(expect)) = self.queue_job(verb, &f) {
+                    along.push((f, expect));
+                }
             }
         }
+        along
     }
 
     fn kill_member(&mut self, member: &str, signal: i32, whom: KillWhom) {

@@ -38,6 +38,13 @@ enum Slot {
         member: String,
         expect: Expect,
     },
+    /// A job the request brought along (Wants=, Conflicts=, PartOf=): waited for, as
+    /// systemd's transaction waits for it, but not answered on.
+    Along {
+        member: String,
+        expect: Expect,
+    },
+    Over,
 }
 
 impl Pending {
@@ -61,17 +68,24 @@ impl Pending {
         });
     }
 
+    pub fn along(&mut self, member: String, expect: Expect) {
+        self.slots.push(Slot::Along { member, expect });
+    }
+
     pub fn waits_for_nothing(&self) -> bool {
-        self.slots.iter().all(|s| matches!(s, Slot::Done(_)))
+        self.slots
+            .iter()
+            .all(|s| matches!(s, Slot::Done(_) | Slot::Over))
     }
 
     /// `--no-block`: every queued job counts as done.
     pub fn outcomes_now(self) -> Vec<JobOutcome> {
         self.slots
             .into_iter()
-            .map(|s| match s {
-                Slot::Done(o) => o,
-                Slot::Waiting { asked, .. } => JobOutcome::new(asked, JobResult::Done),
+            .filter_map(|s| match s {
+                Slot::Done(o) => Some(o),
+                Slot::Waiting { asked, .. } => Some(JobOutcome::new(asked, JobResult::Done)),
+                Slot::Along { .. } | Slot::Over => None,
             })
             .collect()
     }
@@ -131,15 +145,22 @@ impl Driver<'_> {
         let mut jobs = std::mem::take(&mut self.jobs);
         jobs.retain_mut(|job| {
             for slot in &mut job.slots {
-                if let Slot::Waiting {
-                    asked,
-                    member,
-                    expect,
-                } = slot
-                {
-                    if let Some(result) = self.job_result(member, *expect, job.since) {
-                        *slot = Slot::Done(JobOutcome::new(asked.clone(), result));
+                match slot {
+                    Slot::Waiting {
+                        asked,
+                        member,
+                        expect,
+                    } => {
+                        if let Some(result) = self.job_result(member, *expect, job.since) {
+                            *slot = Slot::Done(JobOutcome::new(asked.clone(), result));
+                        }
                     }
+                    Slot::Along { member, expect } => {
+                        if self.job_result(member, *expect, job.since).is_some() {
+                            *slot = Slot::Over;
+                        }
+                    }
+                    Slot::Done(_) | Slot::Over => {}
                 }
             }
             if !job.waits_for_nothing() {

@@ -165,8 +165,22 @@ impl Driver<'_> {
         self.record_buf = rest;
         for r in records {
             let Some(Owner::Keeper(name)) = self.procs.owner(r.keeper).cloned() else {
+                self.line(
+                    Level::Debug,
+                    &format!(
+                        "a record of keeper {} that is not known: pid {} {}",
+                        r.keeper, r.pid, r.status
+                    ),
+                );
                 continue;
             };
+            self.line(
+                Level::Trace,
+                &format!(
+                    "{name}: keeper {} reaped pid {} ({})",
+                    r.keeper, r.pid, r.status
+                ),
+            );
             self.then(Event::Unit {
                 name,
                 event: unit::Event::Exited {
@@ -177,14 +191,17 @@ impl Driver<'_> {
         }
     }
 
-    /// A keeper has exited: its records are all in the pipe; once a unit has no keeper left,
-    /// its group is empty.
+    /// A keeper has exited (its records were read before it was reaped, see `reap`); once a
+    /// unit has no keeper left, its group is empty.
     pub(super) fn keeper_exited(&mut self, name: String) {
-        self.read_records();
         let left = self.keepers.get_mut(&name).map(|n| {
             *n = n.saturating_sub(1);
             *n
         });
+        self.line(
+            Level::Trace,
+            &format!("{name}: a keeper exited, {} left", left.unwrap_or(0)),
+        );
         if left == Some(0) {
             self.keepers.remove(&name);
             self.then(Event::Unit {
