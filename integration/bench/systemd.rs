@@ -4,8 +4,9 @@
 //! - `is-system-running` = running: asked every 2 ms on the control socket (reached through
 //!   /proc/PID/root), as `systemctl is-system-running` asks;
 //! - sshd accepting connections: a listening socket on port 22 in the container's netns
-//!   (/proc/PID/net/tcp, every 2 ms);
-//! then, once booted, the init's own memory (smaps_rollup of pid 1) and its keepers' (every
+//!   (/proc/PID/net/tcp, every 2 ms).
+//!
+//! Then, once booted, the init's own memory (smaps_rollup of pid 1) and its keepers' (every
 //! `rich-keeper` below it: their count and Private_Dirty and Pss, summed), before
 //! `runc kill` and `runc delete`.
 
