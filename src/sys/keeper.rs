@@ -117,6 +117,7 @@ pub(crate) fn spawn_kept(
         super::exit_now(0);
     }
     close_all_but(records);
+    drop_heap();
     // `ps` and `pgrep rich-init` tell it from the init (its cmdline stays the init's).
     // SAFETY: PR_SET_NAME takes a NUL-terminated name of at most 16 bytes, and zeros.
     unsafe { libc::prctl(libc::PR_SET_NAME, c"rich-keeper".as_ptr(), 0, 0, 0) };
@@ -145,6 +146,63 @@ fn keep(records: RawFd) -> ! {
             _ => super::exit_now(1),
         }
     }
+}
+
+/// Give back the keeper's copy of the init's heap: it never touches it again (its loop
+/// lives on the stack), and otherwise every page the init writes after the fork becomes the
+/// keeper's own (copy-on-write leaves the old page to it). start_brk is field 47 of
+/// /proc/self/stat, read into a stack buffer with raw calls (no allocation here).
+fn drop_heap() {
+    let mut buf = [0u8; 1024];
+    // SAFETY: the path is a NUL-terminated literal.
+    let fd = unsafe {
+        libc::open(
+            c"/proc/self/stat".as_ptr(),
+            libc::O_RDONLY | libc::O_CLOEXEC,
+        )
+    };
+    if fd < 0 {
+        return;
+    }
+    // SAFETY: reads into a live stack buffer of its length; fd is ours and closed after.
+    let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+    // SAFETY: closing the descriptor opened above.
+    unsafe { libc::close(fd) };
+    let Ok(n) = usize::try_from(n) else {
+        return;
+    };
+    let Some(start) = start_brk(buf.get(..n).unwrap_or_default()) else {
+        return;
+    };
+    // SAFETY: sbrk(0) only reads the current program break.
+    let end = unsafe { libc::sbrk(0) } as usize;
+    let page = 4096usize;
+    let start = start.div_ceil(page) * page;
+    if end > start {
+        // SAFETY: [start, end) is this process's own brk heap, which nothing uses from here
+        // on; MADV_DONTNEED drops the keeper's pages (the init's are untouched).
+        unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED) };
+    }
+}
+
+/// Field 47 (start_brk) of a /proc/PID/stat line; fields are counted after the `)` that
+/// closes the command name (which may hold spaces).
+fn start_brk(stat: &[u8]) -> Option<usize> {
+    let close = stat.iter().rposition(|b| *b == b')')?;
+    let rest = stat.get(close + 1..)?;
+    // After ")" comes field 3 (state); field 47 is the 45th word from there.
+    let word = rest
+        .split(|b| *b == b' ')
+        .filter(|w| !w.is_empty())
+        .nth(44)?;
+    let mut n: usize = 0;
+    for d in word {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        n = n.checked_mul(10)?.checked_add(usize::from(d - b'0'))?;
+    }
+    Some(n)
 }
 
 /// Close every descriptor above stderr except `keep`.
@@ -190,6 +248,18 @@ fn read_i32(fd: RawFd) -> Option<i32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn start_brk_is_field_47() {
+        let mut line = b"42 (a b) c) S".to_vec();
+        for n in 4..=52 {
+            line.extend_from_slice(format!(" {n}").as_bytes());
+        }
+        assert_eq!(start_brk(&line), Some(47));
+        let own = std::fs::read("/proc/self/stat").expect("own stat");
+        assert!(start_brk(&own).is_some_and(|b| b > 0));
+        assert_eq!(start_brk(b"1 (x) S 2 3"), None);
+    }
 
     #[test]
     fn records_round_trip_and_keep_a_partial_tail() {

@@ -17,6 +17,13 @@ pub mod users;
 
 pub use nix::errno::Errno;
 
+/// Give the heap's free memory back to the kernel (after loading units: parsing leaves
+/// freed pages that would otherwise stay dirty in pid 1, and in every keeper forked later).
+pub fn trim_heap() {
+    // SAFETY: malloc_trim only walks and shrinks glibc's own heap; we are single-threaded.
+    unsafe { libc::malloc_trim(0) };
+}
+
 /// Our own pid.
 pub fn getpid() -> i32 {
     nix::unistd::getpid().as_raw()

@@ -94,6 +94,7 @@ pub fn run(
         units = extra.units;
         meta = extra.meta;
         records = Some(crate::sys::keeper::record_pipe().map_err(Error::KeeperPipe)?);
+        crate::sys::trim_heap();
         // Debian's service(8), invoke-rc.d and deb-systemd-invoke call systemctl only when
         // this exists (sd_booted(3)); ours answers them.
         let _ = std::fs::create_dir_all("/run/systemd/system");

@@ -502,6 +502,7 @@ impl Driver<'_> {
                 }
             }
         }
+        crate::sys::trim_heap();
         self.line(Level::Info, "Reloading finished (daemon-reload).");
     }
 
