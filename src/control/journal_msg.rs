@@ -12,6 +12,7 @@
 use serde_json::{Map, Value};
 
 use super::json::{echo, line, parse_object, Fields, Result};
+use super::unit_json::{journal_value, parse_journal_entry};
 use super::{ProtocolError, MAX_LINE, MAX_RESPONSE_LINE};
 use crate::units::status::JournalEntry;
 
@@ -78,16 +79,6 @@ pub fn parse_journal_request(text: &[u8]) -> Result<JournalRequest> {
     })
 }
 
-fn entry_value(e: &JournalEntry) -> Value {
-    let mut map = Map::new();
-    map.insert("time_us".into(), e.time_us.into());
-    map.insert("unit".into(), e.unit.as_str().into());
-    map.insert("ident".into(), e.ident.as_str().into());
-    map.insert("pid".into(), e.pid.into());
-    map.insert("message".into(), e.message.as_str().into());
-    Value::Object(map)
-}
-
 /// Entries as response lines, each under `budget` bytes (but one entry per line at least);
 /// the server uses [`MAX_RESPONSE_LINE`] as the budget.
 pub fn render_journal_lines(entries: &[JournalEntry], budget: usize) -> Vec<String> {
@@ -101,7 +92,7 @@ pub fn render_journal_lines(entries: &[JournalEntry], budget: usize) -> Vec<Stri
     let mut batch = Vec::new();
     let mut size = 0;
     for e in entries {
-        let value = entry_value(e);
+        let value = journal_value(e);
         let len = value.to_string().len() + 1;
         if !batch.is_empty() && size + len + 32 > budget {
             lines.push(wrap(std::mem::take(&mut batch)));
@@ -116,27 +107,6 @@ pub fn render_journal_lines(entries: &[JournalEntry], budget: usize) -> Vec<Stri
     lines
 }
 
-fn parse_entry(value: &Value, index: usize) -> Result<JournalEntry> {
-    let context = format!("journal[{index}]");
-    let Value::Object(map) = value else {
-        return Err(ProtocolError::WrongType {
-            context: "the response".into(),
-            field: context,
-            expected: "an object",
-            found: super::json::found(value),
-        });
-    };
-    let f = Fields::new(map, context);
-    f.allow(&["time_us", "unit", "ident", "pid", "message"])?;
-    Ok(JournalEntry {
-        time_us: f.integer("time_us", "an integer >= 0")?,
-        unit: f.string("unit")?.to_string(),
-        ident: f.string("ident")?.to_string(),
-        pid: f.integer("pid", "a 32-bit integer")?,
-        message: f.string("message")?.to_string(),
-    })
-}
-
 /// Parse one response line to a journal request.
 pub fn parse_journal_reply(text: &[u8]) -> Result<JournalReply> {
     let map = parse_object(text, "response line", MAX_RESPONSE_LINE)?;
@@ -148,7 +118,10 @@ pub fn parse_journal_reply(text: &[u8]) -> Result<JournalReply> {
     f.allow(&["ok", "journal"])?;
     match f.get("journal")? {
         Value::Array(rows) => {
-            let entries = rows.iter().enumerate().map(|(i, v)| parse_entry(v, i));
+            let entries = rows
+                .iter()
+                .enumerate()
+                .map(|(i, v)| parse_journal_entry(v, i));
             Ok(JournalReply::Entries(entries.collect::<Result<_>>()?))
         }
         other => Err(f.wrong("journal", "an array", other)),

@@ -1,5 +1,6 @@
 //! The systemctl client at run time: parse, ask the init or read the files, print, exit code.
 
+use crate::units::status::now_us;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
@@ -84,12 +85,6 @@ pub fn run(words: &[String], env: &dyn Fn(&str) -> Option<String>) -> i32 {
     crate::sys::write_all_raw(1, out.stdout.as_bytes());
     crate::sys::write_all_raw(2, out.stderr.as_bytes());
     out.code
-}
-
-fn now_us() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
 }
 
 fn hostname() -> String {

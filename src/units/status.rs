@@ -2,6 +2,13 @@
 //! data, shared by the server (the rich driver) and the clients (the personalities). Times are
 //! wall-clock microseconds since the epoch (systemd's `usec_t`), 0 for "never".
 
+/// Now, in the microseconds since the epoch these types carry.
+pub fn now_us() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
+}
+
 /// One unit as `systemctl show` and `status` see it. Property names follow
 /// `systemctl show`'s (org.freedesktop.systemd1(5)).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

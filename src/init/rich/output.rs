@@ -12,6 +12,7 @@ use crate::sys::signals::SigSet;
 use crate::sys::spawn::{self, ChildEvent, ChildSignals, Placement, Setup};
 use crate::sys::{self, io, keeper, Errno};
 use crate::units::journal::{Journal, Source};
+pub(super) use crate::units::status::now_us;
 use crate::units::status::JournalEntry;
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
@@ -45,13 +46,6 @@ pub(super) struct Output {
     syslog: Option<UnixDatagram>,
     /// `--systemd`: what `journalctl` and `systemctl status` show.
     pub journal: Option<Journal>,
-}
-
-/// Now, as the journal's microseconds since the epoch.
-pub(super) fn now_us() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
 }
 
 fn dup(fd: &OwnedFd) -> Result<OwnedFd, Errno> {

@@ -37,20 +37,8 @@ fn check(c: &Condition) -> bool {
         Check::DirectoryNotEmpty => std::fs::read_dir(path).is_ok_and(|mut d| d.next().is_some()),
         Check::Virtualization => virtualization_matches(&c.value, &detect_container()),
         Check::Capability => crate::sys::caps::number(&c.value.to_ascii_uppercase())
-            .is_some_and(|n| bounding_set() & (1u64 << n) != 0),
+            .is_some_and(|n| super::own_caps().is_some_and(|(bnd, ..)| bnd & (1u64 << n) != 0)),
     }
-}
-
-/// Our capability bounding set (`CapBnd:` of /proc/self/status); 0 when unreadable.
-fn bounding_set() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("CapBnd:"))
-                .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
-        })
-        .unwrap_or(0)
 }
 
 /// The container technology as systemd-detect-virt(1) names it: pid 1's `container=`
