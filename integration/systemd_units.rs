@@ -210,6 +210,7 @@ echo "disabled_after=$(systemctl is-active disabled)"
 echo "disabled_enabled=$(systemctl is-enabled disabled)"
 service legacy status >/dev/null; echo "legacy_status_rc=$?"
 echo "journal=$(journalctl -u hello --no-pager | grep -c hello-pre)"
+echo "legacy_file=$(systemctl list-unit-files --no-legend legacy.service | tr -s ' ' | cut -d' ' -f2)"
 "#;
     let out = run_script(&bundle, script);
     let text = out.stdout.clone();
@@ -274,6 +275,7 @@ echo "journal=$(journalctl -u hello --no-pager | grep -c hello-pre)"
     assert_eq!(value(&text, "disabled_enabled"), Some("disabled"), "{out}");
     assert_eq!(value(&text, "legacy_status_rc"), Some("0"), "{out}");
     assert_eq!(value(&text, "journal"), Some("1"), "{out}");
+    assert_eq!(value(&text, "legacy_file"), Some("generated"), "{out}");
 
     let order = order(&bundle);
     let at = |name: &str| {

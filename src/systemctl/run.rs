@@ -107,7 +107,17 @@ fn execute(cmd: &Command, socket: &Path, root: &Path) -> Output {
             ..Output::default()
         },
         Verb::ListUnitFiles => {
-            match crate::units::discovery::Loader::new(root).and_then(|l| l.list()) {
+            let listed = crate::units::discovery::Loader::new(root).and_then(|l| {
+                let mut files = l.list()?;
+                // SysV scripts, as systemd lists what its generator made of them.
+                if let Ok(scripts) = crate::units::sysv::scan(root, &l) {
+                    files.extend(crate::units::sysv::listed(root, &scripts));
+                }
+                let suffix = |n: &str| n.rsplit_once('.').map_or("", |(_, s)| s).to_string();
+                files.sort_by(|a, b| (suffix(&a.name), &a.name).cmp(&(suffix(&b.name), &b.name)));
+                Ok(files)
+            });
+            match listed {
                 Ok(files) => Output {
                     stdout: list::list_unit_files(&files, &cmd.args, &cmd.opts),
                     ..Output::default()
