@@ -207,6 +207,18 @@ fn generated_found(g: &Generated) -> Found {
     }
 }
 
+/// A service that needs a `.socket` unit (its Requires=, Wants= or After= names one), such
+/// as Debian's rsyslog.service (`Requires=syslog.socket`). rich-init runs no socket units, so
+/// the service stands in for its socket in the boot's order: it starts before
+/// sockets.target, where the socket would have been listening, and so before every service
+/// that comes after basic.target (cron's @reboot jobs then find rsyslog's /dev/log, as they
+/// find systemd's socket). Its own default dependency is sysinit.target only.
+fn stands_in_for_a_socket(file: &UnitFile) -> bool {
+    ["Requires", "Wants", "After"]
+        .iter()
+        .any(|key| words(file, key).any(|w| w.ends_with(".socket")))
+}
+
 /// Each unit's After= set within the plan: After=, the Before= of others, and the default
 /// dependencies.
 fn ordering(loaded: &BTreeMap<String, Loaded>) -> BTreeMap<String, Vec<String>> {
@@ -232,6 +244,10 @@ fn ordering(loaded: &BTreeMap<String, Loaded>) -> BTreeMap<String, Vec<String>> 
             continue;
         }
         match l.kind {
+            Kind::Service(_) if stands_in_for_a_socket(&l.file) => {
+                add(name, "sysinit.target");
+                add("sockets.target", name);
+            }
             Kind::Service(_) => {
                 add(name, "sysinit.target");
                 add(name, "basic.target");
@@ -411,6 +427,39 @@ mod tests {
         }
         assert_eq!(plan.warnings.len(), 1, "{:?}", plan.warnings);
         assert!(plan.warnings[0].contains("x.socket"), "{:?}", plan.warnings);
+    }
+
+    #[test]
+    fn a_service_that_needs_a_socket_starts_where_the_socket_would_listen() {
+        let tmp = Tmp::new("socket");
+        let root = tmp.path();
+        write(root, "/lib/systemd/system/rsyslog.service",
+            "[Unit]\nRequires=syslog.socket\n[Service]\nType=notify\nExecStart=/usr/sbin/rsyslogd -n\n");
+        write(
+            root,
+            "/lib/systemd/system/cron.service",
+            "[Service]\nExecStart=/usr/sbin/cron -f\n",
+        );
+        for unit in ["rsyslog.service", "cron.service"] {
+            link(
+                root,
+                &format!("/etc/systemd/system/multi-user.target.wants/{unit}"),
+                &format!("/lib/systemd/system/{unit}"),
+            );
+        }
+        let plan = plan(&Loader::new(root).unwrap(), "h", &[]).unwrap();
+        let after = |n: &str| {
+            plan.units
+                .iter()
+                .find(|u| u.name == n)
+                .unwrap()
+                .after
+                .clone()
+        };
+        assert_eq!(after("rsyslog.service"), ["sysinit.target"]);
+        assert!(after("sockets.target").contains(&"rsyslog.service".to_string()));
+        assert!(after("cron.service").contains(&"basic.target".to_string()));
+        assert!(plan.warnings.is_empty(), "{:?}", plan.warnings);
     }
 
     #[test]
