@@ -204,6 +204,10 @@ fuzz_target!(|data: &[u8]| {
             one_line("a rich-init usage error", line);
         }
         (_, Parsed::Ctl(words)) => check_ctl(&words),
+        // argv[0] is an init's name here: the client personalities are never chosen.
+        (_, Parsed::Journalctl(_) | Parsed::Service(_) | Parsed::Systemctl(_)) => {
+            panic!("argv[0] {:?} chose a client personality", mode % 4)
+        }
         (_, Parsed::Hook(words)) => {
             if let Err(e) = hook::parse_args(&words, &env) {
                 one_line("a hook usage error", &e.to_string());
