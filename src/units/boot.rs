@@ -129,7 +129,7 @@ pub fn plan(
             },
             None => match generated.iter().find(|g| &g.name == name) {
                 Some(g) => match UnitFile::parse(&g.text) {
-                    Ok(file) => (generated_found(g), file),
+                    Ok(file) => (g.found(), file),
                     Err(e) => {
                         plan.warnings.push(format!("{name}: {e}; skipping it"));
                         continue;
@@ -193,17 +193,21 @@ pub fn description_of(file: &UnitFile, name: &str, hostname: &str) -> String {
     }
 }
 
-fn generated_found(g: &Generated) -> Found {
-    Found {
-        name: g.name.clone(),
-        path: g.source.clone(),
-        aliases: Vec::new(),
-        masked: false,
-        instance: None,
-        template: None,
-        dropins: Vec::new(),
-        wants: Vec::new(),
-        requires: Vec::new(),
+impl Generated {
+    /// What discovery would have found for it: its script, nothing else.
+    pub fn found(&self) -> Found {
+        let g = self;
+        Found {
+            name: g.name.clone(),
+            path: g.source.clone(),
+            aliases: Vec::new(),
+            masked: false,
+            instance: None,
+            template: None,
+            dropins: Vec::new(),
+            wants: Vec::new(),
+            requires: Vec::new(),
+        }
     }
 }
 

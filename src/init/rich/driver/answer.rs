@@ -106,7 +106,9 @@ impl Driver<'_> {
     }
 
     fn units_info(&self, names: &[String]) -> Vec<UnitInfo> {
-        let states = file_states();
+        // One read of the load path per request (unit-file states, and units not loaded).
+        let loader = Loader::new("/").ok();
+        let states = file_states(loader.as_ref());
         if names.is_empty() {
             return self
                 .fleet
@@ -118,7 +120,7 @@ impl Driver<'_> {
             .iter()
             .map(|name| match self.resolve(name) {
                 Some(member) => self.unit_info(&member, &states),
-                None => not_loaded(name, &states),
+                None => not_loaded(name, &states, loader.as_ref()),
             })
             .collect()
     }
@@ -569,9 +571,9 @@ fn exec_main(status: crate::wait_status::WaitStatus) -> (i32, i32) {
 }
 
 /// Each unit file's state, as `systemctl list-unit-files` gives it.
-fn file_states() -> BTreeMap<String, String> {
-    Loader::new("/")
-        .and_then(|l| l.list())
+fn file_states(loader: Option<&Loader>) -> BTreeMap<String, String> {
+    loader
+        .and_then(|l| l.list().ok())
         .map(|list| {
             list.into_iter()
                 .map(|u| (u.name, u.state.as_str().to_string()))
@@ -582,10 +584,10 @@ fn file_states() -> BTreeMap<String, String> {
 
 /// A unit the init has not loaded: not-found, or loaded-but-inactive when its file exists
 /// (as systemd shows a disabled unit).
-fn not_loaded(name: &str, states: &BTreeMap<String, String>) -> UnitInfo {
+fn not_loaded(name: &str, states: &BTreeMap<String, String>, loader: Option<&Loader>) -> UnitInfo {
     let mut info = UnitInfo::not_found(name);
-    if let Some(state) = states.get(name) {
-        if let Ok(Some(found)) = Loader::new("/").and_then(|l| l.find(name)) {
+    if let (Some(state), Some(loader)) = (states.get(name), loader) {
+        if let Ok(Some(found)) = loader.find(name) {
             info.load_state = if found.masked { "masked" } else { "loaded" }.into();
             info.fragment_path = if found.masked {
                 String::new()

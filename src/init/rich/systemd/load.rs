@@ -257,26 +257,12 @@ pub(crate) fn load_one(name: &str, loaded: &BTreeSet<String>) -> Result<OnDemand
                 .ok_or(OnDemandError::NotFound)?;
             let file = crate::units::syntax::UnitFile::parse(&g.text)
                 .map_err(|e| OnDemandError::Bad(format!("{name}: {e}")))?;
-            return one_file(generated_found(&g), file, loaded, warnings);
+            return one_file(g.found(), file, loaded, warnings);
         }
         Err(e) => return Err(OnDemandError::Bad(e.to_string())),
     };
     let file = boot::read_unit(&found).map_err(OnDemandError::Bad)?;
     one_file(found, file, loaded, warnings)
-}
-
-fn generated_found(g: &boot::Generated) -> Found {
-    Found {
-        name: g.name.clone(),
-        path: g.source.clone(),
-        aliases: Vec::new(),
-        masked: false,
-        instance: None,
-        template: None,
-        dropins: Vec::new(),
-        wants: Vec::new(),
-        requires: Vec::new(),
-    }
 }
 
 fn one_file(
