@@ -105,7 +105,9 @@ fn check_tini(s: &Settings) {
 }
 
 fn check_rich(s: &Settings) {
-    assert!(!s.command.is_empty());
+    // Only --systemd runs without CMD (as /sbin/init).
+    let systemd = s.rich.as_ref().is_some_and(|r| r.systemd);
+    assert!(systemd || !s.command.is_empty());
     assert_eq!(s.rewrite[0], 0);
     let mut args: Vec<String> = ["rich-init", "--isolation", "none", "--forward-to", "child"]
         .map(String::from)
@@ -116,6 +118,9 @@ fn check_rich(s: &Settings) {
             args.push("--rewrite".into());
             args.push(format!("{sig}:{to}"));
         }
+    }
+    if systemd {
+        args.push("--systemd".into());
     }
     let again = settings(
         cli::parse(with_command(args, &s.command), &|_| None, 1),
