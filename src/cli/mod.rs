@@ -7,9 +7,13 @@ pub mod getopt;
 pub mod journalctl;
 mod journalctl_opts;
 pub mod rich;
+mod rich_args;
+#[cfg(test)]
+mod rich_clap_oracle;
 mod rich_env;
 pub use rich_env::DEFAULT_GRACE;
 mod rich_mode;
+mod rich_opts;
 pub mod service;
 #[cfg(test)]
 mod test_support;

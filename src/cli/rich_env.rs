@@ -6,7 +6,6 @@ use super::error::{CliError, RewriteProblem};
 use super::rich::{Cli, ForwardArg, IsolationArg};
 use super::{ForwardTo, Isolation, Personality, Settings, Subreaper};
 use crate::signame;
-use clap::ValueEnum;
 use std::ffi::OsString;
 use std::time::Duration;
 
@@ -74,23 +73,23 @@ pub(super) fn build(
 
     let (rich, rich_note) = super::rich_mode::rich_settings(&cli, &var, pid1)?;
     let mut isolation = match var("isolation", "RICH_INIT_ISOLATION") {
-        Some(v) => match IsolationArg::from_str(v.trim(), true) {
-            Ok(isolation) => isolation,
-            Err(_) => return Err(CliError::IsolationVar(v)),
+        Some(v) => match IsolationArg::from_name(v.trim(), true) {
+            Some(isolation) => isolation,
+            None => return Err(CliError::IsolationVar(v)),
         },
         None => cli.isolation,
     };
     let mut forward_to = match var("forward_to", "RICH_INIT_FORWARD_TO") {
-        Some(v) => match ForwardArg::from_str(v.trim(), true) {
-            Ok(forward_to) => forward_to,
-            Err(_) => return Err(CliError::ForwardToVar(v)),
+        Some(v) => match ForwardArg::from_name(v.trim(), true) {
+            Some(forward_to) => forward_to,
+            None => return Err(CliError::ForwardToVar(v)),
         },
         None => cli.forward_to,
     };
     let forward_explicit = given("forward_to") || env("RICH_INIT_FORWARD_TO").is_some();
     if var_flag("single_child", "RICH_INIT_SINGLE_CHILD", cli.single_child)? {
         // From the environment it yields to --isolation/--forward-to given on the command
-        // line (with -c, clap refuses those as conflicting).
+        // line (with -c, the command line refuses those as conflicting).
         if !given("isolation") {
             isolation = IsolationArg::None;
         }
