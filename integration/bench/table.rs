@@ -141,9 +141,19 @@ fn verdict(
 pub fn render(inits: &[Init], rows: &[Row]) -> String {
     let ours_at = inits.iter().position(|i| i.kind == Kind::Ours);
     let ts_at = inits.iter().position(|i| i.kind == Kind::TiniStatic);
+    let cat_at = inits.iter().position(|i| i.kind == Kind::Catatonit);
     let mut header: Vec<String> = vec!["measure".into()];
     header.extend(inits.iter().map(|i| i.name.to_string()));
-    header.extend(["ours/tini-static", "ours/best peer", "target", "verdict"].map(String::from));
+    header.extend(
+        [
+            "ours/tini-static",
+            "ours/catatonit",
+            "ours/best peer",
+            "target",
+            "verdict",
+        ]
+        .map(String::from),
+    );
     let mut lines = vec![header];
     for row in rows {
         let get = |at: Option<usize>| at.and_then(|i| row.values.get(i).copied().flatten());
@@ -165,6 +175,7 @@ pub fn render(inits: &[Init], rows: &[Row]) -> String {
             });
         }
         cells.push(ratio(ours, tini_static));
+        cells.push(ratio(ours, get(cat_at)));
         cells.push(ratio(ours, best));
         cells.push(target_text(row.target));
         cells.push(verdict(row.target, ours, tini_static, best).to_string());
