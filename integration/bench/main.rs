@@ -4,7 +4,7 @@
 //! exit code is non-zero only when a measurement could not run at all.
 //!
 //! `BENCH_ONLY=rich` runs rich mode alone: its table and the one beside supervisord and s6.
-//! `BENCH_ONLY=footprint` runs the memory footprint alone (cold and warm, footprint.rs).
+//! `BENCH_ONLY=footprint` runs the memory footprint (cold and warm, footprint.rs) and startup alone.
 //!
 //! The same executable is also the helper process some measures run as the init's CMD
 //! (`peers __helper MODE ...`, see helpers.rs).
@@ -142,7 +142,8 @@ const USAGE: &str = "usage: cargo bench --bench peers [-- --quick]
   BENCH_ONLY=rich   rich mode alone (its table and the one beside supervisord and s6)
   BENCH_ONLY=systemd   rich-debian booting its systemd units alone
   BENCH_ONLY=footprint   the memory footprint alone: each init (ours in its three
-                         personalities) cold (sync, fadvise DONTNEED) and warm, one at a time";
+                         personalities) cold (sync, fadvise DONTNEED) and warm, one at a time,
+                         then startup";
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -213,9 +214,13 @@ fn run(plan: Plan) -> Result<(), String> {
     }
     if plan.footprint_only {
         let fp = footprint(&inits, &plan)?;
+        progress(&format!("startup: {} rounds", plan.startup_rounds));
+        let startup = startup::measure(&inits, plan.startup_rounds)?;
+        let mut rows = report::startup_rows(&startup);
+        rows.extend(footprint_report::rows(&fp, &inits));
         print!(
             "{header}\n{}\n{}\n",
-            table::render(&inits, &footprint_report::rows(&fp, &inits)),
+            table::render(&inits, &rows),
             footprint_report::personalities(&fp)
         );
         print!("{}", footprint_report::notes(&fp));
