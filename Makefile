@@ -3,7 +3,10 @@
 
 TARGET      ?= x86_64-unknown-linux-gnu
 CARGO       ?= cargo
-STATIC      := -C target-feature=+crt-static
+# Static-pie, with packed relative relocations (DT_RELR, glibc 2.36: the relocation table
+# a static-pie reads at start-up shrinks from 90 KB to 2 KB) and identical code folded
+# where no address is taken (lld's safe ICF).
+STATIC      := -C target-feature=+crt-static -C link-arg=-Wl,-z,pack-relative-relocs -C link-arg=-Wl,--icf=safe
 RELEASE_DIR := target/$(TARGET)/release
 PREFIX      ?= /usr/local
 # Where podman and CRI-O look for OCI hook definitions (not under PREFIX: they read this one).
@@ -11,7 +14,7 @@ HOOKSDIR    ?= /usr/share/containers/oci/hooks.d
 DESTDIR     ?=
 PACKAGES    := $(shell sed -e 's/\#.*//' .ci/debian-packages)
 
-.PHONY: all deps build test unit integration lint bench images install clean fuzz fuzz-deps
+.PHONY: all deps build test unit integration lint lint-layout bench images install clean fuzz fuzz-deps
 
 all: build
 
@@ -22,8 +25,20 @@ deps:
 
 # rich-init is built without features: it never links tokio/tonic. upgrade-helper needs
 # the `containerd` feature (and protoc, Debian's protobuf-compiler, to build its client).
-build:
-	RUSTFLAGS="$(STATIC)" $(CARGO) build --release --locked --target $(TARGET) --bin rich-init
+# rich-init is linked by layout-link (integration/layout/link.rs), which profiles the binary
+# it links and links it again with its start-up path together (issue 16). Its path carries
+# a hash of its source, so that a changed layout-link relinks rich-init.
+RUSTC       ?= rustc
+LAYOUT_SRC  := integration/layout/link.rs
+LAYOUT_LINK := target/layout/link-$(shell sha256sum $(LAYOUT_SRC) | cut -c1-16)
+
+$(LAYOUT_LINK): $(LAYOUT_SRC)
+	mkdir -p target/layout
+	$(RUSTC) --edition 2021 -O -D warnings -o $@.tmp $(LAYOUT_SRC)
+	mv -f $@.tmp $@
+
+build: $(LAYOUT_LINK)
+	RUSTFLAGS="$(STATIC)" $(CARGO) rustc --release --locked --target $(TARGET) --bin rich-init -- -C linker=$(CURDIR)/$(LAYOUT_LINK)
 	RUSTFLAGS="$(STATIC)" $(CARGO) build --release --locked --target $(TARGET) --features containerd --bin upgrade-helper
 	mkdir -p build
 	# Copy then rename: a running binary (a test, a bench) keeps its old inode. The temporary
@@ -49,6 +64,13 @@ lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --locked --all-targets -- -D warnings
 	$(CARGO) clippy --locked --all-targets --all-features -- -D warnings
+	$(MAKE) lint-layout
+
+# layout-link is built by rustc alone (no crates), outside cargo's fmt and clippy.
+lint-layout:
+	rustfmt --edition 2021 --check $(LAYOUT_SRC)
+	mkdir -p target/lint
+	clippy-driver --edition 2021 -D warnings -o target/lint/layout-link $(LAYOUT_SRC)
 
 bench: build images
 	RICH_INIT_BIN=$(CURDIR)/build/rich-init $(CARGO) bench --locked --bench peers

@@ -76,5 +76,6 @@ mod podman_hooks;
 mod podman_rich;
 mod podman_rig;
 
+mod layout;
 mod security;
 mod stress;

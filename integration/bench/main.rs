@@ -4,6 +4,7 @@
 //! exit code is non-zero only when a measurement could not run at all.
 //!
 //! `BENCH_ONLY=rich` runs rich mode alone: its table and the one beside supervisord and s6.
+//! `BENCH_ONLY=footprint` runs the memory footprint (cold and warm, footprint.rs) and startup alone.
 //!
 //! The same executable is also the helper process some measures run as the init's CMD
 //! (`peers __helper MODE ...`, see helpers.rs).
@@ -16,6 +17,8 @@ mod ctrd_common;
 // The integration tests' harness, for the podman rig; the bench uses a few of its pieces.
 mod docker_stop;
 mod fifo;
+mod footprint;
+mod footprint_report;
 #[allow(unused_imports)]
 #[path = "../harness.rs"]
 mod harness;
@@ -79,6 +82,10 @@ pub struct Plan {
     pub upgrade_rounds: usize,
     /// `BENCH_ONLY=systemd`: the systemd-units measure alone.
     pub systemd_only: bool,
+    /// `BENCH_ONLY=footprint`: the memory footprint alone.
+    pub footprint_only: bool,
+    /// Footprint: rounds, each a cold and a warm start of every init.
+    pub footprint_runs: usize,
     /// rich-debian booting its units: rounds.
     pub systemd_rounds: usize,
 }
@@ -101,6 +108,8 @@ impl Plan {
             upgrade_rounds: 20,
             systemd_only: false,
             systemd_rounds: 5,
+            footprint_only: false,
+            footprint_runs: 5,
         }
     }
 
@@ -121,6 +130,8 @@ impl Plan {
             upgrade_rounds: 5,
             systemd_only: false,
             systemd_rounds: 1,
+            footprint_only: false,
+            footprint_runs: 1,
         }
     }
 }
@@ -129,7 +140,10 @@ const USAGE: &str = "usage: cargo bench --bench peers [-- --quick]
   (run by `make bench`; needs RICH_INIT_BIN and root, for the pid namespaces)
   --quick   reduced iterations, a smoke test (also: BENCH_QUICK=1)
   BENCH_ONLY=rich   rich mode alone (its table and the one beside supervisord and s6)
-  BENCH_ONLY=systemd   rich-debian booting its systemd units alone";
+  BENCH_ONLY=systemd   rich-debian booting its systemd units alone
+  BENCH_ONLY=footprint   the memory footprint alone: each init (ours in its three
+                         personalities) cold (sync, fadvise DONTNEED) and warm, one at a time,
+                         then startup";
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -158,9 +172,12 @@ fn main() {
     match std::env::var("BENCH_ONLY").as_deref() {
         Ok("rich") => plan.rich_only = true,
         Ok("systemd") => plan.systemd_only = true,
+        Ok("footprint") => plan.footprint_only = true,
         Ok("") | Err(_) => {}
         Ok(other) => {
-            eprintln!("bench: BENCH_ONLY={other:?} is not one of: rich, systemd\n{USAGE}");
+            eprintln!(
+                "bench: BENCH_ONLY={other:?} is not one of: rich, systemd, footprint\n{USAGE}"
+            );
             std::process::exit(2);
         }
     }
@@ -195,6 +212,25 @@ fn run(plan: Plan) -> Result<(), String> {
         );
         return Ok(());
     }
+    if plan.footprint_only {
+        let fp = footprint(&inits, &plan)?;
+        progress(&format!("startup: {} rounds", plan.startup_rounds));
+        let startup = startup::measure(&inits, plan.startup_rounds)?;
+        let mut rows = report::startup_rows(&startup);
+        rows.extend(footprint_report::rows(&fp, &inits));
+        print!(
+            "{header}\n{}\n{}\n",
+            table::render(&inits, &rows),
+            footprint_report::personalities(&fp)
+        );
+        print!("{}", footprint_report::notes(&fp));
+        print!("{}", report::dyn_note());
+        println!(
+            "- the whole run took {:.0} s.",
+            begun.elapsed().as_secs_f64()
+        );
+        return Ok(());
+    }
     if plan.rich_only {
         let ((), rich, side) = rich_mode(&inits[0].path, &plan, || ())?;
         print!("{header}\n{}", rich_tables(&rich, &side));
@@ -222,6 +258,8 @@ fn run(plan: Plan) -> Result<(), String> {
         plan.systemd_rounds
     ));
     let units = systemd::measure(plan.systemd_rounds)?;
+    // Alone: nothing else may map the binaries while they are dropped from the cache.
+    let footprint = footprint(&inits, &plan)?;
 
     progress(&format!("startup: {} rounds", plan.startup_rounds));
     let startup = startup::measure(&inits, plan.startup_rounds)?;
@@ -239,30 +277,25 @@ fn run(plan: Plan) -> Result<(), String> {
     }
     progress(&format!("signal latency: {} sends", plan.signal_sends));
     let latency = signal::measure(&inits, plan.signal_sends)?;
-    let ((wakeups, memory, sizes), rich, side) = rich_mode(&inits[0].path, &plan, || {
-        let wakeups = procstat::idle_wakeups(&inits, plan.idle);
-        progress("memory");
-        let memory = wakeups
-            .as_ref()
-            .map_err(String::clone)
-            .and_then(|_| procstat::memory(&inits));
-        (wakeups, memory, procstat::sizes(&inits))
+    let (wakeups, rich, side) = rich_mode(&inits[0].path, &plan, || {
+        procstat::idle_wakeups(&inits, plan.idle)
     })?;
-    let (wakeups, memory, sizes) = (wakeups?, memory?, sizes?);
+    let wakeups = wakeups?;
     let ours = &inits[0].path;
     let results = report::Results {
         startup,
         reaps,
         latency,
         wakeups,
-        memory,
-        sizes,
+        footprint,
     };
     let docker = docker_stop::section(ours, plan.quick)?;
-    let rows = report::rows(&plan, &results);
+    let rows = report::rows(&plan, &results, &inits);
     print!("{header}");
     println!();
     print!("{}", table::render(&inits, &rows));
+    println!();
+    print!("{}", footprint_report::personalities(&results.footprint));
     println!();
     print!("{}", rich_tables(&rich, &side));
     print!("{}", hooks_report::table(&hooks));
@@ -280,6 +313,17 @@ fn run(plan: Plan) -> Result<(), String> {
     print!("{}", systemd::notes(&units));
     print!("{}", report::notes(&inits, &results, begun.elapsed()));
     Ok(())
+}
+
+/// The memory footprint, every init one at a time (footprint.rs).
+fn footprint(inits: &[peers::Init], plan: &Plan) -> Result<footprint::Footprint, String> {
+    progress(&format!(
+        "footprint: {} inits and ours as dumb-init and tini, one at a time, cold and warm x {} \
+         rounds",
+        inits.len(),
+        plan.footprint_runs
+    ));
+    footprint::measure(inits, plan.footprint_runs)
 }
 
 /// Rich mode: its idle measure and crash loop in the background while `beside` runs,

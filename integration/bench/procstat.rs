@@ -1,9 +1,8 @@
-//! Measures read from /proc about a running init: wake-ups while idle and memory, plus
-//! the size of each binary's file.
+//! Measures read from /proc about a running init: wake-ups while idle, and the reading
+//! of /proc fields that the footprint and rich-mode measures share.
 
 use crate::child;
 use crate::peers::{os, Init, Mode};
-use crate::sys;
 use nix::sys::signal::Signal;
 use std::process::{Child, Stdio};
 use std::time::Duration;
@@ -120,64 +119,4 @@ fn sample_idle(inits: &[Init], running: &mut [Child], idle: Duration) -> Result<
         .zip(after)
         .map(|(b, a)| a.saturating_sub(*b) as f64)
         .collect())
-}
-
-/// Memory of each init (not its CMD) while `X -- sleep 1` runs, in kB.
-pub struct Memory {
-    pub hwm: Vec<f64>,
-    pub rss: Vec<f64>,
-    pub private_dirty: Vec<f64>,
-    pub anonymous: Vec<f64>,
-}
-
-pub fn memory(inits: &[Init]) -> Result<Memory, String> {
-    // Freshly written binaries (ours, just built) would otherwise count as dirty cache.
-    sys::sync();
-    let what = "memory";
-    let mut running = start_sleepers(inits, 1, what)?;
-    let result = sample_memory(inits, &mut running);
-    // `sleep 1` ends by itself; wait for that rather than signal anything.
-    let finished: Result<Vec<_>, String> = inits
-        .iter()
-        .zip(running)
-        .map(|(init, c)| child::finish(c, Duration::from_secs(10), init.name))
-        .collect();
-    let m = result?;
-    finished?;
-    Ok(m)
-}
-
-fn sample_memory(inits: &[Init], running: &mut [Child]) -> Result<Memory, String> {
-    let what = "memory";
-    std::thread::sleep(SETTLE);
-    still_running(inits, running, what)?;
-    let mut m = Memory {
-        hwm: Vec::new(),
-        rss: Vec::new(),
-        private_dirty: Vec::new(),
-        anonymous: Vec::new(),
-    };
-    for c in running.iter() {
-        let pid = c.id();
-        m.hwm.push(proc_field(pid, "status", "VmHWM")? as f64);
-        m.rss.push(proc_field(pid, "status", "VmRSS")? as f64);
-        m.private_dirty
-            .push(proc_field(pid, "smaps_rollup", "Private_Dirty")? as f64);
-        m.anonymous
-            .push(proc_field(pid, "smaps_rollup", "Anonymous")? as f64);
-    }
-    still_running(inits, running, what)?;
-    Ok(m)
-}
-
-/// Bytes of each binary's file, and whether it is dynamically linked.
-pub fn sizes(inits: &[Init]) -> Result<Vec<(f64, bool)>, String> {
-    inits
-        .iter()
-        .map(|i| {
-            let meta = std::fs::metadata(&i.path)
-                .map_err(|e| format!("cannot stat {}: {e}", i.path.display()))?;
-            Ok((meta.len() as f64, i.is_dynamic()?))
-        })
-        .collect()
 }

@@ -2,7 +2,8 @@
 //! - boot: spawn until all 50 services run. Each service is
 //!   `echo up >FIFO; exec sleep 1000` under /bin/sh, and "runs" once the bench has read
 //!   its line from the FIFO: the same test under every supervisor;
-//! - memory: the sum of Private_Dirty over the supervisor's own processes, 50 services;
+//! - memory: the sums of Private_Dirty and of Rss over the supervisor's own processes,
+//!   with 10 services and with 50 (the same boot, in runs of its own), after a `sync`;
 //! - shutdown: SIGTERM to the supervisor until the bench has reaped it;
 //! - idle: context switches of the supervisor's own processes over the idle window, 10
 //!   services;
@@ -22,6 +23,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 pub const SERVICES: usize = rich::SERVICES;
+/// The fewer services of the memory measure: the cost per service is the difference
+/// between 50 and this many, over their difference.
+pub const FEW_SERVICES: usize = 10;
 pub const IDLE_SERVICES: usize = rich::IDLE_SERVICES;
 pub const READY_SERVICES: usize = 20;
 /// How long after its start each readiness service becomes ready.
@@ -35,22 +39,25 @@ pub const SETTLE: Duration = Duration::from_millis(1500);
 /// One supervisor's figures.
 pub struct Figures {
     pub kind: Kind,
-    /// One per boot/shutdown run after the warm-up.
+    /// One per boot/shutdown run after the warm-up, 50 services.
     pub runs: Vec<Run>,
+    /// The same with 10 services, for the memory per service.
+    pub few: Vec<Run>,
     /// The idle and crash-loop window.
     pub window: Window,
     /// Every stop of it (warm-up, runs, idle, crash loop): left-behind processes, codes.
     pub stops: Vec<Stopped>,
 }
 
-/// One boot/shutdown run, 50 services.
+/// One boot/shutdown run, 50 services (or 10).
 pub struct Run {
     /// Spawn until the last service's marker was read, ms.
     pub boot_ms: f64,
     /// SIGTERM until reaped, ms.
     pub shutdown_ms: f64,
-    /// Sum of Private_Dirty over its own processes, kB, and how many there were.
+    /// Sums of Private_Dirty and of Rss over its own processes, kB, and how many there were.
     pub private_dirty_kb: f64,
+    pub rss_kb: f64,
     pub own_processes: usize,
 }
 
@@ -116,6 +123,7 @@ pub fn measure(
         .map(|&kind| Figures {
             kind,
             runs: Vec::new(),
+            few: Vec::new(),
             window: Window {
                 idle: Idle {
                     wakeups: 0.0,
@@ -133,10 +141,13 @@ pub fn measure(
     // One warm-up round first, thrown away (page cache, python's bytecode cache).
     for run in 0..=runs {
         for f in figures.iter_mut() {
-            let (one, stopped) = boot_shutdown(f.kind, ours)?;
+            let (one, stopped) = boot_shutdown(f.kind, ours, SERVICES)?;
+            f.stops.push(stopped);
+            let (few, stopped) = boot_shutdown(f.kind, ours, FEW_SERVICES)?;
             f.stops.push(stopped);
             if run > 0 {
                 f.runs.push(one);
+                f.few.push(few);
             }
         }
     }
@@ -199,20 +210,24 @@ fn start_up(kind: Kind, ours: &Path, what: &str, n: usize) -> Result<(Running, u
     }
 }
 
-fn boot_shutdown(kind: Kind, ours: &Path) -> Result<(Run, Stopped), String> {
-    let (mut running, last_ns) = start_up(kind, ours, "boot", SERVICES)?;
+/// Boot with `n` services, read the memory, shut down. A `sync` first, so that no page
+/// of the supervisor's files is dirty in the page cache.
+fn boot_shutdown(kind: Kind, ours: &Path, n: usize) -> Result<(Run, Stopped), String> {
+    sys::sync();
+    let (mut running, last_ns) = start_up(kind, ours, "boot", n)?;
     let boot_ms = last_ns.saturating_sub(running.tree().spawned_ns) as f64 / 1e6;
     std::thread::sleep(SETTLE);
     running.check_running()?;
     let own = running.own_pids();
-    let private_dirty_kb = sum_over(&own, |p| {
-        procstat::proc_field(p, "smaps_rollup", "Private_Dirty")
-    })? as f64;
+    let smaps = |field: &str| sum_over(&own, |p| procstat::proc_field(p, "smaps_rollup", field));
+    let private_dirty_kb = smaps("Private_Dirty")? as f64;
+    let rss_kb = smaps("Rss")? as f64;
     let stopped = running.stop()?;
     let run = Run {
         boot_ms,
         shutdown_ms: stopped.ms(),
         private_dirty_kb,
+        rss_kb,
         own_processes: own.len(),
     };
     Ok((run, stopped))

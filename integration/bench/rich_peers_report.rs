@@ -3,7 +3,8 @@
 //! restart policies and every run's figure.
 
 use crate::rich_peers::{
-    Crash, Figures, Run, SideBySide, IDLE_SERVICES, READY_AFTER, READY_SERVICES, SERVICES, SETTLE,
+    Crash, Figures, Run, SideBySide, FEW_SERVICES, IDLE_SERVICES, READY_AFTER, READY_SERVICES,
+    SERVICES, SETTLE,
 };
 use crate::rich_report::bad_codes_note;
 use crate::stats::median;
@@ -54,13 +55,75 @@ fn per(figures: &[Figures], f: impl Fn(&Figures) -> Option<f64>) -> Vec<Option<f
 }
 
 /// One figure of each run.
-fn each_run(f: &Figures, pick: impl Fn(&Run) -> f64) -> Vec<f64> {
-    f.runs.iter().map(pick).collect()
+fn each_run(runs: &[Run], pick: impl Fn(&Run) -> f64) -> Vec<f64> {
+    runs.iter().map(pick).collect()
 }
 
-/// Its own processes with 50 services (the last run's count).
-fn own_processes(f: &Figures) -> usize {
-    f.runs.last().map_or(0, |r| r.own_processes)
+/// Its own processes in these runs (the last run's count).
+fn own_processes(runs: &[Run]) -> usize {
+    runs.last().map_or(0, |r| r.own_processes)
+}
+
+/// The runs with `n` services: 50 or 10.
+fn runs_with(f: &Figures, n: usize) -> &[Run] {
+    if n == FEW_SERVICES {
+        &f.few
+    } else {
+        &f.runs
+    }
+}
+
+/// The memory rows for one smaps field: with 10 services, with 50, and the cost of one
+/// service more, (m50 − m10) / 40, from the medians.
+fn memory_lines(f: &[Figures], runs: usize, name: &str, pick: fn(&Run) -> f64) -> Vec<Line> {
+    let mut lines = Vec::new();
+    let mut medians = Vec::new();
+    for n in [FEW_SERVICES, SERVICES] {
+        let values = per(f, |x| median(&each_run(runs_with(x, n), pick)));
+        let cells = f
+            .iter()
+            .zip(&values)
+            .map(|(x, v)| match v {
+                Some(v) => format!(
+                    "{} ({})",
+                    format_value(Unit::KiB, *v),
+                    processes(own_processes(runs_with(x, n)))
+                ),
+                None => "—".to_string(),
+            })
+            .collect();
+        lines.push(
+            Line::numbers(
+                format!("supervisor's own {name}, {n} services, median of {runs}"),
+                Unit::KiB,
+                values.clone(),
+            )
+            .with_cells(cells),
+        );
+        medians.push(values);
+    }
+    let extra = (SERVICES - FEW_SERVICES) as f64;
+    let per_service: Vec<Option<f64>> = medians[0]
+        .iter()
+        .zip(&medians[1])
+        .map(|(few, many)| Some(((*many)? - (*few)?) / extra))
+        .collect();
+    let cells = per_service
+        .iter()
+        .map(|v| v.map_or("—".to_string(), |v| format!("{v:.1} kB")))
+        .collect();
+    lines.push(
+        Line::numbers(
+            format!(
+                "{name} per service, ({SERVICES} − {FEW_SERVICES}) / {}",
+                SERVICES - FEW_SERVICES
+            ),
+            Unit::KiB,
+            per_service,
+        )
+        .with_cells(cells),
+    );
+    lines
 }
 
 fn cpu_ms(c: &Crash) -> f64 {
@@ -79,17 +142,16 @@ pub fn table(r: &SideBySide) -> String {
     let f = &r.figures;
     let n = r.runs;
     let secs = f.first().map_or(0, |x| x.window.crash.window.as_secs());
-    let dirty = per(f, |x| median(&each_run(x, |r| r.private_dirty_kb)));
-    let lines = vec![
+    let mut lines = vec![
         Line::numbers(
             format!("boot: start → {SERVICES} services running (each one's marker read), median of {n}"),
             Unit::Millis,
-            per(f, |x| median(&each_run(x, |r| r.boot_ms))),
+            per(f, |x| median(&each_run(&x.runs, |r| r.boot_ms))),
         ),
         Line::numbers(
             format!("shutdown: SIGTERM → supervisor reaped, {SERVICES} services, median of {n}"),
             Unit::Millis,
-            per(f, |x| median(&each_run(x, |r| r.shutdown_ms))),
+            per(f, |x| median(&each_run(&x.runs, |r| r.shutdown_ms))),
         ),
         Line::numbers(
             format!(
@@ -99,24 +161,10 @@ pub fn table(r: &SideBySide) -> String {
             Unit::Count,
             per(f, |x| Some(x.window.idle.wakeups)),
         ),
-        Line::numbers(
-            format!("supervisor's own Private_Dirty, {SERVICES} services, median of {n}"),
-            Unit::KiB,
-            dirty.clone(),
-        )
-        .with_cells(
-            f.iter()
-                .zip(&dirty)
-                .map(|(x, v)| match v {
-                    Some(v) => format!(
-                        "{} ({})",
-                        format_value(Unit::KiB, *v),
-                        processes(own_processes(x))
-                    ),
-                    None => "—".to_string(),
-                })
-                .collect(),
-        ),
+    ];
+    lines.extend(memory_lines(f, n, "Private_Dirty", |r| r.private_dirty_kb));
+    lines.extend(memory_lines(f, n, "Rss (a sum)", |r| r.rss_kb));
+    lines.extend([
         Line::numbers(
             format!("crash loop {secs} s: the supervisor's own CPU (utime+stime)"),
             Unit::Millis,
@@ -125,20 +173,23 @@ pub fn table(r: &SideBySide) -> String {
         .with_cells(
             f.iter()
                 .map(|x| {
-                    let pct = cpu_ms(&x.window.crash) / (x.window.crash.window.as_secs_f64() * 1e3) * 100.0;
+                    let pct = cpu_ms(&x.window.crash) / (x.window.crash.window.as_secs_f64() * 1e3)
+                        * 100.0;
                     format!("{:.0} ms ({pct:.3} %)", cpu_ms(&x.window.crash))
                 })
                 .collect(),
         ),
         Line::text(
             format!("crash loop {secs} s: starts of the service"),
-            f.iter().map(|x| x.window.crash.starts.len().to_string()).collect(),
+            f.iter()
+                .map(|x| x.window.crash.starts.len().to_string())
+                .collect(),
         ),
         Line::text(
             "processes left behind, all runs".to_string(),
             f.iter().map(|x| x.leftovers().to_string()).collect(),
         ),
-    ];
+    ]);
     let mut rows = vec![{
         let mut h = vec!["rich mode beside supervisord and s6".to_string()];
         h.extend(f.iter().map(|x| x.kind.name().to_string()));
@@ -206,12 +257,18 @@ pub fn notes(r: &SideBySide) -> String {
     );
     let _ = writeln!(
         out,
-        "- memory and shutdown: {:.1} s after the boot (past supervisord's startsecs of 1 s, so \
-         that every program is RUNNING), the sum of Private_Dirty (smaps_rollup) over the \
-         supervisor's own processes: rich-init; the python process of supervisord; s6-svscan and \
-         every s6-supervise below it (one per service). Then SIGTERM to the supervisor until the \
-         bench's waitpid returns; what was below it and still runs after that counts as left behind.",
-        SETTLE.as_secs_f64()
+        "- memory and shutdown: `sync`, the boot, and {:.1} s after it (past supervisord's \
+         startsecs of 1 s, so that every program is RUNNING) the sums of Private_Dirty and of Rss \
+         (smaps_rollup) over the supervisor's own processes: rich-init; the python process of \
+         supervisord; s6-svscan and every s6-supervise below it (one per service). Then SIGTERM to \
+         the supervisor until the bench's waitpid returns; what was below it and still runs after \
+         that counts as left behind. The same with {FEW_SERVICES} services, in runs of their own \
+         beside each {SERVICES}-service run: per service = (median with {SERVICES} − median with \
+         {FEW_SERVICES}) / {}. Rss is a plain sum, so s6's text pages, shared by its s6-supervise \
+         processes, count once per process: read its Rss per service as what each process maps, \
+         not what it adds to the machine.",
+        SETTLE.as_secs_f64(),
+        SERVICES - FEW_SERVICES
     );
     let _ = writeln!(
         out,
@@ -233,12 +290,15 @@ pub fn notes(r: &SideBySide) -> String {
         let name = f.kind.name();
         let _ = writeln!(
             out,
-            "- {name}: boot {}; shutdown {}; Private_Dirty {} over {}; idle over {}; \
-             crash loop: {} (restart policy: {}).",
-            list(&each_run(f, |r| r.boot_ms), Unit::Millis),
-            list(&each_run(f, |r| r.shutdown_ms), Unit::Millis),
-            list(&each_run(f, |r| r.private_dirty_kb), Unit::KiB),
-            processes(own_processes(f)),
+            "- {name}: boot {}; shutdown {}; Private_Dirty {} ({FEW_SERVICES} services) and {} \
+             ({SERVICES}) over {}; Rss {} and {}; idle over {}; crash loop: {} (restart policy: {}).",
+            list(&each_run(&f.runs, |r| r.boot_ms), Unit::Millis),
+            list(&each_run(&f.runs, |r| r.shutdown_ms), Unit::Millis),
+            list(&each_run(&f.few, |r| r.private_dirty_kb), Unit::KiB),
+            list(&each_run(&f.runs, |r| r.private_dirty_kb), Unit::KiB),
+            processes(own_processes(&f.runs)),
+            list(&each_run(&f.few, |r| r.rss_kb), Unit::KiB),
+            list(&each_run(&f.runs, |r| r.rss_kb), Unit::KiB),
             processes(f.window.idle.own_processes),
             if f.window.crash.starts.len() > 1 {
                 format!("gaps between starts {}", gaps(&f.window.crash))

@@ -1,9 +1,11 @@
 //! The few raw calls the bench needs that std and nix (with the features we enable) do
-//! not offer: CLOCK_MONOTONIC in nanoseconds, sigwaitinfo, `_exit` after fork, sync.
+//! not offer: CLOCK_MONOTONIC in nanoseconds, sigwaitinfo, `_exit` after fork, sync, and
+//! dropping a file from the page cache (posix_fadvise) and counting what is left (mincore).
 
 use nix::errno::Errno;
 use nix::sys::signal::SigSet;
-use std::os::fd::AsFd;
+use std::fs::File;
+use std::os::fd::{AsFd, AsRawFd};
 use std::time::Duration;
 
 /// CLOCK_MONOTONIC in nanoseconds: one clock shared by every process on the machine, so a
@@ -44,6 +46,58 @@ pub fn exit_now(code: i32) -> ! {
 pub fn sync() {
     // SAFETY: sync(2) takes no arguments and cannot fail.
     unsafe { libc::sync() }
+}
+
+/// Ask the kernel to drop `file`'s clean pages from the page cache
+/// (`posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED)`). Pages that a process maps, and dirty
+/// ones, stay: `sync` first, and see [`resident_pages`] for what is left.
+pub fn fadvise_dontneed(file: &File) -> Result<(), Errno> {
+    // SAFETY: the fd is open for the call's duration; offset 0 and len 0 mean the whole file.
+    let rc = unsafe { libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
+    // posix_fadvise returns the error number itself, not -1 and errno.
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(Errno::from_raw(rc))
+    }
+}
+
+/// How many of `file`'s pages are in the page cache now, and how many it has: the file
+/// mapped read-only and asked with mincore(2), which never reads a page in.
+pub fn resident_pages(file: &File) -> Result<(usize, usize), Errno> {
+    let len = file.metadata().map_err(|_| Errno::EIO)?.len();
+    let len = usize::try_from(len).map_err(|_| Errno::EFBIG)?;
+    // SAFETY: sysconf has no preconditions.
+    let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096);
+    let pages = len.div_ceil(page);
+    if pages == 0 {
+        return Ok((0, 0));
+    }
+    // SAFETY: a fresh shared read-only mapping of an open fd; nothing else refers to it.
+    let addr = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            libc::PROT_READ,
+            libc::MAP_SHARED,
+            file.as_raw_fd(),
+            0,
+        )
+    };
+    if addr == libc::MAP_FAILED {
+        return Err(Errno::last());
+    }
+    let mut vec = vec![0u8; pages];
+    // SAFETY: `addr..addr+len` is our mapping and `vec` holds one byte per page of it.
+    let rc = unsafe { libc::mincore(addr, len, vec.as_mut_ptr()) };
+    let result = if rc == 0 {
+        Ok((vec.iter().filter(|&&b| b & 1 == 1).count(), pages))
+    } else {
+        Err(Errno::last())
+    };
+    // SAFETY: unmaps exactly the mapping made above, which nothing uses any more.
+    unsafe { libc::munmap(addr, len) };
+    result
 }
 
 /// Is `pid` still there? A zombie answers kill(pid, 0) too; only a reaped pid gives ESRCH.

@@ -32,6 +32,8 @@ pub struct Row {
     pub values: Vec<Option<f64>>,
     /// Appended to a cell, one per init ("" for none).
     pub marks: Vec<&'static str>,
+    /// Per init: the cell's text in place of the formatted value (None: the value).
+    pub texts: Vec<Option<String>>,
     /// Per init: left out when picking the best peer (not comparable on this measure).
     pub not_best: Vec<bool>,
     pub target: Target,
@@ -41,11 +43,13 @@ impl Row {
     pub fn new(measure: impl Into<String>, unit: Unit, values: Vec<Option<f64>>) -> Row {
         let marks = vec![""; values.len()];
         let not_best = vec![false; values.len()];
+        let texts = vec![None; values.len()];
         Row {
             measure: measure.into(),
             unit,
             values,
             marks,
+            texts,
             not_best,
             target: Target::None,
         }
@@ -59,6 +63,24 @@ impl Row {
     pub fn marks(mut self, marks: Vec<&'static str>) -> Row {
         self.marks = marks;
         self
+    }
+
+    pub fn texts(mut self, texts: Vec<Option<String>>) -> Row {
+        self.texts = texts;
+        self
+    }
+
+    /// The text of init `i`'s cell: its value (or the text given for it) and its mark.
+    pub fn cell(&self, i: usize) -> String {
+        let mark = self.marks.get(i).copied().unwrap_or("");
+        match (
+            self.texts.get(i).cloned().flatten(),
+            self.values.get(i).copied().flatten(),
+        ) {
+            (Some(text), _) => format!("{text}{mark}"),
+            (None, Some(v)) => format!("{}{mark}", format_value(self.unit, v)),
+            (None, None) => "—".to_string(),
+        }
     }
 
     pub fn not_best(mut self, not_best: Vec<bool>) -> Row {
@@ -108,7 +130,7 @@ pub fn ratio(ours: Option<f64>, other: Option<f64>) -> String {
     }
 }
 
-fn target_text(t: Target) -> String {
+pub fn target_text(t: Target) -> String {
     match t {
         Target::None => "—".to_string(),
         Target::VsTiniStatic(f) => format!("≤ {f:.2}× tini-static"),
@@ -117,7 +139,7 @@ fn target_text(t: Target) -> String {
     }
 }
 
-fn verdict(
+pub fn verdict(
     t: Target,
     ours: Option<f64>,
     tini_static: Option<f64>,
@@ -141,9 +163,19 @@ fn verdict(
 pub fn render(inits: &[Init], rows: &[Row]) -> String {
     let ours_at = inits.iter().position(|i| i.kind == Kind::Ours);
     let ts_at = inits.iter().position(|i| i.kind == Kind::TiniStatic);
+    let cat_at = inits.iter().position(|i| i.kind == Kind::Catatonit);
     let mut header: Vec<String> = vec!["measure".into()];
     header.extend(inits.iter().map(|i| i.name.to_string()));
-    header.extend(["ours/tini-static", "ours/best peer", "target", "verdict"].map(String::from));
+    header.extend(
+        [
+            "ours/tini-static",
+            "ours/catatonit",
+            "ours/best peer",
+            "target",
+            "verdict",
+        ]
+        .map(String::from),
+    );
     let mut lines = vec![header];
     for row in rows {
         let get = |at: Option<usize>| at.and_then(|i| row.values.get(i).copied().flatten());
@@ -157,14 +189,9 @@ pub fn render(inits: &[Init], rows: &[Row]) -> String {
             .filter_map(|((_, v), _)| *v)
             .min_by(f64::total_cmp);
         let mut cells = vec![row.measure.clone()];
-        for (i, v) in row.values.iter().enumerate() {
-            let mark = row.marks.get(i).copied().unwrap_or("");
-            cells.push(match v {
-                Some(v) => format!("{}{mark}", format_value(row.unit, *v)),
-                None => "—".to_string(),
-            });
-        }
+        cells.extend((0..row.values.len()).map(|i| row.cell(i)));
         cells.push(ratio(ours, tini_static));
+        cells.push(ratio(ours, get(cat_at)));
         cells.push(ratio(ours, best));
         cells.push(target_text(row.target));
         cells.push(verdict(row.target, ours, tini_static, best).to_string());

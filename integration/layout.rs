@@ -1,0 +1,151 @@
+//! The layout guard (issue 16): the code that `X -- sleep` runs at start-up sits together
+//! at the front of the text, so a cold start maps few 64 KiB windows of the binary.
+//!
+//! The kernel maps a file's text in aligned 64 KiB windows around each page a process
+//! touches (fault-around). `make build` orders the start-up path with a profile of the
+//! binary being linked (integration/layout/link.rs); without it the same start-up maps
+//! most of the text (19 of 31 windows before the ordering). This test counts the windows
+//! from /proc/PID/pagemap once the init is waiting for its CMD, in each personality, from
+//! a cold page cache: a change that scatters the start-up path again fails here. Nothing
+//! is timed.
+
+use crate::harness::{only_child, static_bin, wait_for, TempDir};
+use nix::fcntl::{posix_fadvise, PosixFadviseAdvice};
+use std::io::{Read, Seek, SeekFrom};
+use std::os::fd::AsRawFd;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+/// Text windows the start-up may map. The ordered build maps 5 (2026-12-06: the ordered
+/// start-up path spans 4, and glibc's IFUNC stubs in `.iplt`, at the end of the text, one).
+const MAX_TEXT_WINDOWS: usize = 8;
+
+/// The kernel's fault-around window (fault_around_bytes' default).
+const WINDOW: u64 = 64 * 1024;
+
+/// Drop the file's pages from the page cache, so that the next start reads it cold.
+fn drop_from_cache(path: &Path) {
+    let file =
+        std::fs::File::open(path).unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()));
+    file.sync_all()
+        .unwrap_or_else(|e| panic!("cannot sync {}: {e}", path.display()));
+    posix_fadvise(
+        file.as_raw_fd(),
+        0,
+        0,
+        PosixFadviseAdvice::POSIX_FADV_DONTNEED,
+    )
+    .unwrap_or_else(|e| panic!("posix_fadvise on {}: {e}", path.display()));
+}
+
+/// The executable mapping of `file` in `pid`: (start, end) addresses.
+fn text_mapping(pid: u32, file: &Path) -> (u64, u64) {
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps"))
+        .unwrap_or_else(|e| panic!("cannot read /proc/{pid}/maps: {e}"));
+    let name = file.to_string_lossy();
+    maps.lines()
+        .find_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            if fields.get(1)?.contains('x') && fields.get(5) == Some(&&*name) {
+                let (lo, hi) = fields.first()?.split_once('-')?;
+                Some((
+                    u64::from_str_radix(lo, 16).ok()?,
+                    u64::from_str_radix(hi, 16).ok()?,
+                ))
+            } else {
+                None
+            }
+        })
+        .unwrap_or_else(|| panic!("no executable mapping of {name} in pid {pid}:\n{maps}"))
+}
+
+/// The 64 KiB windows of `[lo, hi)` with a page present in `pid`'s page tables, as
+/// window numbers (address / 64 KiB).
+fn windows_present(pid: u32, lo: u64, hi: u64) -> Vec<u64> {
+    let path = format!("/proc/{pid}/pagemap");
+    let mut pagemap =
+        std::fs::File::open(&path).unwrap_or_else(|e| panic!("cannot open {path}: {e}"));
+    let pages = usize::try_from((hi - lo) / 4096).expect("mapping size");
+    let mut entries = vec![0u8; pages * 8];
+    pagemap
+        .seek(SeekFrom::Start(lo / 4096 * 8))
+        .and_then(|_| pagemap.read_exact(&mut entries))
+        .unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
+    let mut windows: Vec<u64> = entries
+        .chunks_exact(8)
+        .enumerate()
+        .filter(|(_, e)| e[7] & 0x80 != 0) // bit 63: present
+        .map(|(i, _)| (lo + i as u64 * 4096) / WINDOW)
+        .collect();
+    windows.dedup();
+    windows
+}
+
+/// The init, started cold as `name ARGS`, once it waits for its CMD (`sleep` running).
+fn start_cold(dir: &TempDir, name: &str, args: &[&str], real: &Path) -> Child {
+    drop_from_cache(real);
+    let child = Command::new(dir.join(name))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+    let cmd = only_child(child.id() as i32);
+    wait_for(&format!("{name}'s CMD to exec sleep"), || {
+        let comm = std::fs::read_to_string(format!("/proc/{cmd}/comm")).ok()?;
+        (comm.trim() == "sleep").then_some(())
+    });
+    child
+}
+
+#[test]
+fn a_cold_start_maps_few_text_windows_in_each_personality() {
+    let dir = TempDir::new("layout");
+    // A copy of our own: no other test keeps its pages mapped, so dropping them works.
+    let real = dir.join("rich-init");
+    std::fs::copy(static_bin(), &real).expect("copy the binary under test");
+    for name in ["dumb-init", "tini"] {
+        std::os::unix::fs::symlink(&real, dir.join(name)).expect("personality symlink");
+    }
+    let scenarios: [(&str, &[&str]); 3] = [
+        ("rich-init", &["--", "sleep", "60"]),
+        ("dumb-init", &["sleep", "60"]),
+        ("tini", &["-s", "--", "sleep", "60"]),
+    ];
+    let mut report = Vec::new();
+    for (name, args) in scenarios {
+        let mut init = start_cold(&dir, name, args, &real);
+        let (lo, hi) = text_mapping(init.id(), &real);
+        let windows = windows_present(init.id(), lo, hi);
+        let touched = windows.len();
+        // Where they are, as offsets into the text mapping (for a look at the link map
+        // that layout-link leaves beside the binary in target/).
+        let offsets: Vec<String> = windows
+            .iter()
+            .map(|w| format!("{:#x}", (w * WINDOW).saturating_sub(lo)))
+            .collect();
+        let total = usize::try_from(hi.div_ceil(WINDOW) - lo / WINDOW).expect("windows");
+        // SIGTERM goes on to sleep (every personality forwards it); the init then exits.
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(init.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        )
+        .expect("signal the init");
+        init.wait().expect("wait for the init");
+        assert!(
+            total > 3 * MAX_TEXT_WINDOWS,
+            "the text is only {total} windows: the bound {MAX_TEXT_WINDOWS} proves nothing"
+        );
+        report.push(format!("{name}: {touched} of {total}"));
+        let offsets = offsets.join(" ");
+        assert!(
+            touched <= MAX_TEXT_WINDOWS,
+            "{name}: a cold start maps {touched} of the text's {total} 64 KiB windows (at most \
+             {MAX_TEXT_WINDOWS}; at text offsets {offsets}): the start-up path is scattered \
+             again. `make build` orders it (integration/layout/link.rs); a binary not built by \
+             make is not ordered"
+        );
+    }
+    eprintln!("text windows mapped at start-up: {}", report.join(", "));
+}
