@@ -34,8 +34,8 @@ LAYOUT_LINK := target/layout/link-$(shell sha256sum $(LAYOUT_SRC) | cut -c1-16)
 
 $(LAYOUT_LINK): $(LAYOUT_SRC)
 	mkdir -p target/layout
-	$(RUSTC) --edition 2021 -O -D warnings -o $@.$$$$.tmp $(LAYOUT_SRC)
-	mv -f $@.$$$$.tmp $@
+	# One shell line: $$$$ (the shell's pid) names this make's temporary file.
+	$(RUSTC) --edition 2021 -O -D warnings -o $@.$$$$.tmp $(LAYOUT_SRC) && mv -f $@.$$$$.tmp $@
 
 build: $(LAYOUT_LINK)
 	RUSTFLAGS="$(STATIC)" $(CARGO) rustc --release --locked --target $(TARGET) --bin rich-init -- -C linker=$(CURDIR)/$(LAYOUT_LINK)
