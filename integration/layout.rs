@@ -17,7 +17,8 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 /// Text windows the start-up may map. The ordered build maps 5 (2026-12-06: the ordered
-/// start-up path spans 4, and glibc's IFUNC stubs in `.iplt`, at the end of the text, one).
+/// start-up path spans 4, and glibc's IFUNC stubs in `.iplt`, at the end of the text, one
+/// page of one).
 const MAX_TEXT_WINDOWS: usize = 8;
 
 /// The kernel's fault-around window (fault_around_bytes' default).
@@ -97,6 +98,38 @@ fn start_cold(dir: &TempDir, name: &str, args: &[&str], real: &Path) -> Child {
         (comm.trim() == "sleep").then_some(())
     });
     child
+}
+
+/// The size of the section named `name` in an ELF64 file (section headers survive
+/// stripping).
+fn section_size(elf: &[u8], name: &[u8]) -> Option<u64> {
+    let u16_at = |at: usize| Some(u16::from_le_bytes(elf.get(at..at + 2)?.try_into().ok()?));
+    let u32_at = |at: usize| Some(u32::from_le_bytes(elf.get(at..at + 4)?.try_into().ok()?));
+    let u64_at = |at: usize| Some(u64::from_le_bytes(elf.get(at..at + 8)?.try_into().ok()?));
+    let shoff = usize::try_from(u64_at(0x28)?).ok()?;
+    let (size, count) = (usize::from(u16_at(0x3a)?), usize::from(u16_at(0x3c)?));
+    let names = usize::try_from(u64_at(shoff + usize::from(u16_at(0x3e)?) * size + 0x18)?).ok()?;
+    (0..count).find_map(|i| {
+        let header = shoff + i * size;
+        let at = names + usize::try_from(u32_at(header)?).ok()?;
+        let rest = elf.get(at..)?;
+        (rest.get(..rest.iter().position(|b| *b == 0)?)? == name).then(|| u64_at(header + 0x20))?
+    })
+}
+
+/// rustc's unwind tables are left out of the link (layout-link: panic = "abort"); what
+/// remains is glibc's, about 45 KiB. With them, `.eh_frame` was 212 KiB.
+#[test]
+fn the_binary_carries_no_rust_unwind_tables() {
+    let path = static_bin();
+    let elf = std::fs::read(&path).expect("read the binary under test");
+    let eh_frame = section_size(&elf, b".eh_frame").expect("an .eh_frame section (glibc's)");
+    assert!(
+        eh_frame < 64 * 1024,
+        "{}: .eh_frame is {eh_frame} bytes: rustc's unwind tables are linked in again; \
+         `make build` links rich-init through integration/layout/link.rs, which leaves them out",
+        path.display()
+    );
 }
 
 #[test]
