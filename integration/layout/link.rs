@@ -11,18 +11,11 @@
 //! 3. links again, as asked, with that list as lld's `--symbol-ordering-file` (and a link
 //!    map beside the output, `OUTPUT.map`).
 //!
-//! Two more things make the file smaller and keep its start-up windows few:
-//! - rustc's objects are linked without their unwind tables (`.eh_frame`, a fifth of the
-//!   file): rich-init is built with `panic = "abort"`, so nothing unwinds through Rust
-//!   frames; this is what `-C force-unwind-tables=no` would do if std's code, compiled into
-//!   the same LTO object with unwind tables, let it. A panic's backtrace (RUST_BACKTRACE)
-//!   then shows no Rust frames; the init aborts just the same.
-//! - glibc's IFUNC stubs (`.iplt`, after `.init` at the very end of the text) run at every
-//!   start, and the 64 KiB window around them maps whatever cold code shares it. A padding
-//!   function after the start-up path moves `.init` just past a window boundary, so that
-//!   window holds `.init` to `.iplt` and little else. The segments are aligned to 64 KiB
-//!   (`-z max-page-size=65536`), so that the kernel loads the binary at a window boundary
-//!   and the windows are where this layout expects them.
+//! Both links take rustc's objects without their unwind tables (`.eh_frame`, a tenth of the
+//! file): rich-init is built with `panic = "abort"`, so nothing unwinds through Rust frames.
+//! This is what `-C force-unwind-tables=no` would do, if std's code, compiled into the same
+//! LTO object with unwind tables, let it. A panic's backtrace (RUST_BACKTRACE) then shows no
+//! Rust frames; the init aborts just the same.
 //!
 //! The list comes from the code being linked, every time: nothing is kept by hand, and no
 //! stale entry can hide behind `--no-warn-symbol-ordering`. If tracing is impossible here
@@ -127,46 +120,6 @@ fn without_unwind_tables(
     Ok((out, copies))
 }
 
-/// The name of the padding function, and its section (`.text.*`, so lld places it in the
-/// text, where the order file puts it).
-const PAD: &str = "rich_init_layout_pad";
-
-/// Bytes of padding that put `.init` (and after it `.iplt`) 512 bytes past a 64 KiB
-/// boundary; the final link's other shifts (alignment between reordered functions) stay
-/// well inside those 512 bytes.
-fn padding(probe: &Path) -> Result<u64, String> {
-    let elf = std::fs::read(probe).map_err(|e| format!("cannot read {}: {e}", probe.display()))?;
-    let init = elf::section_address(&elf, b".init")
-        .ok_or_else(|| format!("{} has no .init section", probe.display()))?;
-    Ok((WINDOW + 512 - init % WINDOW) % WINDOW)
-}
-
-/// An object with `PAD`, a function of `bytes` int3 instructions, compiled by the C
-/// compiler beside the output.
-fn padding_object(output: &Path, bytes: u64) -> Result<PathBuf, String> {
-    let source = with_suffix(output, ".pad.c");
-    let object = with_suffix(output, ".pad.o");
-    let text = format!(
-        "__attribute__((section(\".text.{PAD}\"), used))\n\
-         void {PAD}(void) {{ __asm__ volatile(\".skip {bytes}, 0xcc\"); }}\n"
-    );
-    std::fs::write(&source, text).map_err(|e| format!("cannot write {}: {e}", source.display()))?;
-    let status = Command::new(cc())
-        .args(["-c", "-O2", "-o"])
-        .arg(&object)
-        .arg(&source)
-        .status()
-        .map_err(|e| format!("cannot run {:?}: {e}", cc()))?;
-    let _ = std::fs::remove_file(&source);
-    if !status.success() {
-        return Err(format!("{:?} could not compile the padding", cc()));
-    }
-    Ok(object)
-}
-
-/// The kernel's fault-around window.
-const WINDOW: u64 = 64 * 1024;
-
 fn run(args: &[OsString]) -> Result<ExitCode, String> {
     let Some(at) = args.iter().position(|a| a == "-o") else {
         return pass_through(args);
@@ -174,11 +127,7 @@ fn run(args: &[OsString]) -> Result<ExitCode, String> {
     let Some(output) = args.get(at + 1).map(PathBuf::from) else {
         return pass_through(args);
     };
-    let (mut args, copies) = without_unwind_tables(args, &output)?;
-    // Segments aligned to 64 KiB: the kernel then loads the binary at a 64 KiB boundary, so
-    // its windows fall where this layout put them (at 4 KiB alignment they shift with each
-    // start, and a binary of 2 MB or more is aligned to 2 MB for huge pages anyway).
-    args.push("-Wl,-z,max-page-size=65536".into());
+    let (args, copies) = without_unwind_tables(args, &output)?;
     let result = link_ordered(&args, &output);
     for copy in copies {
         let _ = std::fs::remove_file(copy);
@@ -206,12 +155,8 @@ fn link_ordered(args: &[OsString], output: &Path) -> Result<ExitCode, String> {
     if !link(&probe_args)? {
         return Ok(ExitCode::FAILURE);
     }
-    let pad = padding(&probe)?;
     let ordered = match profile(&probe) {
-        Ok(mut names) => {
-            if pad > 0 {
-                names.push(PAD.as_bytes().to_vec());
-            }
+        Ok(names) => {
             let mut text = Vec::new();
             for n in &names {
                 text.extend_from_slice(n);
@@ -240,23 +185,12 @@ fn link_ordered(args: &[OsString], output: &Path) -> Result<ExitCode, String> {
     let mut map = OsString::from("-Wl,-Map=");
     map.push(with_suffix(&output, ".map"));
     final_args.push(map);
-    let mut pad_object = None;
     if ordered {
         let mut flag = OsString::from("-Wl,--symbol-ordering-file=");
         flag.push(&order);
         final_args.push(flag);
-        if pad > 0 {
-            let object = padding_object(&output, pad)?;
-            final_args.push(object.clone().into_os_string());
-            final_args.push(format!("-Wl,--undefined={PAD}").into());
-            pad_object = Some(object);
-        }
     }
-    let linked = link(&final_args)?;
-    if let Some(object) = pad_object {
-        let _ = std::fs::remove_file(object);
-    }
-    Ok(if linked {
+    Ok(if link(&final_args)? {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
@@ -381,22 +315,6 @@ mod elf {
         }
         out.sort_by_key(|f| (f.start, std::cmp::Reverse(f.end)));
         Some(out)
-    }
-
-    /// The address of the section named `name`.
-    pub fn section_address(elf: &[u8], name: &[u8]) -> Option<u64> {
-        let shoff = usize::try_from(u64_at(elf, 0x28)?).ok()?;
-        let shentsize = usize::from(u16_at(elf, 0x3a)?);
-        let shnum = usize::from(u16_at(elf, 0x3c)?);
-        let shstrndx = usize::from(u16_at(elf, 0x3e)?);
-        let header = |i: usize| shoff + i * shentsize;
-        let names = usize::try_from(u64_at(elf, header(shstrndx) + 0x18)?).ok()?;
-        (0..shnum).find_map(|i| {
-            let at = names + usize::try_from(u32_at(elf, header(i))?).ok()?;
-            let rest = elf.get(at..)?;
-            let found = rest.get(..rest.iter().position(|b| *b == 0)?)?;
-            (found == name).then(|| u64_at(elf, header(i) + 0x10))?
-        })
     }
 
     /// The function at `addr` (the innermost of overlapping aliases is as good as any).
