@@ -16,6 +16,24 @@ pub const HARD_TIMEOUT: Duration = Duration::from_secs(90);
 /// The limit for a bounded wait on a handshake inside a test.
 pub const HANDSHAKE_LIMIT: Duration = Duration::from_secs(30);
 
+/// Docker's default capability set (moby's `oci/caps/defaults.go`).
+pub const DOCKER_CAPS: &[&str] = &[
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_FSETID",
+    "CAP_FOWNER",
+    "CAP_MKNOD",
+    "CAP_NET_RAW",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETFCAP",
+    "CAP_SETPCAP",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_SYS_CHROOT",
+    "CAP_KILL",
+    "CAP_AUDIT_WRITE",
+];
+
 /// The rich-init binary under test: `RICH_INIT_BIN` (set by `make test`), else cargo's build.
 pub fn bin() -> PathBuf {
     match std::env::var_os("RICH_INIT_BIN") {

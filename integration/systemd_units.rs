@@ -8,24 +8,6 @@
 use crate::oci_rig::write_file as write;
 use crate::runc::{Bundle, Container, Runtime, Spec};
 
-/// Docker's default capability set (moby's `oci/caps/defaults.go`).
-const DOCKER_CAPS: &[&str] = &[
-    "CAP_CHOWN",
-    "CAP_DAC_OVERRIDE",
-    "CAP_FSETID",
-    "CAP_FOWNER",
-    "CAP_MKNOD",
-    "CAP_NET_RAW",
-    "CAP_SETGID",
-    "CAP_SETUID",
-    "CAP_SETFCAP",
-    "CAP_SETPCAP",
-    "CAP_NET_BIND_SERVICE",
-    "CAP_SYS_CHROOT",
-    "CAP_KILL",
-    "CAP_AUDIT_WRITE",
-];
-
 /// A bundle whose rootfs has `systemctl`, `journalctl` and `service` as links to rich-init
 /// in /usr/bin, and these unit files under /lib/systemd/system.
 fn bundle_with(units: &[(&str, &str)], wanted: &[&str]) -> Bundle {
@@ -63,7 +45,10 @@ fn run_script(bundle: &Bundle, script: &str) -> crate::harness::Outcome {
     .env("PATH=/usr/bin:/sbin:/bin");
     bundle.write_config(&spec);
     bundle.edit_config(|c| {
-        let caps: Vec<serde_json::Value> = DOCKER_CAPS.iter().map(|c| (*c).into()).collect();
+        let caps: Vec<serde_json::Value> = crate::harness::DOCKER_CAPS
+            .iter()
+            .map(|c| (*c).into())
+            .collect();
         for set in ["bounding", "effective", "permitted"] {
             c["process"]["capabilities"][set] = caps.clone().into();
         }

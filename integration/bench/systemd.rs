@@ -21,24 +21,6 @@ use std::time::{Duration, Instant};
 const IMAGE: &str = "build/images/rich-debian-1.tar";
 const LIMIT: Duration = Duration::from_secs(60);
 
-/// Docker's default capability set.
-const CAPS: &[&str] = &[
-    "CAP_CHOWN",
-    "CAP_DAC_OVERRIDE",
-    "CAP_FSETID",
-    "CAP_FOWNER",
-    "CAP_MKNOD",
-    "CAP_NET_RAW",
-    "CAP_SETGID",
-    "CAP_SETUID",
-    "CAP_SETFCAP",
-    "CAP_SETPCAP",
-    "CAP_NET_BIND_SERVICE",
-    "CAP_SYS_CHROOT",
-    "CAP_KILL",
-    "CAP_AUDIT_WRITE",
-];
-
 #[derive(Debug, Default)]
 pub struct SystemdResults {
     pub rounds: usize,
@@ -113,7 +95,7 @@ fn config(bundle: &Path) -> Result<(), String> {
     c["process"]["args"] = serde_json::json!(["/sbin/rich-init", "--systemd"]);
     c["process"]["env"] =
         serde_json::json!(["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]);
-    let caps = serde_json::json!(CAPS);
+    let caps = serde_json::json!(crate::harness::DOCKER_CAPS);
     for set in ["bounding", "effective", "permitted"] {
         c["process"]["capabilities"][set] = caps.clone();
     }
