@@ -4,7 +4,7 @@
 //! The kernel maps a file's text in aligned 64 KiB windows around each page a process
 //! touches (fault-around). `make build` orders the start-up path with a profile of the
 //! binary being linked (integration/layout/link.rs); without it the same start-up maps
-//! most of the text (19 of 31 windows before the ordering). This test counts the windows
+//! most of the text (25 of 32 windows before the ordering, 2026-12-06). This test counts the windows
 //! from /proc/PID/pagemap once the init is waiting for its CMD, in each personality, from
 //! a cold page cache: a change that scatters the start-up path again fails here. Nothing
 //! is timed.

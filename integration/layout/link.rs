@@ -6,8 +6,9 @@
 //! the file. This program:
 //! 1. links the binary as asked, but unstripped, to `OUTPUT.probe`;
 //! 2. runs the probe under ptrace, one instruction at a time, in each personality
-//!    (`rich-init -- /bin/true`, `dumb-init /bin/true`, `tini -- /bin/true`), following its
-//!    forks until they exec, and lists the functions it runs in the order it first runs them;
+//!    (`SCENARIOS`: rich-init, dumb-init, docker-init and tini running `true`), following
+//!    its forks until they exec, and lists the functions it runs in the order it first runs
+//!    them;
 //! 3. links again, as asked, with that list as lld's `--symbol-ordering-file` (and a link
 //!    map beside the output, `OUTPUT.map`).
 //!
@@ -24,7 +25,7 @@
 //!
 //! Built by `make` with plain `rustc` (no crates); invoked by rustc as `layout-link CC-ARGS`.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::ffi::{c_int, c_long, c_void, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::CommandExt;
@@ -77,12 +78,17 @@ fn cc() -> OsString {
     std::env::var_os("LAYOUT_LINK_CC").unwrap_or_else(|| "cc".into())
 }
 
-fn link(args: &[OsString]) -> Result<bool, String> {
+/// Run the C compiler driver on `args`; its success or failure is ours.
+fn link(args: &[OsString]) -> Result<ExitCode, String> {
     let status = Command::new(cc())
         .args(args)
         .status()
         .map_err(|e| format!("cannot run {:?}: {e}", cc()))?;
-    Ok(status.success())
+    Ok(if status.success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 /// rustc's objects (`*.rcgu.o`) copied without `.eh_frame`, beside the output; the paths of
@@ -122,10 +128,10 @@ fn without_unwind_tables(
 
 fn run(args: &[OsString]) -> Result<ExitCode, String> {
     let Some(at) = args.iter().position(|a| a == "-o") else {
-        return pass_through(args);
+        return link(args);
     };
     let Some(output) = args.get(at + 1).map(PathBuf::from) else {
-        return pass_through(args);
+        return link(args);
     };
     let (args, copies) = without_unwind_tables(args, &output)?;
     let result = link_ordered(&args, &output);
@@ -136,9 +142,8 @@ fn run(args: &[OsString]) -> Result<ExitCode, String> {
 }
 
 fn link_ordered(args: &[OsString], output: &Path) -> Result<ExitCode, String> {
-    let output = output.to_path_buf();
-    let probe = with_suffix(&output, ".probe");
-    let order = with_suffix(&output, ".order");
+    let probe = with_suffix(output, ".probe");
+    let order = with_suffix(output, ".order");
     let mut probe_args: Vec<OsString> = args
         .iter()
         .filter(|a| {
@@ -152,10 +157,12 @@ fn link_ordered(args: &[OsString], output: &Path) -> Result<ExitCode, String> {
     if let Some(o) = probe_args.iter().position(|a| a == "-o") {
         probe_args[o + 1] = probe.clone().into_os_string();
     }
-    if !link(&probe_args)? {
+    if link(&probe_args)? != ExitCode::SUCCESS {
         return Ok(ExitCode::FAILURE);
     }
-    let ordered = match profile(&probe) {
+    let profiled = profile(&probe);
+    let _ = std::fs::remove_file(&probe);
+    let ordered = match profiled {
         Ok(names) => {
             let mut text = Vec::new();
             for n in &names {
@@ -179,30 +186,17 @@ fn link_ordered(args: &[OsString], output: &Path) -> Result<ExitCode, String> {
             false
         }
     };
-    let _ = std::fs::remove_file(&probe);
     let mut final_args = args.to_vec();
     // The final layout, for looking into what a start-up touches (OUTPUT.map).
     let mut map = OsString::from("-Wl,-Map=");
-    map.push(with_suffix(&output, ".map"));
+    map.push(with_suffix(output, ".map"));
     final_args.push(map);
     if ordered {
         let mut flag = OsString::from("-Wl,--symbol-ordering-file=");
         flag.push(&order);
         final_args.push(flag);
     }
-    Ok(if link(&final_args)? {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
-}
-
-fn pass_through(args: &[OsString]) -> Result<ExitCode, String> {
-    Ok(if link(args)? {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    link(&final_args)
 }
 
 fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
@@ -239,12 +233,12 @@ fn profile(probe: &Path) -> Result<Vec<Vec<u8>>, String> {
         }
     }
     // One name once, even where two local symbols share it (lld orders both).
-    let mut named: HashMap<&[u8], ()> = HashMap::new();
+    let mut named: HashSet<&[u8]> = HashSet::new();
     Ok(order
         .into_iter()
         .filter_map(|i| {
             let name = funcs[i].name.as_slice();
-            named.insert(name, ()).is_none().then(|| name.to_vec())
+            named.insert(name).then(|| name.to_vec())
         })
         .collect())
 }
