@@ -18,12 +18,17 @@ fn with_argv0(words: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
 
 /// The new parser and clap agree on `args` under `vars`, as pid 1 and not.
 fn agree(args: &[OsString], vars: &[(&str, &str)]) {
-    let env = env_of(vars);
     for pid1 in [true, false] {
-        let ours = parse(args.to_vec(), &env, pid1);
-        let clap = parse_with_clap(args, &env, pid1);
-        assert_eq!(ours, clap, "{args:?} {vars:?} pid1={pid1}");
+        agree_as(args, vars, pid1);
     }
+}
+
+/// The new parser and clap agree on `args` under `vars`, as pid 1 or not.
+fn agree_as(args: &[OsString], vars: &[(&str, &str)], pid1: bool) {
+    let env = env_of(vars);
+    let ours = parse(args.to_vec(), &env, pid1);
+    let clap = parse_with_clap(args, &env, pid1);
+    assert_eq!(ours, clap, "{args:?} {vars:?} pid1={pid1}");
 }
 
 #[test]
@@ -107,13 +112,7 @@ fn same_as_clap_on_every_short_command_line() {
     let n = WORDS.len();
     assert_eq!(lines.len(), 1 + n + n * n + n * n * n);
     for line in &lines {
-        let args = with_argv0(line.iter().map(OsString::from));
-        let env = env_of(vars);
-        assert_eq!(
-            parse(args.clone(), &env, true),
-            parse_with_clap(&args, &env, true),
-            "{line:?}"
-        );
+        agree_as(&with_argv0(line.iter().map(OsString::from)), vars, true);
     }
 }
 
@@ -198,13 +197,7 @@ fn same_as_clap_on_longer_command_lines() {
         let len = 4 + next(6);
         let line: Vec<&str> = (0..len).map(|_| WORDS[next(WORDS.len())]).collect();
         let args = with_argv0(line.iter().map(OsString::from));
-        let vars = ENVS[round % ENVS.len()];
-        let env = env_of(vars);
-        assert_eq!(
-            parse(args.clone(), &env, true),
-            parse_with_clap(&args, &env, true),
-            "{line:?} {vars:?}"
-        );
+        agree_as(&args, ENVS[round % ENVS.len()], true);
     }
 }
 
