@@ -6,6 +6,10 @@
 //! we reset them, as dumb-init does).
 #![no_main]
 
+#[cfg(all(panic = "abort", target_feature = "crt-static"))]
+#[path = "sys/nounwind.rs"]
+mod nounwind;
+
 use rich_init::cli::{self, Parsed};
 use rich_init::init;
 use rich_init::sys::{self, signals};
