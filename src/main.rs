@@ -7,6 +7,9 @@
 #![no_main]
 
 #[cfg(all(panic = "abort", target_feature = "crt-static"))]
+#[path = "sys/libc_subst.rs"]
+mod libc_subst;
+#[cfg(all(panic = "abort", target_feature = "crt-static"))]
 #[path = "sys/nounwind.rs"]
 mod nounwind;
 

@@ -5,6 +5,7 @@ pub mod caps;
 pub mod cgroups;
 pub mod enter;
 pub mod glibc;
+pub mod heap;
 pub mod io;
 pub mod keeper;
 pub mod procs_scan;
