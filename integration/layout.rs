@@ -16,12 +16,12 @@ use std::os::fd::AsRawFd;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
-/// Text windows the start-up may map. The ordered build maps 5 or 6 (2026-12-06): the
-/// ordered start-up path (208 KiB) spans 4 or 5, and glibc's IFUNC stubs in `.iplt`, at the
-/// end of the text, 1, or 2 when they straddle a boundary. Which, depends on where the
-/// kernel loads the binary: at any 4 KiB boundary (a binary under 2 MiB), so the windows
-/// fall differently at each start.
-const MAX_TEXT_WINDOWS: usize = 7;
+/// Text windows the start-up may map. The ordered build maps 4 or 5 of 19 (2026-12-06,
+/// after glibc's stdio left the binary; 5 or 6 of 25 before): the ordered start-up path
+/// spans 3 or 4, and glibc's IFUNC stubs in `.iplt`, at the end of the text, 1, or 2 when
+/// they straddle a boundary. Which, depends on where the kernel loads the binary: at any
+/// 4 KiB boundary (a binary under 2 MiB), so the windows fall differently at each start.
+const MAX_TEXT_WINDOWS: usize = 6;
 
 /// The kernel's fault-around window (fault_around_bytes' default).
 const WINDOW: u64 = 64 * 1024;
@@ -168,8 +168,10 @@ fn a_cold_start_maps_few_text_windows_in_each_personality() {
         )
         .expect("signal the init");
         init.wait().expect("wait for the init");
+        // An unordered start maps three quarters of the windows (25 of 32 when this test
+        // was written): a bound under half of them tells the two apart.
         assert!(
-            total > 3 * MAX_TEXT_WINDOWS,
+            total > 2 * MAX_TEXT_WINDOWS,
             "the text is only {total} windows: the bound {MAX_TEXT_WINDOWS} proves nothing"
         );
         report.push(format!("{name}: {touched} of {total}"));
