@@ -31,15 +31,16 @@ pub fn shell_quote(value: &str) -> String {
 /// The env file's text: sorted `export NAME='value'` lines. Names sh cannot export and
 /// per-session variables are left out.
 pub fn render(vars: &[(String, String)]) -> String {
-    let mut kept: Vec<&(String, String)> = vars
+    let mut kept: Vec<(usize, &(String, String))> = vars
         .iter()
         .filter(|(k, _)| valid_name(k) && !PER_SESSION.contains(&k.as_str()))
+        .enumerate()
         .collect();
-    // Stable by name: of duplicates the first stays, as getenv(3) would find it.
-    kept.sort_by(|a, b| a.0.cmp(&b.0));
-    kept.dedup_by(|a, b| a.0 == b.0);
+    // By name, then position: of duplicates the first stays, as getenv(3) would find it.
+    kept.sort_unstable_by(|a, b| (&a.1 .0, a.0).cmp(&(&b.1 .0, b.0)));
+    kept.dedup_by(|a, b| a.1 .0 == b.1 .0);
     kept.iter()
-        .map(|(k, v)| format!("export {k}={}\n", shell_quote(v)))
+        .map(|(_, (k, v))| format!("export {k}={}\n", shell_quote(v)))
         .collect()
 }
 

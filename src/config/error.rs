@@ -185,7 +185,21 @@ impl ConfigError {
 /// Errors in a stable order: by file, then key (problems of the whole file first);
 /// equal places keep the order in which they were found.
 pub fn sort(errors: &mut [ConfigError]) {
-    errors.sort_by(|a, b| (&a.file, &a.key).cmp(&(&b.file, &b.key)));
+    // Insertion sort: stable, and a few hundred bytes of code where slice::sort_by links a
+    // few kilobytes per element type; there are never many errors.
+    for at in 1..errors.len() {
+        let mut j = at;
+        while j > 0 {
+            let (Some(a), Some(b)) = (errors.get(j - 1), errors.get(j)) else {
+                break;
+            };
+            if (&a.file, &a.key) <= (&b.file, &b.key) {
+                break;
+            }
+            errors.swap(j - 1, j);
+            j -= 1;
+        }
+    }
 }
 
 #[cfg(test)]

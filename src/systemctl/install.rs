@@ -276,7 +276,7 @@ fn enabling_links(root: &Path, name: &str, aliases: &[String]) -> Vec<String> {
             }
         }
     }
-    out.sort();
+    out.sort_unstable();
     out
 }
 

@@ -35,12 +35,16 @@ pub fn unit_shown(u: &UnitInfo, patterns: &[String], opts: &Options) -> bool {
 
 /// The list-units text for the units the init answered with.
 pub fn list_units(units: &[UnitInfo], patterns: &[String], opts: &Options) -> String {
-    let mut shown: Vec<&UnitInfo> = units
+    // unit_info_compare: by type suffix, then by name, ignoring case; equal names keep
+    // their order (unstable sorts link less code than stable ones: the position decides).
+    let mut keyed: Vec<(String, String, usize, &UnitInfo)> = units
         .iter()
         .filter(|u| unit_shown(u, patterns, opts))
+        .enumerate()
+        .map(|(at, u)| (suffix(&u.id).to_lowercase(), u.id.to_lowercase(), at, u))
         .collect();
-    // unit_info_compare: by type suffix, then by name, ignoring case.
-    shown.sort_by_key(|u| (suffix(&u.id).to_lowercase(), u.id.to_lowercase()));
+    keyed.sort_unstable_by(|a, b| (&a.0, &a.1, a.2).cmp(&(&b.0, &b.1, b.2)));
+    let shown: Vec<&UnitInfo> = keyed.into_iter().map(|k| k.3).collect();
     let mut rows = Vec::new();
     let row = |glyph: &str, cells: [&str; 5]| {
         let mut r = Vec::new();

@@ -113,8 +113,9 @@ impl<'a> Poller<'a> {
             if self.sigfd.read(&mut batch).is_ok() {
                 // Exits first: a stop that comes in the same read as CMD's exit then finds
                 // CMD gone, instead of signalling it (stable: the rest keep their order).
-                batch.sort_by_key(|r| r.signo != libc::SIGCHLD);
-                out.extend(batch.into_iter().map(Wakeup::Signal));
+                let (exits, rest): (Vec<Received>, Vec<Received>) =
+                    batch.into_iter().partition(|r| r.signo == libc::SIGCHLD);
+                out.extend(exits.into_iter().chain(rest).map(Wakeup::Signal));
             }
         }
         out

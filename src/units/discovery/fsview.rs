@@ -183,7 +183,7 @@ pub(crate) fn list_dir(root: &Path, dir: &Path) -> Result<Vec<String>, Discovery
             names.push(name);
         }
     }
-    names.sort();
+    names.sort_unstable();
     Ok(names)
 }
 
