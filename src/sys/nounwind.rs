@@ -2,11 +2,11 @@
 //! unwinds. rich-init is built with `panic = "abort"` and linked without unwind tables
 //! (`integration/layout/link.rs`), so nothing can unwind through it and a backtrace finds
 //! no frame. std and glibc still name libgcc's unwinder, and with it come std's backtrace
-//! resolver (gimli, addr2line, miniz_oxide, rustc_demangle): about 160 KB that could only
+//! resolver (gimli, addr2line, miniz_oxide, rustc_demangle): 216 KB that could only
 //! ever print an empty trace. Defining the names here keeps libgcc's unwinder out, and
 //! lets LTO see that the resolver is never called.
 //!
-//! Only the rich-init binary includes this file, and only when it aborts on panic: a test
+//! Only the static rich-init binary includes this file, and only when it aborts on panic: a test
 //! build unwinds, and upgrade-helper keeps its backtraces.
 
 use std::ffi::{c_int, c_void};
