@@ -121,6 +121,25 @@ pub enum Problem {
     },
     #[error("{value} is not a valid {what} id; ids are 0 to 4294967294")]
     BadIdNumber { value: String, what: &'static str },
+    #[error("{value:?} is not a listen address ({why}); write {forms}")]
+    BadListenAddress {
+        value: String,
+        why: &'static str,
+        forms: &'static str,
+    },
+    #[error("{value} is listed twice; keep one")]
+    DuplicateListen { value: String },
+    #[error("{value} is not a backlog; give a positive integer like 4096")]
+    BadBacklog { value: i64 },
+    #[error("applies to {what} addresses only; remove it")]
+    ListenOptionNotFor { what: &'static str },
+    #[error("{value:?} is not an octal mode; write three or four octal digits, like \"0660\"")]
+    BadSocketMode { value: String },
+    #[error(
+        "{value:?} is not a descriptor name; names are 1 to 255 ASCII characters without ':' \
+         or control characters"
+    )]
+    BadFdName { value: String },
     #[error("{value:?} is not a variable name; names have no '=' and are not empty")]
     BadEnvName { value: String },
     #[error("{value:?} is not a service name; service names are file names without \".toml\"")]

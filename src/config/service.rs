@@ -4,7 +4,8 @@
 //! restart "always", restart-delay 1s doubling up to restart-delay-max 30s (or up to
 //! restart-delay when that is longer and no maximum is given), ready as soon as
 //! started, ready checks every 100ms for up to 10s, stop-signal TERM, stop-timeout 5s,
-//! log "prefix", not critical, no user/group/working-dir/umask change, no-new-privs off.
+//! log "prefix", not critical, no user/group/working-dir/umask change, no-new-privs off,
+//! no sockets to listen on (`listen.rs` has that key's own defaults).
 //!
 //! Zero durations: stop-timeout "0" is allowed (send stop-signal, then SIGKILL at once);
 //! restart-delay, restart-delay-max and the ready interval and timeout must be positive
@@ -19,6 +20,7 @@ use toml::{Table, Value};
 use super::duration;
 use super::error::{ConfigError, Problem};
 use super::fields;
+use super::listen::{self, Listen};
 
 /// The program a service runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,6 +88,8 @@ pub struct Service {
     pub env: BTreeMap<String, String>,
     pub umask: Option<u32>,
     pub no_new_privs: bool,
+    /// Sockets the init binds and passes to it (sd_listen_fds), in the order given.
+    pub listen: Vec<Listen>,
 }
 
 pub const DEFAULT_RESTART_DELAY: Duration = Duration::from_secs(1);
@@ -102,6 +106,7 @@ pub const KEYS: &[&str] = &[
     "critical",
     "env",
     "group",
+    "listen",
     "log",
     "no-new-privs",
     "ready",
@@ -258,6 +263,18 @@ pub fn parse_service(
     };
     let umask = c.get(&table, "umask", None, |v| fields::umask(v).map(Some));
     let no_new_privs = c.get(&table, "no-new-privs", false, fields::boolean);
+    let listen = match table.get("listen").map(|v| listen::listen(v, name)) {
+        None => Some(Vec::new()),
+        Some(Ok((sockets, problems))) => {
+            let clean = problems.is_empty();
+            problems.into_iter().for_each(|(k, p)| c.report(&k, p));
+            clean.then_some(sockets)
+        }
+        Some(Err(problem)) => {
+            c.report("listen", problem);
+            None
+        }
+    };
 
     let service = (|| {
         Some(Service {
@@ -279,6 +296,7 @@ pub fn parse_service(
             env: env?,
             umask: umask?,
             no_new_privs: no_new_privs?,
+            listen: listen?,
         })
     })();
     match service {

@@ -45,6 +45,7 @@ fn defaults() -> Service {
         env: BTreeMap::new(),
         umask: None,
         no_new_privs: false,
+        listen: Vec::new(),
     }
 }
 
@@ -227,7 +228,7 @@ fn bad_values() {
         ("umask = \"089\"", &["key \"umask\": \"089\" is not an octal umask; write three or four octal digits, like \"022\""]),
         ("umask = \"1777\"", &["key \"umask\": \"1777\" is not an octal umask; write three or four octal digits, like \"022\""]),
         ("no-new-privs = 1", &["key \"no-new-privs\": expected true or false, found an integer"]),
-        ("restrat = \"never\"", &["key \"restrat\": unknown key; the keys are after, command, critical, env, group, log, no-new-privs, ready, restart, restart-delay, restart-delay-max, stop-signal, stop-timeout, umask, user, working-dir"]),
+        ("restrat = \"never\"", &["key \"restrat\": unknown key; the keys are after, command, critical, env, group, listen, log, no-new-privs, ready, restart, restart-delay, restart-delay-max, stop-signal, stop-timeout, umask, user, working-dir"]),
     ];
     for (extra, want) in cases {
         let want: Vec<String> = want.iter().map(|w| format!("{f}: {w}")).collect();
@@ -271,7 +272,7 @@ fn every_error_of_a_file_at_once_by_key() {
     let text = "restart = \"sometimes\"\nafter = [\"crond\"]\nbogus = 1\nlog = 3\n";
     let want = [
         "key \"after\": the service lists itself; remove \"crond\"",
-        "key \"bogus\": unknown key; the keys are after, command, critical, env, group, log, no-new-privs, ready, restart, restart-delay, restart-delay-max, stop-signal, stop-timeout, umask, user, working-dir",
+        "key \"bogus\": unknown key; the keys are after, command, critical, env, group, listen, log, no-new-privs, ready, restart, restart-delay, restart-delay-max, stop-signal, stop-timeout, umask, user, working-dir",
         "key \"command\": missing; every service needs one, like command = [\"/usr/sbin/crond\", \"-f\"]",
         "key \"log\": expected a string, found an integer",
         "key \"restart\": \"sometimes\" is not one of always, on-failure, never",
