@@ -258,7 +258,7 @@ fn entry(
             .ok(),
     };
     // An option that does not apply to the address is reported only when the address is
-    // known; `for_kind` says which kinds it applies to.
+    // known; `applies` says whether it applies to that address.
     let applies = |applies: fn(&Address) -> bool| found.as_ref().is_none_or(applies);
     let mut socket = defaults(Address::Unix(PathBuf::new()));
     if let Some(v) = table.get("backlog") {

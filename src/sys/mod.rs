@@ -8,6 +8,7 @@ pub mod glibc;
 pub mod heap;
 pub mod io;
 pub mod keeper;
+pub mod listen;
 pub mod procs_scan;
 pub mod reap;
 pub mod signals;

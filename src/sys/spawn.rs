@@ -59,6 +59,8 @@ pub enum Step {
     Nice,
     OomScoreAdj,
     Chroot,
+    /// Socket activation: its listening sockets at fd 3 onwards (sys::listen).
+    ListenFds,
 }
 
 impl Step {
@@ -82,6 +84,7 @@ impl Step {
             Step::Nice => "set its nice value",
             Step::OomScoreAdj => "set its OOM score adjustment",
             Step::Chroot => "enter its RootDirectory=",
+            Step::ListenFds => "pass its listening sockets",
         }
     }
 }
@@ -128,6 +131,10 @@ pub struct Setup<'a> {
     /// A mount namespace with fresh tmpfs on /tmp and /var/tmp (PrivateTmp=); skipped when
     /// the namespace cannot be made (no CAP_SYS_ADMIN), as the caller has said.
     pub private_tmp: bool,
+    /// Sockets to pass at fd 3 onwards (sd_listen_fds(3)); with any, `env` must be given
+    /// (and hold LISTEN_FDS and LISTEN_FDNAMES): `LISTEN_PID=` the child's pid is added
+    /// to it in the child.
+    pub listen_fds: &'a [i32],
 }
 
 impl ChildEvent {
@@ -174,8 +181,13 @@ pub(crate) fn spawn(
     let program: &std::ffi::CStr = setup.program.unwrap_or(first);
     let mut ptrs: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
     ptrs.push(std::ptr::null());
-    let env_ptrs: Option<Vec<*const libc::c_char>> = setup.env.map(|env| {
-        let mut v: Vec<*const libc::c_char> = env.iter().map(|e| e.as_ptr()).collect();
+    if !setup.listen_fds.is_empty() && setup.env.is_none() {
+        return Err(Errno::EINVAL);
+    }
+    let mut env_ptrs: Option<Vec<*const libc::c_char>> = setup.env.map(|env| {
+        // Room for LISTEN_PID, added in the child.
+        let mut v: Vec<*const libc::c_char> = Vec::with_capacity(env.len() + 2);
+        v.extend(env.iter().map(|e| e.as_ptr()));
         v.push(std::ptr::null());
         v
     });
@@ -258,6 +270,12 @@ pub(crate) fn spawn(
     }
     if let Err((step, e)) = apply(setup, parent) {
         fail(ChildEvent::SetupFailed(step, e));
+    }
+    // LISTEN_PID is the pid that execs: ours, known only now (sd_listen_fds(3)).
+    let mut listen_pid = [0u8; 32];
+    if let (false, Some(envp)) = (setup.listen_fds.is_empty(), env_ptrs.as_mut()) {
+        let var = super::listen::listen_pid_var(super::getpid(), &mut listen_pid);
+        envp.insert(envp.len().saturating_sub(1), var.as_ptr());
     }
     match &env_ptrs {
         // SAFETY: `program`, `ptrs` and `envp` are NUL-terminated arrays of C strings
@@ -397,6 +415,10 @@ fn apply(setup: &Setup, parent: Option<nix::unistd::Pid>) -> Result<(), (Step, E
         {
             cloexec_one_by_one().map_err(|e| (Step::CloseFds, e))?;
         }
+    }
+    if !setup.listen_fds.is_empty() {
+        // After close_other_fds, which would mark them close-on-exec again.
+        super::listen::place(setup.listen_fds).map_err(|e| (Step::ListenFds, e))?;
     }
     if setup.no_new_privs {
         // SAFETY: PR_SET_NO_NEW_PRIVS takes 1 and zeros.

@@ -39,7 +39,7 @@ fn socket(flags: i32) -> Result<OwnedFd, Errno> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
-fn bind(fd: &OwnedFd, path: &Path) -> Result<(), Errno> {
+pub(super) fn bind(fd: &OwnedFd, path: &Path) -> Result<(), Errno> {
     let (addr, len) = sockaddr(path)?;
     // SAFETY: the address is a valid sockaddr_un of `len` bytes.
     if unsafe { libc::bind(fd.as_raw_fd(), std::ptr::addr_of!(addr).cast(), len) } != 0 {

@@ -319,7 +319,7 @@ impl<'a> Driver<'a> {
             S::Spawn => {
                 let spawned = self
                     .services
-                    .get(name)
+                    .get_mut(name)
                     .map(|unit| unit.spawn(name, &mut self.output, &ctx, &self.environment));
                 let event = match spawned {
                     Some(Ok(pid)) => {

@@ -14,6 +14,7 @@ mod error;
 mod output;
 mod poller;
 mod services;
+mod sockets;
 mod systemd;
 mod words;
 
@@ -122,6 +123,10 @@ pub fn run(
         remap_to_zero: settings.remap_to_zero.clone(),
         has_cmd: !argv.is_empty(),
     };
+    // `listen` sockets: bound now, so that connections queue from the start of the boot.
+    for service in loaded.services.values_mut() {
+        service.bind_sockets();
+    }
     let fleet = Fleet::new(config, loaded.members, init_scripts.len(), Instant::now());
     let driver = Driver::new(Parts {
         settings,

@@ -3,6 +3,7 @@
 
 use super::error::{Problem, RichError};
 use super::output::{Output, SpawnCtx};
+use super::sockets::{self, Sockets};
 use crate::config::{self, Command, IdSpec, LogTarget, Ready};
 use crate::supervisor::fleet::{Member, MemberKind};
 use crate::sys::spawn::{Ids, Setup};
@@ -25,6 +26,8 @@ pub(super) struct Svc {
     notify_address: Option<String>,
     /// The readiness check running now.
     check: Option<i32>,
+    /// `listen`: the sockets held for it.
+    sockets: Sockets,
 }
 
 /// What loading gives: the fleet's members in start order, the services by name, and the
@@ -131,6 +134,10 @@ pub(super) fn load(rich: &RichSettings) -> Result<Loaded, RichError> {
             })),
             _ => None,
         };
+        let sockets = Sockets::new(&service.listen, &service.file).unwrap_or_else(|p| {
+            problems.push(p);
+            Sockets::default()
+        });
         let unit = Svc {
             cfg: service.clone(),
             argv,
@@ -138,6 +145,7 @@ pub(super) fn load(rich: &RichSettings) -> Result<Loaded, RichError> {
             identity,
             notify_address,
             check: None,
+            sockets,
         };
         loaded.services.insert(name.clone(), unit);
     }
@@ -180,14 +188,32 @@ impl Svc {
     pub fn is_check(&self, pid: i32) -> bool {
         self.check == Some(pid)
     }
-    /// Fork and exec the service as its file says.
+    /// Bind its sockets when the boot begins; what fails is tried again (and said) when
+    /// it starts.
+    pub fn bind_sockets(&mut self) {
+        let _ = self.sockets.bind();
+    }
+
+    /// Fork and exec the service as its file says, with its sockets (bound now if they
+    /// are not yet; if one cannot be, it is said and the start fails with its errno).
     pub fn spawn(
-        &self,
+        &mut self,
         name: &str,
         output: &mut Output,
         ctx: &SpawnCtx,
         environment: &[(String, String)],
     ) -> Result<i32, Errno> {
+        let errors = self.sockets.bind();
+        for e in &errors {
+            let text = sockets::bind_error_line(name, &self.cfg.file, e);
+            ctx.log.emit(crate::logging::Msg::Rich {
+                level: crate::logging::Level::Error,
+                text: &text,
+            });
+        }
+        if let Some(e) = errors.first() {
+            return Err(e.failed.errno);
+        }
         let mut vars: BTreeMap<String, String> = environment.iter().cloned().collect();
         if let Some(id) = &self.identity {
             for (key, value) in [
@@ -204,6 +230,12 @@ impl Svc {
         if let Some(address) = &self.notify_address {
             vars.insert("NOTIFY_SOCKET".into(), address.clone());
         }
+        if !self.sockets.is_empty() {
+            // Ours (if we were socket-activated) must not reach it; the child adds its own.
+            vars.remove("LISTEN_PID");
+            vars.extend(self.sockets.env());
+        }
+        let listen_fds = self.sockets.fds();
         let env: Vec<CString> = vars
             .iter()
             .filter_map(|(k, v)| CString::new(format!("{k}={v}")).ok())
@@ -229,6 +261,7 @@ impl Svc {
             ids,
             umask: self.cfg.umask,
             no_new_privs: self.cfg.no_new_privs,
+            listen_fds: &listen_fds,
             ..Setup::default()
         };
         output.spawn(ctx, name, &self.argv, &setup, &self.cfg.log)
