@@ -11,7 +11,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use rich_init::config::{
-    self, duration, Command, IdSpec, LogTarget, Ready, Restart, Service, Source,
+    self, duration, Command, IdSpec, Listen, LogTarget, Ready, Restart, Service, Source,
 };
 use std::path::PathBuf;
 use toml::{Table, Value};
@@ -96,6 +96,28 @@ fn path_value(p: &std::path::Path) -> Value {
     Value::String(p.to_str().expect("parsed from UTF-8").to_owned())
 }
 
+/// One `listen` entry as a table with every option that applies to its address.
+fn listen_value(l: &Listen) -> Value {
+    let mut t = Table::new();
+    t.insert("address".into(), Value::String(l.address.to_string()));
+    if l.address.is_stream() {
+        t.insert("backlog".into(), Value::Integer(i64::from(l.backlog)));
+    }
+    if l.address.is_unix() {
+        t.insert("mode".into(), Value::String(format!("{:04o}", l.mode)));
+        if let Some(owner) = &l.owner {
+            t.insert("owner".into(), id_value(owner));
+        }
+        if let Some(group) = &l.group {
+            t.insert("group".into(), id_value(group));
+        }
+    } else {
+        t.insert("reuse-port".into(), Value::Boolean(l.reuse_port));
+    }
+    t.insert("name".into(), Value::String(l.name.clone()));
+    Value::Table(t)
+}
+
 /// A service as the TOML file that says exactly it, every key written out.
 fn render(s: &Service) -> String {
     let mut t = Table::new();
@@ -162,6 +184,10 @@ fn render(s: &Service) -> String {
         t.insert("umask".into(), Value::String(format!("{mask:04o}")));
     }
     t.insert("no-new-privs".into(), Value::Boolean(s.no_new_privs));
+    t.insert(
+        "listen".into(),
+        Value::Array(s.listen.iter().map(listen_value).collect()),
+    );
     t.to_string()
 }
 
