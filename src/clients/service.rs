@@ -1,23 +1,28 @@
 //! `service`: gather the facts Debian's service(8) looks at, let `cli::service::plan`
 //! decide, and do it: exec the `systemctl` personality (this same binary, argv[0]
 //! `systemctl`), or exec the /etc/init.d script with service(8)'s cleared environment.
+//! Children run as std's `Command` would run them (`sys::command`): an empty signal mask
+//! and SIGPIPE's default action.
 
 use crate::cli::service::{
     needs_can_reload, plan, script_env, status_all_line, status_all_names, unit_of, Facts,
     Invocation, ServiceAction,
 };
+use crate::sys::command;
+use std::ffi::{CStr, CString};
 use std::io::Read;
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 const SERVICE_DIR: &str = "/etc/init.d";
 
 /// This binary, to run as `systemctl`.
-const SELF_EXE: &str = "/proc/self/exe";
+const SELF_EXE: &CStr = c"/proc/self/exe";
 
 pub fn run(invocation: &Invocation, env: &dyn Fn(&str) -> Option<String>) -> i32 {
+    // What service(8), a shell script, and its children start with, whatever we inherited.
+    let _ = crate::sys::signals::set_default(libc::SIGPIPE);
     match invocation {
         Invocation::StatusAll => status_all(env),
         Invocation::Run {
@@ -42,17 +47,42 @@ pub fn run(invocation: &Invocation, env: &dyn Fn(&str) -> Option<String>) -> i32
             }
             match plan(service, action.as_deref(), options, *full_restart, &facts) {
                 ServiceAction::Systemctl(args) => {
-                    let e = Command::new(SELF_EXE).arg0("systemctl").args(&args).exec();
-                    fail(&format!("service: cannot run systemctl ({SELF_EXE}): {e}"))
+                    let argv = c_strings(
+                        std::iter::once("systemctl").chain(args.iter().map(String::as_str)),
+                    );
+                    let e = command::exec(Some(SELF_EXE), &argv, None, None);
+                    fail(&format!(
+                        "service: cannot run systemctl ({}): {}",
+                        SELF_EXE.to_string_lossy(),
+                        std::io::Error::from(e)
+                    ))
                 }
                 ServiceAction::Script(path, args) => {
-                    let e = script(&path, env).args(&args).exec();
-                    fail(&format!("service: cannot run {path}: {e}"))
+                    let argv = c_strings(
+                        std::iter::once(path.as_str()).chain(args.iter().map(String::as_str)),
+                    );
+                    let e = command::exec(None, &argv, Some(&script_env_c(env)), Some(c"/"));
+                    fail(&format!(
+                        "service: cannot run {path}: {}",
+                        std::io::Error::from(e)
+                    ))
                 }
                 ServiceAction::ScriptRestart(path) => {
-                    let _ = script(&path, env).arg("stop").status();
-                    let e = script(&path, env).arg("start").exec();
-                    fail(&format!("service: cannot run {path}: {e}"))
+                    let envp = script_env_c(env);
+                    let stop = c_strings([path.as_str(), "stop"]);
+                    command::wait(command::start(
+                        None,
+                        &stop,
+                        Some(&envp),
+                        Some(c"/"),
+                        [None; 3],
+                    ));
+                    let start = c_strings([path.as_str(), "start"]);
+                    let e = command::exec(None, &start, Some(&envp), Some(c"/"));
+                    fail(&format!(
+                        "service: cannot run {path}: {}",
+                        std::io::Error::from(e)
+                    ))
                 }
                 ServiceAction::Unrecognized(name) => fail(&format!("{name}: unrecognized service")),
             }
@@ -70,34 +100,73 @@ fn executable(path: &Path) -> bool {
     std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
-/// A script run as service(8) runs it: `env -i` but the locale, PATH and TERM, in `/`.
-fn script(path: &str, env: &dyn Fn(&str) -> Option<String>) -> Command {
-    let mut cmd = Command::new(path);
-    cmd.env_clear().envs(script_env(env)).current_dir("/");
-    cmd
+/// Words as C strings (a NUL inside one, which no path or argument here holds, drops it).
+fn c_strings<'a>(words: impl IntoIterator<Item = &'a str>) -> Vec<CString> {
+    words
+        .into_iter()
+        .filter_map(|w| CString::new(w).ok())
+        .collect()
 }
 
-fn systemctl(args: &[&str]) -> Command {
-    let mut cmd = Command::new(SELF_EXE);
-    cmd.arg0("systemctl").args(args).stdin(Stdio::null());
-    cmd
+/// A script's environment as service(8) runs it: `env -i` but the locale, PATH and TERM.
+fn script_env_c(env: &dyn Fn(&str) -> Option<String>) -> Vec<CString> {
+    script_env(env)
+        .into_iter()
+        .filter_map(|(k, v)| CString::new(format!("{k}={v}")).ok())
+        .collect()
+}
+
+/// /dev/null, for the streams a child should not see or use.
+fn dev_null() -> Option<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+        .ok()
+}
+
+/// Start `systemctl ARGS` (this binary) with stdin from /dev/null, stdout as given (None:
+/// /dev/null) and stderr to /dev/null.
+fn systemctl(args: &[&str], stdout: Option<i32>) -> Option<i32> {
+    let null = dev_null()?;
+    let null = null.as_raw_fd();
+    let argv = c_strings(std::iter::once("systemctl").chain(args.iter().copied()));
+    command::start(
+        Some(SELF_EXE),
+        &argv,
+        None,
+        None,
+        [Some(null), Some(stdout.unwrap_or(null)), Some(null)],
+    )
 }
 
 /// What `systemctl ARGS` printed on stdout (nothing if it could not run).
 fn systemctl_output(args: &[&str]) -> String {
-    systemctl(args)
-        .stderr(Stdio::null())
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-        .unwrap_or_default()
+    let Ok((ours, theirs)) = std::os::unix::net::UnixStream::pair() else {
+        return String::new();
+    };
+    let pid = systemctl(args, Some(theirs.as_raw_fd()));
+    let output = read_then_wait(ours, theirs, pid).0;
+    String::from_utf8_lossy(&output).into_owned()
 }
 
 fn systemctl_status(args: &[&str]) -> bool {
-    systemctl(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
+    command::wait(systemctl(args, None)) == 0
+}
+
+/// Everything a child writes on its end of a socket pair until it closes it, then its exit
+/// code: our copy of its end goes first, so that EOF comes.
+fn read_then_wait(
+    mut ours: std::os::unix::net::UnixStream,
+    theirs: std::os::unix::net::UnixStream,
+    pid: Option<i32>,
+) -> (Vec<u8>, i32) {
+    drop(theirs);
+    let mut output = Vec::new();
+    if pid.is_some() {
+        let _ = ours.read_to_end(&mut output);
+    }
+    (output, command::wait(pid))
 }
 
 /// `service --status-all`: every script's `status`, its stdout and stderr together.
@@ -124,24 +193,17 @@ fn status_all(env: &dyn Fn(&str) -> Option<String>) -> i32 {
 /// Run `SCRIPT status` with its stdout and stderr on one socket pair (as `2>&1` into
 /// `$(...)`); its output and exit status (-1 when it could not run or was killed).
 fn run_status(path: &str, env: &dyn Fn(&str) -> Option<String>) -> (Vec<u8>, i32) {
-    let Ok((mut ours, theirs)) = std::os::unix::net::UnixStream::pair() else {
+    let Ok((ours, theirs)) = std::os::unix::net::UnixStream::pair() else {
         return (Vec::new(), -1);
     };
-    let Ok(theirs_err) = theirs.try_clone() else {
-        return (Vec::new(), -1);
-    };
-    let mut cmd = script(path, env);
-    cmd.current_dir(SERVICE_DIR)
-        .arg("status")
-        .stdout(Stdio::from(std::os::fd::OwnedFd::from(theirs)))
-        .stderr(Stdio::from(std::os::fd::OwnedFd::from(theirs_err)));
-    let Ok(mut child) = cmd.spawn() else {
-        return (Vec::new(), -1);
-    };
-    // Our copies of the child's ends went with `cmd`: drop it so that EOF comes.
-    drop(cmd);
-    let mut output = Vec::new();
-    let _ = ours.read_to_end(&mut output);
-    let status = child.wait().ok().and_then(|s| s.code()).unwrap_or(-1);
-    (output, status)
+    let argv = c_strings([path, "status"]);
+    let fd = theirs.as_raw_fd();
+    let pid = command::start(
+        None,
+        &argv,
+        Some(&script_env_c(env)),
+        Some(c"/etc/init.d"),
+        [None, Some(fd), Some(fd)],
+    );
+    read_then_wait(ours, theirs, pid)
 }

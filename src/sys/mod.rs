@@ -3,6 +3,7 @@
 
 pub mod caps;
 pub mod cgroups;
+pub mod command;
 pub mod enter;
 pub mod glibc;
 pub mod heap;
