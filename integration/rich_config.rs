@@ -47,7 +47,7 @@ fn run_bad_config() -> (Rig, Outcome, Vec<String>) {
     let out = rig.run(PidNs::Host, &[], ": > \"$D/cmd.marker\"").output();
     let sd = format!("{d}/services.d");
     let want = vec![
-        format!("rich-init: {sd}/a-unknown.toml: key \"restrat\": unknown key; the keys are after, command, critical, env, group, listen, log, no-new-privs, ready, restart, restart-delay, restart-delay-max, stop-signal, stop-timeout, umask, user, working-dir"),
+        format!("rich-init: {sd}/a-unknown.toml: key \"restrat\": unknown key; the keys are after, command, critical, env, fd-store-max, group, listen, log, no-new-privs, ready, restart, restart-delay, restart-delay-max, stop-signal, stop-timeout, umask, user, working-dir"),
         format!("rich-init: {sd}/b-cycle.toml: key \"after\": cycle b-cycle → c-cycle → b-cycle (each starts after the next); remove one of these entries"),
         format!("rich-init: {sd}/d-missing.toml: key \"command\": program \"/nonexistent/sbin/daemond\" not found; install it in the image or fix the path (names without / are looked up in PATH)"),
         format!("rich-init: {sd}/e-duration.toml: key \"stop-timeout\": \"5 s\" is not a duration; write whole numbers with units, largest first, as in \"1m30s\" or \"250ms\""),

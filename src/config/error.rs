@@ -140,6 +140,8 @@ pub enum Problem {
          or control characters"
     )]
     BadFdName { value: String },
+    #[error("{value} is not a descriptor count; give an integer from 0 to 4096")]
+    BadFdStoreMax { value: i64 },
     #[error("{value:?} is not a variable name; names have no '=' and are not empty")]
     BadEnvName { value: String },
     #[error("{value:?} is not a service name; service names are file names without \".toml\"")]

@@ -5,7 +5,8 @@
 //! restart-delay when that is longer and no maximum is given), ready as soon as
 //! started, ready checks every 100ms for up to 10s, stop-signal TERM, stop-timeout 5s,
 //! log "prefix", not critical, no user/group/working-dir/umask change, no-new-privs off,
-//! no sockets to listen on (`listen.rs` has that key's own defaults).
+//! no sockets to listen on (`listen.rs` has that key's own defaults), fd-store-max 0 (no
+//! fd store, as systemd's FileDescriptorStoreMax= default).
 //!
 //! Zero durations: stop-timeout "0" is allowed (send stop-signal, then SIGKILL at once);
 //! restart-delay, restart-delay-max and the ready interval and timeout must be positive
@@ -90,6 +91,8 @@ pub struct Service {
     pub no_new_privs: bool,
     /// Sockets the init binds and passes to it (sd_listen_fds), in the order given.
     pub listen: Vec<Listen>,
+    /// How many descriptors it may keep in the init with sd_notify FDSTORE=1 (0: none).
+    pub fd_store_max: u32,
 }
 
 pub const DEFAULT_RESTART_DELAY: Duration = Duration::from_secs(1);
@@ -98,6 +101,8 @@ pub const DEFAULT_READY_INTERVAL: Duration = Duration::from_millis(100);
 pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_STOP_TIMEOUT: Duration = Duration::from_secs(5);
 pub const DEFAULT_STOP_SIGNAL: i32 = 15;
+/// The largest fd-store-max.
+pub const FD_STORE_MAX: u32 = 4096;
 
 /// The keys of a service file.
 pub const KEYS: &[&str] = &[
@@ -105,6 +110,7 @@ pub const KEYS: &[&str] = &[
     "command",
     "critical",
     "env",
+    "fd-store-max",
     "group",
     "listen",
     "log",
@@ -275,6 +281,7 @@ pub fn parse_service(
             None
         }
     };
+    let fd_store_max = c.get(&table, "fd-store-max", 0, fields::fd_store_max);
 
     let service = (|| {
         Some(Service {
@@ -297,6 +304,7 @@ pub fn parse_service(
             umask: umask?,
             no_new_privs: no_new_privs?,
             listen: listen?,
+            fd_store_max: fd_store_max?,
         })
     })();
     match service {

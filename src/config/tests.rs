@@ -46,6 +46,7 @@ fn defaults() -> Service {
         umask: None,
         no_new_privs: false,
         listen: Vec::new(),
+        fd_store_max: 0,
     }
 }
 
@@ -159,6 +160,9 @@ fn good_values() {
         ("umask = \"0777\"", |s| s.umask = Some(0o777)),
         ("umask = \"0\"", |s| s.umask = Some(0)),
         ("no-new-privs = true", |s| s.no_new_privs = true),
+        ("fd-store-max = 0", |_| {}),
+        ("fd-store-max = 16", |s| s.fd_store_max = 16),
+        ("fd-store-max = 4096", |s| s.fd_store_max = 4096),
     ];
     for (extra, change) in cases {
         // a later `command` line replaces the default one
@@ -228,7 +232,10 @@ fn bad_values() {
         ("umask = \"089\"", &["key \"umask\": \"089\" is not an octal umask; write three or four octal digits, like \"022\""]),
         ("umask = \"1777\"", &["key \"umask\": \"1777\" is not an octal umask; write three or four octal digits, like \"022\""]),
         ("no-new-privs = 1", &["key \"no-new-privs\": expected true or false, found an integer"]),
-        ("restrat = \"never\"", &["key \"restrat\": unknown key; the keys are after, command, critical, env, group, listen, log, no-new-privs, ready, restart, restart-delay, restart-delay-max, stop-signal, stop-timeout, umask, user, working-dir"]),
+        ("fd-store-max = -1", &["key \"fd-store-max\": -1 is not a descriptor count; give an integer from 0 to 4096"]),
+        ("fd-store-max = 4097", &["key \"fd-store-max\": 4097 is not a descriptor count; give an integer from 0 to 4096"]),
+        ("fd-store-max = \"8\"", &["key \"fd-store-max\": expected an integer, found a string"]),
+        ("restrat = \"never\"", &["key \"restrat\": unknown key; the keys are after, command, critical, env, fd-store-max, group, listen, log, no-new-privs, ready, restart, restart-delay, restart-delay-max, stop-signal, stop-timeout, umask, user, working-dir"]),
     ];
     for (extra, want) in cases {
         let want: Vec<String> = want.iter().map(|w| format!("{f}: {w}")).collect();
@@ -272,7 +279,7 @@ fn every_error_of_a_file_at_once_by_key() {
     let text = "restart = \"sometimes\"\nafter = [\"crond\"]\nbogus = 1\nlog = 3\n";
     let want = [
         "key \"after\": the service lists itself; remove \"crond\"",
-        "key \"bogus\": unknown key; the keys are after, command, critical, env, group, listen, log, no-new-privs, ready, restart, restart-delay, restart-delay-max, stop-signal, stop-timeout, umask, user, working-dir",
+        "key \"bogus\": unknown key; the keys are after, command, critical, env, fd-store-max, group, listen, log, no-new-privs, ready, restart, restart-delay, restart-delay-max, stop-signal, stop-timeout, umask, user, working-dir",
         "key \"command\": missing; every service needs one, like command = [\"/usr/sbin/crond\", \"-f\"]",
         "key \"log\": expected a string, found an integer",
         "key \"restart\": \"sometimes\" is not one of always, on-failure, never",

@@ -188,6 +188,10 @@ fn render(s: &Service) -> String {
         "listen".into(),
         Value::Array(s.listen.iter().map(listen_value).collect()),
     );
+    t.insert(
+        "fd-store-max".into(),
+        Value::Integer(i64::from(s.fd_store_max)),
+    );
     t.to_string()
 }
 
