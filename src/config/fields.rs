@@ -171,7 +171,9 @@ pub fn id(value: &Value, what: &'static str, file: &'static str) -> Result<IdSpe
 
 /// `fd-store-max`: an integer from 0 to [`super::service::FD_STORE_MAX`].
 pub fn fd_store_max(value: &Value) -> Result<u32, Problem> {
-    let n = value.as_integer().ok_or_else(|| wrong("an integer", value))?;
+    let n = value
+        .as_integer()
+        .ok_or_else(|| wrong("an integer", value))?;
     u32::try_from(n)
         .ok()
         .filter(|n| *n <= super::service::FD_STORE_MAX)

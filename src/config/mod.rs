@@ -22,7 +22,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 pub use error::{ConfigError, Kind, Problem};
-pub use listen::{Address, Listen, DEFAULT_BACKLOG, DEFAULT_SOCKET_MODE, LISTEN_KEYS};
+pub use listen::{
+    valid_fd_name, Address, Listen, DEFAULT_BACKLOG, DEFAULT_SOCKET_MODE, LISTEN_KEYS,
+};
 pub use presets::{known_presets, parse_list, preset_sources};
 pub use service::{
     parse_service, valid_name, Command, IdSpec, LogTarget, Ready, Restart, Service,

@@ -147,3 +147,67 @@ pub fn send_some(fd: RawFd, bytes: &[u8]) -> Result<usize, Errno> {
     };
     usize::try_from(n).map_err(|_| Errno::last())
 }
+
+/// Room for the most descriptors one message carries (SCM_MAX_FD, 253) after a cmsghdr.
+const CONTROL_WORDS: usize = 2 + 253 / 2 + 1;
+
+/// One datagram from non-blocking socket `fd` into `buf` (its length), and the descriptors
+/// it carried (SCM_RIGHTS) pushed onto `fds`, close-on-exec (MSG_CMSG_CLOEXEC). Ours from
+/// the start: dropping them closes them. What did not fit the control buffer the kernel
+/// never installs.
+pub fn recv_fds(fd: RawFd, buf: &mut [u8], fds: &mut Vec<OwnedFd>) -> Result<usize, Errno> {
+    let mut control = [0u64; CONTROL_WORDS];
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    // SAFETY: msghdr is plain old data; all zeros is valid (no name, no control).
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = std::mem::size_of_val(&control);
+    // SAFETY: `msg` points at `iov` (over `buf`) and `control`, all live for the call.
+    let n = unsafe { libc::recvmsg(fd, &mut msg, libc::MSG_DONTWAIT | libc::MSG_CMSG_CLOEXEC) };
+    let n = usize::try_from(n).map_err(|_| Errno::last())?;
+    // SAFETY: `msg` was filled by recvmsg; CMSG_FIRSTHDR reads its control fields.
+    let mut cmsg = unsafe { libc::CMSG_FIRSTHDR(&msg) };
+    while !cmsg.is_null() {
+        // SAFETY: non-null: the kernel wrote a whole cmsghdr there, inside `control`.
+        let (level, kind, len) =
+            unsafe { ((*cmsg).cmsg_level, (*cmsg).cmsg_type, (*cmsg).cmsg_len) };
+        if level == libc::SOL_SOCKET && kind == libc::SCM_RIGHTS {
+            // SAFETY: CMSG_LEN is arithmetic; CMSG_DATA points inside this cmsghdr.
+            let (head, data) = unsafe { (libc::CMSG_LEN(0) as usize, libc::CMSG_DATA(cmsg)) };
+            let count = len.saturating_sub(head) / std::mem::size_of::<RawFd>();
+            for i in 0..count {
+                // SAFETY: `count` ints follow the header, as `len` says; maybe unaligned.
+                let raw = unsafe { data.cast::<RawFd>().add(i).read_unaligned() };
+                // SAFETY: a descriptor the kernel just installed for us; nobody else has it.
+                fds.push(unsafe { OwnedFd::from_raw_fd(raw) });
+            }
+        }
+        // SAFETY: `cmsg` is a header inside `msg`'s control buffer.
+        cmsg = unsafe { libc::CMSG_NXTHDR(&msg, cmsg) };
+    }
+    Ok(n)
+}
+
+/// Whether two of our descriptors are the same open file (kcmp KCMP_FILE); false when
+/// the kernel cannot tell (no kcmp, or a seccomp filter refuses it).
+pub fn same_file(a: RawFd, b: RawFd) -> bool {
+    const KCMP_FILE: libc::c_long = 0;
+    let me = libc::c_long::from(super::getpid());
+    // SAFETY: kcmp takes plain integers and compares two of our own descriptors.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_kcmp,
+            me,
+            me,
+            KCMP_FILE,
+            libc::c_long::from(a),
+            libc::c_long::from(b),
+        )
+    };
+    rc == 0
+}

@@ -151,6 +151,7 @@ impl<'a> Driver<'a> {
                         self.feed(Event::service(&name, service::Event::Notified));
                     }
                 }
+                Wakeup::FdStore(name, msgs) => self.fd_messages(&name, msgs),
                 Wakeup::Records => {
                     self.read_records();
                     self.drain_queue();
@@ -351,10 +352,32 @@ impl<'a> Driver<'a> {
             }
             S::Signal(sig) => self.signal_service(name, sig),
             S::Kill => self.signal_service(name, libc::SIGKILL),
-            S::BecameReady | S::Stopped | S::FailedForGood { .. } | S::Log(_) => {
+            S::Stopped | S::FailedForGood { .. } => {
+                // Down for good: its fd store goes (FileDescriptorStorePreserve=no).
+                if let Some(unit) = self.services.get_mut(name) {
+                    unit.clear_store();
+                }
                 let (level, text) = words::service_line(name, action);
                 self.line(level, &text);
             }
+            S::BecameReady | S::Log(_) => {
+                let (level, text) = words::service_line(name, action);
+                self.line(level, &text);
+            }
+        }
+    }
+
+    /// FDSTORE=1 and FDSTOREREMOVE=1 from a service, taken while it has a process (its
+    /// store is gone once it is down for good). Units keep no store: what they send is
+    /// closed, as is what comes for a service that is down.
+    fn fd_messages(&mut self, name: &str, msgs: Vec<super::fdstore::FdMessage>) {
+        let up = self.fleet.service(name).and_then(|s| s.pid()).is_some();
+        let warnings = match self.services.get_mut(name) {
+            Some(unit) if up => unit.fd_messages(name, msgs),
+            _ => Vec::new(),
+        };
+        for text in warnings {
+            self.line(Level::Warn, &text);
         }
     }
 

@@ -11,6 +11,7 @@ mod control;
 mod driver;
 mod env;
 mod error;
+mod fdstore;
 mod output;
 mod poller;
 mod services;

@@ -2,9 +2,10 @@
 //! notify sockets and the control socket, with the nearest deadline as the timeout, and
 //! say what woke us as [`Wakeup`]s, in the order they are to be handled.
 
-use crate::sys::io;
+use super::fdstore::FdMessage;
 use crate::sys::signals::{Received, SignalFd};
 use crate::sys::Errno;
+use crate::sys::{io, unix_socket};
 use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::net::UnixDatagram;
 use std::time::{Duration, Instant};
@@ -18,13 +19,15 @@ pub(super) struct Notified {
     pub main_pid: Option<i32>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub(super) enum Wakeup {
     /// Output pipe `index` is readable (these come highest index first: draining one
     /// at end of file removes it).
     Output(usize),
     /// A service (or unit) sent sd_notify datagrams on its socket.
     Notified(String, Notified),
+    /// A service (or unit) sent fd-store messages or descriptors (sd_notify FDSTORE=1).
+    FdStore(String, Vec<FdMessage>),
     /// A keeper wrote records (`sys::keeper`).
     Records,
     /// The control socket: readiness of the listener, then of each connection.
@@ -91,9 +94,13 @@ impl<'a> Poller<'a> {
         );
         for (i, (name, sock)) in self.notify.iter().enumerate() {
             if is(notify_at + i) {
-                let said = read_notify(sock);
+                let mut fd_messages = Vec::new();
+                let said = read_notify(sock, &mut fd_messages);
                 if said != Notified::default() {
                     out.push(Wakeup::Notified(name.clone(), said));
+                }
+                if !fd_messages.is_empty() {
+                    out.push(Wakeup::FdStore(name.clone(), fd_messages));
                 }
             }
         }
@@ -122,12 +129,21 @@ impl<'a> Poller<'a> {
     }
 }
 
-/// Read every datagram waiting and what their lines say.
-fn read_notify(sock: &UnixDatagram) -> Notified {
+/// Read every datagram waiting and what their lines say; each one that touches the fd
+/// store, or carries descriptors, goes to `fd_messages` with them (the descriptors of one
+/// that asks nothing are closed when it is dropped).
+fn read_notify(sock: &UnixDatagram, fd_messages: &mut Vec<FdMessage>) -> Notified {
     let mut said = Notified::default();
     let mut buf = [0u8; 4096];
-    while let Ok(n) = sock.recv(&mut buf) {
-        parse_notify(buf.get(..n).unwrap_or_default(), &mut said);
+    let mut fds = Vec::new();
+    while let Ok(n) = unix_socket::recv_fds(sock.as_raw_fd(), &mut buf, &mut fds) {
+        let datagram = buf.get(..n).unwrap_or_default();
+        parse_notify(datagram, &mut said);
+        let mut msg = FdMessage::parse(datagram);
+        msg.fds = std::mem::take(&mut fds);
+        if !msg.is_empty() {
+            fd_messages.push(msg);
+        }
     }
     said
 }

@@ -2,6 +2,7 @@
 //! anything starts (every problem at once), and what each spawn of one needs.
 
 use super::error::{Problem, RichError};
+use super::fdstore::{FdMessage, FdStore};
 use super::output::{Output, SpawnCtx};
 use super::sockets::{self, Sockets};
 use crate::config::{self, Command, IdSpec, LogTarget, Ready};
@@ -22,12 +23,15 @@ pub(super) struct Svc {
     /// `ready = { command = … }`: the check's argv.
     check_argv: Option<Vec<CString>>,
     identity: Option<Identity>,
-    /// `ready = { notify = true }`: the NOTIFY_SOCKET address it is given.
+    /// `ready = { notify = true }` or fd-store-max > 0: the NOTIFY_SOCKET address it is
+    /// given.
     notify_address: Option<String>,
     /// The readiness check running now.
     check: Option<i32>,
     /// `listen`: the sockets held for it.
     sockets: Sockets,
+    /// The descriptors it stored with FDSTORE=1.
+    store: FdStore,
 }
 
 /// What loading gives: the fleet's members in start order, the services by name, and the
@@ -85,7 +89,8 @@ pub(super) fn load(rich: &RichSettings) -> Result<Loaded, RichError> {
     for (name, service) in &cfg.services {
         let file = || service.file.clone();
         let mut notify_address = None;
-        if let Ready::Notify { .. } = service.ready {
+        // As systemd: a non-zero FileDescriptorStoreMax= gives the service a notify socket.
+        if matches!(service.ready, Ready::Notify { .. }) || service.fd_store_max > 0 {
             match notify_socket(name) {
                 Ok((sock, address)) => {
                     loaded.notify.push((name.clone(), sock));
@@ -146,6 +151,7 @@ pub(super) fn load(rich: &RichSettings) -> Result<Loaded, RichError> {
             notify_address,
             check: None,
             sockets,
+            store: FdStore::new(service.fd_store_max),
         };
         loaded.services.insert(name.clone(), unit);
     }
@@ -188,6 +194,20 @@ impl Svc {
     pub fn is_check(&self, pid: i32) -> bool {
         self.check == Some(pid)
     }
+    /// Carry out what its notify datagrams asked of its fd store; the warnings to log.
+    pub fn fd_messages(&mut self, name: &str, msgs: Vec<FdMessage>) -> Vec<String> {
+        let file = &self.cfg.file;
+        let store = &mut self.store;
+        msgs.into_iter()
+            .flat_map(|m| store.apply(m, name, file))
+            .collect()
+    }
+
+    /// It stopped for good: close what it stored.
+    pub fn clear_store(&mut self) {
+        self.store.clear();
+    }
+
     /// Bind its sockets when the boot begins; what fails is tried again (and said) when
     /// it starts.
     pub fn bind_sockets(&mut self) {
@@ -230,12 +250,16 @@ impl Svc {
         if let Some(address) = &self.notify_address {
             vars.insert("NOTIFY_SOCKET".into(), address.clone());
         }
-        if !self.sockets.is_empty() {
+        // Its sockets, then what it stored (systemd's order), at fd 3 onwards.
+        let mut names: Vec<&str> = self.sockets.names().collect();
+        names.extend(self.store.names());
+        let mut listen_fds = self.sockets.fds();
+        listen_fds.extend(self.store.fds());
+        if !names.is_empty() {
             // Ours (if we were socket-activated) must not reach it; the child adds its own.
             vars.remove("LISTEN_PID");
-            vars.extend(self.sockets.env());
+            vars.extend(sockets::listen_env(&names));
         }
-        let listen_fds = self.sockets.fds();
         let env: Vec<CString> = vars
             .iter()
             .filter_map(|(k, v)| CString::new(format!("{k}={v}")).ok())

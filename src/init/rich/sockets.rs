@@ -71,10 +71,6 @@ impl Sockets {
         Ok(Sockets { held })
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.held.is_empty()
-    }
-
     /// Bind every socket not bound yet; the ones that failed (the others stay bound).
     pub fn bind(&mut self) -> Vec<BindError> {
         let mut errors = Vec::new();
@@ -111,10 +107,9 @@ impl Sockets {
         fds.map(AsRawFd::as_raw_fd).collect()
     }
 
-    /// LISTEN_FDS and LISTEN_FDNAMES for a spawn (LISTEN_PID is set in the child).
-    pub fn env(&self) -> Vec<(String, String)> {
-        let names: Vec<&str> = self.held.iter().map(|h| h.cfg.name.as_str()).collect();
-        listen_env(&names)
+    /// Their names for LISTEN_FDNAMES, in the same order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.held.iter().map(|h| h.cfg.name.as_str())
     }
 }
 
