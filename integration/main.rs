@@ -30,6 +30,7 @@ mod rich;
 mod rich_boot;
 mod rich_config;
 mod rich_ctl;
+mod rich_fdstore;
 mod rich_listen;
 mod rich_options;
 mod rich_parallel;
