@@ -5,6 +5,8 @@
 //!
 //! `BENCH_ONLY=rich` runs rich mode alone: its table and the one beside supervisord and s6.
 //! `BENCH_ONLY=footprint` runs the memory footprint (cold and warm, footprint.rs) and startup alone.
+//! `BENCH_ONLY=sockets` runs rich mode's TCP service across a restart, without and with
+//! `listen` (sockets.rs), alone.
 //!
 //! The same executable is also the helper process some measures run as the init's CMD
 //! (`peers __helper MODE ...`, see helpers.rs).
@@ -47,6 +49,7 @@ mod rootfs;
 #[path = "../runner.rs"]
 mod runner;
 mod signal;
+mod sockets;
 mod startup;
 mod stats;
 mod supervisors;
@@ -84,6 +87,8 @@ pub struct Plan {
     pub systemd_only: bool,
     /// `BENCH_ONLY=footprint`: the memory footprint alone.
     pub footprint_only: bool,
+    /// `BENCH_ONLY=sockets`: rich mode's `listen` sockets across a restart, alone.
+    pub sockets_only: bool,
     /// Footprint: rounds, each a cold and a warm start of every init.
     pub footprint_runs: usize,
     /// rich-debian booting its units: rounds.
@@ -110,6 +115,7 @@ impl Plan {
             systemd_rounds: 5,
             footprint_only: false,
             footprint_runs: 5,
+            sockets_only: false,
         }
     }
 
@@ -132,6 +138,7 @@ impl Plan {
             systemd_rounds: 1,
             footprint_only: false,
             footprint_runs: 1,
+            sockets_only: false,
         }
     }
 }
@@ -143,7 +150,9 @@ const USAGE: &str = "usage: cargo bench --bench peers [-- --quick]
   BENCH_ONLY=systemd   rich-debian booting its systemd units alone
   BENCH_ONLY=footprint   the memory footprint alone: each init (ours in its three
                          personalities) cold (sync, fadvise DONTNEED) and warm, one at a time,
-                         then startup";
+                         then startup
+  BENCH_ONLY=sockets   rich mode's TCP service across `ctl restart` and a SIGKILL,
+                       without and with `listen` (issue 17): refused connections, latency";
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -173,10 +182,11 @@ fn main() {
         Ok("rich") => plan.rich_only = true,
         Ok("systemd") => plan.systemd_only = true,
         Ok("footprint") => plan.footprint_only = true,
+        Ok("sockets") => plan.sockets_only = true,
         Ok("") | Err(_) => {}
         Ok(other) => {
             eprintln!(
-                "bench: BENCH_ONLY={other:?} is not one of: rich, systemd, footprint\n{USAGE}"
+                "bench: BENCH_ONLY={other:?} is not one of: rich, systemd, footprint, sockets\n{USAGE}"
             );
             std::process::exit(2);
         }
@@ -209,6 +219,19 @@ fn run(plan: Plan) -> Result<(), String> {
             "{header}\n{}\n{}",
             systemd::table(&units),
             systemd::notes(&units)
+        );
+        return Ok(());
+    }
+    if plan.sockets_only {
+        progress(&format!(
+            "sockets: ctl restart and SIGKILL, without and with listen x {} runs each",
+            sockets::RUNS
+        ));
+        let s = sockets::measure(&inits[0].path)?;
+        print!("{header}\n{}\n{}", sockets::table(&s), sockets::notes(&s));
+        println!(
+            "- the whole run took {:.0} s.",
+            begun.elapsed().as_secs_f64()
         );
         return Ok(());
     }

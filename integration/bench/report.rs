@@ -53,6 +53,8 @@ pub fn header(inits: &[Init], plan: &Plan) -> String {
         Some("systemd")
     } else if plan.footprint_only {
         Some("footprint")
+    } else if plan.sockets_only {
+        Some("sockets")
     } else {
         None
     };

@@ -18,6 +18,9 @@ use std::time::Duration;
 /// The longest any step (boot, stop) may take before the bench gives up on it.
 pub const LIMIT: Duration = Duration::from_secs(15);
 
+/// The control socket's name in the temporary directory ([`Rich::start_with_control`]).
+const CONTROL_SOCKET: &str = "ctl.sock";
+
 static SEQ: AtomicUsize = AtomicUsize::new(0);
 
 /// A TOML basic string.
@@ -240,6 +243,26 @@ impl Rich {
         services: &[(String, String)],
         limit: Duration,
     ) -> Result<Rich, String> {
+        Rich::spawn(bin, what, services, limit, false)
+    }
+
+    /// [`Rich::start`] with its control socket at [`Rich::control_socket`], so that
+    /// `rich-init ctl --socket` reaches it.
+    pub fn start_with_control(
+        bin: &Path,
+        what: &str,
+        services: &[(String, String)],
+    ) -> Result<Rich, String> {
+        Rich::spawn(bin, what, services, LIMIT, true)
+    }
+
+    fn spawn(
+        bin: &Path,
+        what: &str,
+        services: &[(String, String)],
+        limit: Duration,
+        control: bool,
+    ) -> Result<Rich, String> {
         let dir = TempDir::new(what, &["services.d", "init.d", "stop.d"])?;
         for (name, body) in services {
             dir.write(&format!("services.d/{name}.toml"), body, 0o644)?;
@@ -255,14 +278,12 @@ impl Rich {
             .arg(sub("init.d"))
             .arg("--stop-dir")
             .arg(sub("stop.d"))
-            .args([
-                "--env-file",
-                "",
-                "--profile-hook",
-                "",
-                "--control-socket",
-                "",
-            ])
+            .args(["--env-file", "", "--profile-hook", "", "--control-socket"])
+            .arg(if control {
+                sub(CONTROL_SOCKET)
+            } else {
+                "".into()
+            })
             .arg("--")
             .args(helpers::helper_argv("rich-cmd", &[])?)
             .stdin(Stdio::null())
@@ -288,6 +309,11 @@ impl Rich {
 
     pub fn pid(&self) -> u32 {
         self.tree.pid()
+    }
+
+    /// The control socket of a rich-init started by [`Rich::start_with_control`].
+    pub fn control_socket(&self) -> PathBuf {
+        self.tree.dir.path.join(CONTROL_SOCKET)
     }
 
     /// Start until CMD ran, ms.
