@@ -6,7 +6,7 @@
 //! `BENCH_ONLY=rich` runs rich mode alone: its table and the one beside supervisord and s6.
 //! `BENCH_ONLY=footprint` runs the memory footprint (cold and warm, footprint.rs) and startup alone.
 //! `BENCH_ONLY=sockets` runs rich mode's TCP service across a restart, without and with
-//! `listen` (sockets.rs), alone.
+//! `listen` (sockets.rs), alone; the full run has it too, after rich mode.
 //!
 //! The same executable is also the helper process some measures run as the init's CMD
 //! (`peers __helper MODE ...`, see helpers.rs).
@@ -305,6 +305,11 @@ fn run(plan: Plan) -> Result<(), String> {
     })?;
     let wakeups = wakeups?;
     let ours = &inits[0].path;
+    progress(&format!(
+        "sockets: ctl restart and SIGKILL, without and with listen x {} runs each",
+        sockets::RUNS
+    ));
+    let socks = sockets::measure(ours)?;
     let results = report::Results {
         startup,
         reaps,
@@ -321,6 +326,8 @@ fn run(plan: Plan) -> Result<(), String> {
     print!("{}", footprint_report::personalities(&results.footprint));
     println!();
     print!("{}", rich_tables(&rich, &side));
+    print!("{}", sockets::table(&socks));
+    println!();
     print!("{}", hooks_report::table(&hooks));
     println!();
     print!("{}", upgrade_report::table(&upgrade));
@@ -331,6 +338,7 @@ fn run(plan: Plan) -> Result<(), String> {
     print!("{docker}");
     println!();
     print!("{}", rich_notes(&rich, &side));
+    print!("{}", sockets::notes(&socks));
     print!("{}", hooks_report::notes(&hooks));
     print!("{}", upgrade_report::notes(&upgrade));
     print!("{}", systemd::notes(&units));
