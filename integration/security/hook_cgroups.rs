@@ -243,9 +243,20 @@ fn initscript_runs_in_the_containers_cgroups_and_under_its_limits() {
     let out = hook.wait();
     assert_no_panic(&out);
     assert_eq!(out.code(), Some(0), "{out}");
-    // The hook killed what the initscript left (its group); the CMD stays.
+    // The hook killed what the initscript left (its group); the CMD stays. A killed
+    // process is listed until its exit is through, with no namespace left to read while it
+    // dies: wait until every member can be read, then hold each to the CMD's namespace.
     let cmd_ns = crate::oci_rig::ns_of(pid, "pid");
     for (controllers, dir) in &dirs {
+        wait_for(
+            &format!("the processes the hook killed to leave {}", dir.display()),
+            || {
+                procs_in(dir)
+                    .into_iter()
+                    .all(|m| crate::oci_rig::ns_of(m, "pid").is_some())
+                    .then_some(())
+            },
+        );
         for member in procs_in(dir) {
             assert_eq!(
                 crate::oci_rig::ns_of(member, "pid"),
