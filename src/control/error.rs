@@ -64,6 +64,14 @@ pub enum ProtocolError {
     BadJobResult { result: String },
     #[error("unknown system state {state:?}: use starting, running, degraded or stopping")]
     BadSystemState { state: String },
+    #[error("the init refused: {message}")]
+    Refused { message: String },
+    #[error("bad {field} {value:?} in a descriptor hand-over: use {expected}")]
+    BadHandValue {
+        field: &'static str,
+        value: String,
+        expected: &'static str,
+    },
     #[error(
         "the response carries {found}: send exactly one of units, jobs, system_state, journal"
     )]

@@ -2,6 +2,7 @@
 //! and the human `ctl status` table. The socket itself (SO_PEERCRED, mode 0600) comes later.
 
 mod error;
+pub mod handover;
 pub mod journal_msg;
 mod json;
 pub mod protocol;

@@ -61,6 +61,12 @@ pub enum Request {
         lines: Option<usize>,
         follow: bool,
     },
+    /// An upgrade takes the held descriptors (see `handover`): answered with hand-over
+    /// lines, each with its descriptor.
+    FdsTake,
+    /// An upgrade gives descriptors: hand-over lines follow on the connection; answered
+    /// with `handover::render_given` (only while the init waits for them).
+    FdsGive,
 }
 
 impl Request {
@@ -78,6 +84,8 @@ impl Request {
             Request::DaemonReload => "daemon-reload",
             Request::SystemState => "system-state",
             Request::Journal { .. } => "journal",
+            Request::FdsTake => "fds-take",
+            Request::FdsGive => "fds-give",
         }
     }
 }
@@ -119,6 +127,14 @@ pub fn parse_request(line: &[u8]) -> Result<Request> {
         "status" => {
             f.allow(&["cmd"])?;
             Request::Status
+        }
+        "fds-take" => {
+            f.allow(&["cmd"])?;
+            Request::FdsTake
+        }
+        "fds-give" => {
+            f.allow(&["cmd"])?;
+            Request::FdsGive
         }
         "start" | "stop" | "restart" => {
             f.allow(&["cmd", "service"])?;
@@ -173,7 +189,10 @@ pub fn render_request(request: &Request) -> String {
     let mut map = Map::new();
     map.insert("cmd".into(), request.cmd().into());
     match request {
-        Request::Status | Request::Shutdown { code: None } => {}
+        Request::Status
+        | Request::Shutdown { code: None }
+        | Request::FdsTake
+        | Request::FdsGive => {}
         Request::Start { service } | Request::Stop { service } | Request::Restart { service } => {
             map.insert("service".into(), service.as_str().into());
         }

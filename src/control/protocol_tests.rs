@@ -291,3 +291,15 @@ fn requests_render_as_documented() {
         assert_eq!(render_request(&request), want);
     }
 }
+
+#[test]
+fn hand_over_requests() {
+    for (request, text) in [
+        (Request::FdsTake, "{\"cmd\":\"fds-take\"}\n"),
+        (Request::FdsGive, "{\"cmd\":\"fds-give\"}\n"),
+    ] {
+        assert_eq!(render_request(&request), text);
+        assert_eq!(parse_request(text.as_bytes()).expect(text), request);
+    }
+    assert!(parse_request(br#"{"cmd":"fds-take","service":"x"}"#).is_err());
+}

@@ -156,6 +156,20 @@ const CONTROL_WORDS: usize = 2 + 253 / 2 + 1;
 /// the start: dropping them closes them. What did not fit the control buffer the kernel
 /// never installs.
 pub fn recv_fds(fd: RawFd, buf: &mut [u8], fds: &mut Vec<OwnedFd>) -> Result<usize, Errno> {
+    recv_fds_flags(fd, buf, fds, libc::MSG_DONTWAIT)
+}
+
+/// As [`recv_fds`], but blocking (up to the socket's SO_RCVTIMEO, if set): for clients.
+pub fn recv_fds_wait(fd: RawFd, buf: &mut [u8], fds: &mut Vec<OwnedFd>) -> Result<usize, Errno> {
+    recv_fds_flags(fd, buf, fds, 0)
+}
+
+fn recv_fds_flags(
+    fd: RawFd,
+    buf: &mut [u8],
+    fds: &mut Vec<OwnedFd>,
+    flags: libc::c_int,
+) -> Result<usize, Errno> {
     let mut control = [0u64; CONTROL_WORDS];
     let mut iov = libc::iovec {
         iov_base: buf.as_mut_ptr().cast(),
@@ -168,7 +182,7 @@ pub fn recv_fds(fd: RawFd, buf: &mut [u8], fds: &mut Vec<OwnedFd>) -> Result<usi
     msg.msg_control = control.as_mut_ptr().cast();
     msg.msg_controllen = std::mem::size_of_val(&control);
     // SAFETY: `msg` points at `iov` (over `buf`) and `control`, all live for the call.
-    let n = unsafe { libc::recvmsg(fd, &mut msg, libc::MSG_DONTWAIT | libc::MSG_CMSG_CLOEXEC) };
+    let n = unsafe { libc::recvmsg(fd, &mut msg, flags | libc::MSG_CMSG_CLOEXEC) };
     let n = usize::try_from(n).map_err(|_| Errno::last())?;
     // SAFETY: `msg` was filled by recvmsg; CMSG_FIRSTHDR reads its control fields.
     let mut cmsg = unsafe { libc::CMSG_FIRSTHDR(&msg) };
@@ -193,6 +207,62 @@ pub fn recv_fds(fd: RawFd, buf: &mut [u8], fds: &mut Vec<OwnedFd>) -> Result<usi
     Ok(n)
 }
 
+/// Send all of `bytes` on stream socket `fd` with `fds` attached (SCM_RIGHTS, at most
+/// 253) to their first byte; blocking (up to SO_SNDTIMEO, if set), no SIGPIPE. The
+/// descriptors stay ours: the peer gets duplicates.
+pub fn send_fds(fd: RawFd, bytes: &[u8], fds: &[RawFd]) -> Result<(), Errno> {
+    if fds.len() > 253 || bytes.is_empty() {
+        return Err(Errno::EINVAL);
+    }
+    let mut control = [0u64; CONTROL_WORDS];
+    let mut iov = libc::iovec {
+        iov_base: bytes.as_ptr().cast_mut().cast(),
+        iov_len: bytes.len(),
+    };
+    // SAFETY: msghdr is plain old data; all zeros is valid (no name, no control).
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    if !fds.is_empty() {
+        let data_len = u32::try_from(std::mem::size_of_val(fds)).map_err(|_| Errno::EINVAL)?;
+        // SAFETY: CMSG_SPACE and CMSG_LEN are arithmetic.
+        let (space, len) = unsafe { (libc::CMSG_SPACE(data_len), libc::CMSG_LEN(data_len)) };
+        msg.msg_control = control.as_mut_ptr().cast();
+        msg.msg_controllen = space as usize;
+        // SAFETY: the control buffer has room for one header and 253 descriptors.
+        let cmsg = unsafe { libc::CMSG_FIRSTHDR(&msg) };
+        if cmsg.is_null() {
+            return Err(Errno::EINVAL);
+        }
+        // SAFETY: `cmsg` points at the start of `control`, which is large enough, and
+        // CMSG_DATA points after its header; the copy may be unaligned.
+        unsafe {
+            (*cmsg).cmsg_level = libc::SOL_SOCKET;
+            (*cmsg).cmsg_type = libc::SCM_RIGHTS;
+            (*cmsg).cmsg_len = len as usize;
+            let data = libc::CMSG_DATA(cmsg).cast::<RawFd>();
+            for (i, raw) in fds.iter().enumerate() {
+                data.add(i).write_unaligned(*raw);
+            }
+        }
+    }
+    // SAFETY: `msg` points at `iov` (over `bytes`) and `control`, all live for the call.
+    let n = unsafe { libc::sendmsg(fd, &msg, libc::MSG_NOSIGNAL) };
+    let n = usize::try_from(n).map_err(|_| Errno::last())?;
+    // The descriptors went with the first byte; the rest is plain data.
+    let mut rest = bytes.get(n..).unwrap_or_default();
+    while !rest.is_empty() {
+        // SAFETY: pointer and length from a live slice; MSG_NOSIGNAL: no SIGPIPE.
+        let n = unsafe { libc::send(fd, rest.as_ptr().cast(), rest.len(), libc::MSG_NOSIGNAL) };
+        match usize::try_from(n) {
+            Ok(n) => rest = rest.get(n..).unwrap_or_default(),
+            Err(_) if Errno::last() == Errno::EINTR => {}
+            Err(_) => return Err(Errno::last()),
+        }
+    }
+    Ok(())
+}
+
 /// Whether two of our descriptors are the same open file (kcmp KCMP_FILE); false when
 /// the kernel cannot tell (no kcmp, or a seccomp filter refuses it).
 pub fn same_file(a: RawFd, b: RawFd) -> bool {
@@ -210,4 +280,32 @@ pub fn same_file(a: RawFd, b: RawFd) -> bool {
         )
     };
     rc == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::net::UnixStream;
+
+    #[test]
+    fn descriptors_travel_with_their_line() {
+        let (a, b) = UnixStream::pair().expect("socketpair");
+        let (r, w) = std::io::pipe().expect("pipe");
+        for count in [0usize, 1, 3, 253] {
+            let fds: Vec<RawFd> = (0..count).map(|_| w.as_raw_fd()).collect();
+            let line = format!("line {count}\n");
+            send_fds(a.as_raw_fd(), line.as_bytes(), &fds).expect("send");
+            let mut buf = [0u8; 64];
+            let mut got = Vec::new();
+            let n = recv_fds_wait(b.as_raw_fd(), &mut buf, &mut got).expect("recv");
+            assert_eq!(buf.get(..n), Some(line.as_bytes()));
+            assert_eq!(got.len(), count);
+            for fd in &got {
+                assert!(same_file(fd.as_raw_fd(), w.as_raw_fd()));
+            }
+        }
+        assert_eq!(send_fds(a.as_raw_fd(), b"x", &[0; 254]), Err(Errno::EINVAL));
+        assert_eq!(send_fds(a.as_raw_fd(), b"", &[]), Err(Errno::EINVAL));
+        drop(r);
+    }
 }
