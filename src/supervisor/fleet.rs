@@ -403,6 +403,11 @@ impl Fleet {
                 Some(Machine::Unit(_)) => {
                     self.feed(name, Feed::Unit(unit::Event::Restart), now, out)
                 }
+                // Nothing runs to stop: start it now. Stopping first would end it for
+                // good for a moment, and that empties its fd store.
+                Some(Machine::Service(s)) if s.phase() == service::Phase::Backoff => {
+                    self.feed(name, Feed::Start, now, out)
+                }
                 _ => {
                     self.feed(name, Feed::Stop, now, out);
                     self.feed(name, Feed::Start, now, out);

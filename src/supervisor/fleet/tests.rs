@@ -683,6 +683,27 @@ fn stop_scripts_run_one_at_a_time_and_a_stop_signal_ends_them() {
     assert_eq!(f.exit_code(), Some(0));
 }
 
+/// `ctl restart` of a service waiting to be restarted spawns it now, and never reports it
+/// stopped (which would empty its fd store).
+#[test]
+fn operator_restart_during_backoff_spawns_without_stopping() {
+    let (mut f, t0) = running_diamond(config());
+    let got = f.handle(exited("d", KILL), t0 + ms(5));
+    assert_eq!(
+        got.last(),
+        Some(&act("d", S::Log(SN::Restarting { delay: ms(100) }))),
+        "d is in backoff"
+    );
+    let got = f.handle(
+        Control {
+            name: "d".into(),
+            op: Op::Restart,
+        },
+        t0 + ms(10),
+    );
+    assert_eq!(got, [act("d", S::Spawn)]);
+}
+
 #[test]
 fn operators_may_stop_but_not_start_once_stopping() {
     let (mut f, t0) = running_diamond(config());
