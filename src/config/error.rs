@@ -129,6 +129,16 @@ pub enum Problem {
     },
     #[error("{value} is listed twice; keep one")]
     DuplicateListen { value: String },
+    #[error(
+        "{value} is also in service {service:?} ({}); give each address to one service, or \
+         set reuse-port = true in both",
+        .file.display()
+    )]
+    ListenShared {
+        value: String,
+        service: String,
+        file: PathBuf,
+    },
     #[error("{value} is not a backlog; give a positive integer like 4096")]
     BadBacklog { value: i64 },
     #[error("applies to {what} addresses only; remove it")]

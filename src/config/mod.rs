@@ -156,6 +156,7 @@ pub fn load(sources: &[Source], exists: &dyn Fn(&str) -> bool) -> Result<Config,
             errors.push(ConfigError::new(&service.file, Some("after"), problem));
         }
     }
+    errors.extend(shared_addresses(&services));
     let graph: Vec<(String, Vec<String>)> = services
         .values()
         .map(|s| (s.name.clone(), s.after.clone()))
@@ -179,6 +180,33 @@ pub fn load(sources: &[Source], exists: &dyn Fn(&str) -> bool) -> Result<Config,
         }),
         Err(e) => Err(order_errors(e, &files)),
     }
+}
+
+/// An address in `listen` of two services: only both with reuse-port may share it (the
+/// kernel then spreads connections over them). Said on the later service's file.
+fn shared_addresses(services: &BTreeMap<String, Service>) -> Vec<ConfigError> {
+    let mut errors = Vec::new();
+    let mut seen: Vec<(&listen::Listen, &Service)> = Vec::new();
+    for service in services.values() {
+        for socket in &service.listen {
+            let first = seen
+                .iter()
+                .find(|(s, _)| s.address == socket.address && !(s.reuse_port && socket.reuse_port));
+            match first {
+                Some((_, other)) => errors.push(ConfigError::new(
+                    &service.file,
+                    Some("listen"),
+                    Problem::ListenShared {
+                        value: socket.address.to_string(),
+                        service: other.name.clone(),
+                        file: other.file.clone(),
+                    },
+                )),
+                None => seen.push((socket, service)),
+            }
+        }
+    }
+    errors
 }
 
 /// Order errors as config errors; [`load`] finds these itself first, so this is only a
@@ -294,6 +322,58 @@ mod load_tests {
         let crond = &config.services["crond"];
         assert_eq!(crond.file, dir.0.join("crond.toml"));
         assert_eq!(crond.after, ["syslogd"]);
+    }
+
+    /// One address in two services' `listen`: an error on the later one, unless both
+    /// share it with reuse-port.
+    #[test]
+    fn an_address_belongs_to_one_service_unless_both_reuse_port() {
+        let web = "command = [\"/bin/web\"]\nlisten = [\"tcp:0.0.0.0:80\", \"unix:/run/w\"]";
+        let reuse = "command = [\"/bin/web\"]\nlisten = [{ address = \"tcp:0.0.0.0:80\", \
+                     reuse-port = true }]";
+        let cases: &[(&[(&str, &str)], &[&str])] = &[
+            (&[("a.toml", web)], &["loaded: [\"a\"]"]),
+            (
+                &[("a.toml", web), ("b.toml", web)],
+                &[
+                    "services.d/b.toml: key \"listen\": tcp:0.0.0.0:80 is also in service \"a\" \
+                     (services.d/a.toml); give each address to one service, or set reuse-port = \
+                     true in both",
+                    "services.d/b.toml: key \"listen\": unix:/run/w is also in service \"a\" \
+                     (services.d/a.toml); give each address to one service, or set reuse-port = \
+                     true in both",
+                ],
+            ),
+            (
+                &[("a.toml", reuse), ("b.toml", reuse)],
+                &["loaded: [\"a\", \"b\"]"],
+            ),
+            (
+                &[("a.toml", reuse), ("b.toml", web)],
+                &[
+                    "services.d/b.toml: key \"listen\": tcp:0.0.0.0:80 is also in service \"a\" \
+                   (services.d/a.toml); give each address to one service, or set reuse-port = \
+                   true in both",
+                ],
+            ),
+            (
+                &[
+                    (
+                        "a.toml",
+                        "command = [\"/bin/a\"]\nlisten = [\"tcp:0.0.0.0:80\"]",
+                    ),
+                    (
+                        "b.toml",
+                        "command = [\"/bin/b\"]\nlisten = [\"tcp6:[::]:80\"]",
+                    ),
+                ],
+                &["loaded: [\"a\", \"b\"]"],
+            ),
+        ];
+        for (i, (files, want)) in cases.iter().enumerate() {
+            let dir = TempDir::new(&format!("shared-{i}"), files);
+            assert_eq!(error_lines(&dir, Vec::new()), *want, "case {i}");
+        }
     }
 
     #[test]
