@@ -331,7 +331,8 @@ mod load_tests {
         let web = "command = [\"/bin/web\"]\nlisten = [\"tcp:0.0.0.0:80\", \"unix:/run/w\"]";
         let reuse = "command = [\"/bin/web\"]\nlisten = [{ address = \"tcp:0.0.0.0:80\", \
                      reuse-port = true }]";
-        let cases: &[(&[(&str, &str)], &[&str])] = &[
+        type Case<'a> = (&'a [(&'a str, &'a str)], &'a [&'a str]);
+        let cases: &[Case] = &[
             (&[("a.toml", web)], &["loaded: [\"a\"]"]),
             (
                 &[("a.toml", web), ("b.toml", web)],
