@@ -95,6 +95,9 @@ pub struct Listen {
     pub group: Option<IdSpec>,
     /// Its name in LISTEN_FDNAMES.
     pub name: String,
+    /// tcp6/udp6: IPV6_V6ONLY (always for `listen`; a `.socket` unit's IPv6 sockets are
+    /// dual-stack unless BindIPv6Only=ipv6-only, as systemd.socket(5) has them).
+    pub v6_only: bool,
 }
 
 /// Parse an address string.
@@ -214,6 +217,7 @@ fn entry(
         owner: None,
         group: None,
         name: format!("{service}.socket"),
+        v6_only: true,
     };
     let table = match item {
         Value::String(text) => {

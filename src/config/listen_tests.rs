@@ -129,6 +129,7 @@ fn tcp(port: u16) -> Listen {
         owner: None,
         group: None,
         name: "app.socket".into(),
+        v6_only: true,
     }
 }
 

@@ -31,6 +31,8 @@ pub struct Options {
     pub mode: u32,
     pub uid: Option<u32>,
     pub gid: Option<u32>,
+    /// IPv6: IPV6_V6ONLY; without it `[::]:P` takes IPv4 connections too (dual-stack).
+    pub v6_only: bool,
 }
 
 /// The step that failed, for the error line.
@@ -100,9 +102,15 @@ pub fn open(target: Target, opts: Options) -> Result<OwnedFd, Failed> {
                     .map_err(fail(Op::SetOption("SO_REUSEPORT")))?;
             }
             if domain == libc::AF_INET6 {
-                // tcp6:[::]:P next to tcp:0.0.0.0:P: each family on its own socket.
-                set_flag(&fd, libc::IPPROTO_IPV6, libc::IPV6_V6ONLY)
-                    .map_err(fail(Op::SetOption("IPV6_V6ONLY")))?;
+                // tcp6:[::]:P next to tcp:0.0.0.0:P: each family on its own socket; or one
+                // dual-stack socket, whatever net.ipv6.bindv6only says.
+                set_int(
+                    &fd,
+                    libc::IPPROTO_IPV6,
+                    libc::IPV6_V6ONLY,
+                    opts.v6_only.into(),
+                )
+                .map_err(fail(Op::SetOption("IPV6_V6ONLY")))?;
             }
             bind_inet(&fd, addr).map_err(fail(Op::Bind))?;
             fd
@@ -156,16 +164,21 @@ fn socket(domain: i32, ty: i32) -> Result<OwnedFd, Errno> {
 
 /// setsockopt(level, name, 1).
 fn set_flag(fd: &OwnedFd, level: i32, name: i32) -> Result<(), Errno> {
-    let one: libc::c_int = 1;
+    set_int(fd, level, name, 1)
+}
+
+/// setsockopt(level, name, value) for an int option.
+fn set_int(fd: &OwnedFd, level: i32, name: i32, value: libc::c_int) -> Result<(), Errno> {
+    let v: libc::c_int = value;
     let len =
         libc::socklen_t::try_from(std::mem::size_of::<libc::c_int>()).map_err(|_| Errno::EINVAL)?;
-    // SAFETY: `one` is a live c_int of `len` bytes for setsockopt to read.
+    // SAFETY: `v` is a live c_int of `len` bytes for setsockopt to read.
     let rc = unsafe {
         libc::setsockopt(
             fd.as_raw_fd(),
             level,
             name,
-            std::ptr::addr_of!(one).cast(),
+            std::ptr::addr_of!(v).cast(),
             len,
         )
     };
@@ -297,6 +310,33 @@ mod tests {
         }
     }
 
+    /// `[::]:P` without IPV6_V6ONLY takes IPv4 connections too; with it, not.
+    #[test]
+    fn dual_stack_or_v6_only() {
+        for v6_only in [false, true] {
+            let opts = Options {
+                stream: true,
+                backlog: 8,
+                reuse_port: false,
+                mode: 0o600,
+                uid: None,
+                gid: None,
+                v6_only,
+            };
+            let addr: SocketAddr = "[::]:0".parse().unwrap_or_else(|e| panic!("{e}"));
+            let fd = match open(Target::Inet(addr), opts) {
+                Ok(fd) => fd,
+                // No IPv6 here (a kernel or a netns without it): nothing to test.
+                Err(f) if matches!(f.errno, Errno::EAFNOSUPPORT | Errno::EADDRNOTAVAIL) => return,
+                Err(f) => panic!("{f}"),
+            };
+            let listener = std::net::TcpListener::from(fd);
+            let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
+            let v4 = std::net::TcpStream::connect(("127.0.0.1", port)).is_ok();
+            assert_eq!(v4, !v6_only, "v6_only={v6_only}");
+        }
+    }
+
     #[test]
     fn binds_and_listens_on_loopback_and_unix() {
         let opts = Options {
@@ -306,6 +346,7 @@ mod tests {
             mode: 0o600,
             uid: None,
             gid: None,
+            v6_only: true,
         };
         let addr: SocketAddr = "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}"));
         let fd = open(Target::Inet(addr), opts).unwrap_or_else(|e| panic!("{e}"));

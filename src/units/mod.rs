@@ -7,6 +7,7 @@ pub mod journal;
 pub mod journal_show;
 pub mod quote;
 pub mod service;
+pub mod socket;
 pub mod specifiers;
 pub mod status;
 pub mod syntax;

@@ -10,7 +10,7 @@ mod apply;
 mod directives;
 #[cfg(test)]
 mod tests;
-mod values;
+pub(crate) mod values;
 
 use std::time::Duration;
 

@@ -83,6 +83,7 @@ impl Sockets {
                 mode: cfg.mode,
                 uid: held.uid,
                 gid: held.gid,
+                v6_only: cfg.v6_only,
             };
             let target = match &cfg.address {
                 Address::Tcp(a) | Address::Udp(a) => Target::Inet(SocketAddr::V4(*a)),
