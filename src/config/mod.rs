@@ -29,7 +29,8 @@ pub use presets::{known_presets, parse_list, preset_sources};
 pub use service::{
     parse_service, valid_name, Command, IdSpec, LogTarget, Ready, Restart, Service,
     DEFAULT_READY_INTERVAL, DEFAULT_READY_TIMEOUT, DEFAULT_RESTART_DELAY,
-    DEFAULT_RESTART_DELAY_MAX, DEFAULT_STOP_SIGNAL, DEFAULT_STOP_TIMEOUT, KEYS, READY_KEYS,
+    DEFAULT_RESTART_DELAY_MAX, DEFAULT_STOP_SIGNAL, DEFAULT_STOP_TIMEOUT, FD_STORE_MAX, KEYS,
+    READY_KEYS,
 };
 
 use crate::supervisor::order::{self, OrderError};

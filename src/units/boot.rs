@@ -15,9 +15,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::discovery::{builtin_text, DiscoveryError, Found, Loader};
 use super::service::{ServiceUnit, Warning};
+use super::socket::SocketUnit;
 use super::specifiers::Context;
 use super::syntax::UnitFile;
 use crate::supervisor::order;
+
+mod sockets;
 
 /// One unit to boot.
 #[derive(Debug, Clone)]
@@ -33,6 +36,9 @@ pub struct Planned {
 #[derive(Debug, Clone)]
 pub enum Kind {
     Service(Box<ServiceUnit>),
+    /// Its sockets go to its service (`SocketUnit::service`); no processes of its own, it
+    /// is active once what it is ordered after has settled.
+    Socket(Box<SocketUnit>),
     /// No processes: active as soon as what it is ordered after has settled.
     Target,
 }
@@ -119,52 +125,17 @@ pub fn plan(
     }
     let mut loaded: BTreeMap<String, Loaded> = BTreeMap::new();
     for name in &names {
-        let (found, file) = match loader.find(name)? {
-            Some(found) => match read_unit(&found) {
-                Ok(file) => (found, file),
-                Err(e) => {
-                    plan.warnings.push(format!("{name}: {e}; skipping it"));
-                    continue;
-                }
-            },
-            None => match generated.iter().find(|g| &g.name == name) {
-                Some(g) => match UnitFile::parse(&g.text) {
-                    Ok(file) => (g.found(), file),
-                    Err(e) => {
-                        plan.warnings.push(format!("{name}: {e}; skipping it"));
-                        continue;
-                    }
-                },
-                None => continue,
-            },
-        };
-        let kind = match name.rsplit_once('.').map(|(_, t)| t) {
-            Some("service") => {
-                let ctx = Context::system(name, hostname);
-                match ServiceUnit::from_file(&file, &ctx) {
-                    Ok(unit) => {
-                        plan.warnings
-                            .extend(unit.warnings.iter().map(Warning::to_string));
-                        Kind::Service(Box::new(unit))
-                    }
-                    Err(e) => {
-                        plan.warnings.push(format!("{e}; skipping it"));
-                        continue;
-                    }
-                }
-            }
-            Some("target") => Kind::Target,
-            Some(other) => {
-                plan.warnings.push(format!(
-                    "{name}: .{other} units are not supported by rich-init yet, ignoring it; \
-                     run what it starts from a .service unit"
-                ));
-                continue;
-            }
-            None => continue,
-        };
-        loaded.insert(name.clone(), Loaded { file, found, kind });
+        if let Some(l) = load_unit(loader, generated, hostname, name, &mut plan.warnings)? {
+            loaded.insert(name.clone(), l);
+        }
     }
+    // Socket units start their services with them (eagerly, see `sockets`).
+    for name in sockets::services_to_add(loader, &mut loaded)? {
+        if let Some(l) = load_unit(loader, generated, hostname, &name, &mut plan.warnings)? {
+            loaded.insert(name, l);
+        }
+    }
+    sockets::drop_orphans(&mut loaded, &mut plan.warnings);
     let edges = ordering(&loaded);
     let order = start_order(edges.clone(), &mut plan.warnings);
     for name in order {
@@ -181,6 +152,69 @@ pub fn plan(
         });
     }
     Ok(plan)
+}
+
+/// Unit `name` read and typed; None (with a warning) when it cannot be, or when it is of a
+/// type rich-init does not run.
+fn load_unit(
+    loader: &Loader,
+    generated: &[Generated],
+    hostname: &str,
+    name: &str,
+    warnings: &mut Vec<String>,
+) -> Result<Option<Loaded>, DiscoveryError> {
+    let (found, file) = match loader.find(name)? {
+        Some(found) => match read_unit(&found) {
+            Ok(file) => (found, file),
+            Err(e) => {
+                warnings.push(format!("{name}: {e}; skipping it"));
+                return Ok(None);
+            }
+        },
+        None => match generated.iter().find(|g| g.name == name) {
+            Some(g) => match UnitFile::parse(&g.text) {
+                Ok(file) => (g.found(), file),
+                Err(e) => {
+                    warnings.push(format!("{name}: {e}; skipping it"));
+                    return Ok(None);
+                }
+            },
+            None => return Ok(None),
+        },
+    };
+    let ctx = Context::system(name, hostname);
+    let kind = match name.rsplit_once('.').map(|(_, t)| t) {
+        Some("service") => match ServiceUnit::from_file(&file, &ctx) {
+            Ok(unit) => {
+                warnings.extend(unit.warnings.iter().map(Warning::to_string));
+                Kind::Service(Box::new(unit))
+            }
+            Err(e) => {
+                warnings.push(format!("{e}; skipping it"));
+                return Ok(None);
+            }
+        },
+        Some("socket") => match SocketUnit::from_file(&file, &ctx) {
+            Ok(unit) => {
+                warnings.extend(unit.warnings.iter().map(Warning::to_string));
+                Kind::Socket(Box::new(unit))
+            }
+            Err(e) => {
+                warnings.push(e.to_string());
+                return Ok(None);
+            }
+        },
+        Some("target") => Kind::Target,
+        Some(other) => {
+            warnings.push(format!(
+                "{name}: .{other} units are not supported by rich-init yet, ignoring it; \
+                 run what it starts from a .service unit"
+            ));
+            return Ok(None);
+        }
+        None => return Ok(None),
+    };
+    Ok(Some(Loaded { file, found, kind }))
 }
 
 /// Description= with its specifiers resolved (as systemctl shows it); the unit's name when
@@ -244,10 +278,20 @@ fn ordering(loaded: &BTreeMap<String, Loaded>) -> BTreeMap<String, Vec<String>> 
         for later in words(&l.file, "Before") {
             add(later, name);
         }
+        // systemd.socket(5): a socket unit is ordered before the service it activates.
+        if let Kind::Socket(s) = &l.kind {
+            add(&s.service, name);
+        }
         if !default_dependencies(&l.file) {
             continue;
         }
         match l.kind {
+            // systemd.socket(5), "Default Dependencies": After=sysinit.target,
+            // Before=sockets.target.
+            Kind::Socket(_) => {
+                add(name, "sysinit.target");
+                add("sockets.target", name);
+            }
             Kind::Service(_) if stands_in_for_a_socket(&l.file) => {
                 add(name, "sysinit.target");
                 add("sockets.target", name);

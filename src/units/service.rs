@@ -209,6 +209,9 @@ pub struct ServiceSection {
     /// IgnoreSIGPIPE= (systemd.exec(5)): SIGPIPE is set to be ignored in the started
     /// processes; default true. SysV units say no: shell scripts expect the default action.
     pub ignore_sigpipe: bool,
+    /// FileDescriptorStoreMax= (systemd.service(5)): how many descriptors the service may
+    /// keep in the init with FDSTORE=1; 0 (the default) keeps none.
+    pub fd_store_max: u32,
 }
 
 impl Default for ServiceSection {
@@ -264,6 +267,7 @@ impl Default for ServiceSection {
             ambient_capabilities: Vec::new(),
             private_tmp: false,
             ignore_sigpipe: true,
+            fd_store_max: 0,
         }
     }
 }

@@ -368,9 +368,13 @@ impl<'a> Driver<'a> {
     }
 
     /// FDSTORE=1 and FDSTOREREMOVE=1 from a service, taken while it has a process (its
-    /// store is gone once it is down for good). Units keep no store: what they send is
-    /// closed, as is what comes for a service that is down.
+    /// store is gone once it is down for good); what comes for a service that is down is
+    /// closed. A unit's go to its own store (FileDescriptorStoreMax=).
     fn fd_messages(&mut self, name: &str, msgs: Vec<super::fdstore::FdMessage>) {
+        if self.units.contains_key(name) {
+            self.unit_fd_messages(name, msgs);
+            return;
+        }
         let up = self.fleet.service(name).and_then(|s| s.pid()).is_some();
         let warnings = match self.services.get_mut(name) {
             Some(unit) if up => unit.fd_messages(name, msgs),

@@ -61,13 +61,21 @@ impl FdMessage {
 pub(super) struct FdStore {
     max: usize,
     held: Vec<(String, OwnedFd)>,
+    /// The setting its limit comes from, for the warnings: `fd-store-max` (services.d) or
+    /// `FileDescriptorStoreMax` (a unit's [Service]).
+    key: &'static str,
 }
 
 impl FdStore {
     pub fn new(max: u32) -> FdStore {
+        FdStore::with_key(max, "fd-store-max")
+    }
+
+    pub fn with_key(max: u32, key: &'static str) -> FdStore {
         FdStore {
             max: usize::try_from(max).unwrap_or(usize::MAX),
             held: Vec::new(),
+            key,
         }
     }
 
@@ -105,15 +113,16 @@ impl FdStore {
         if closed > 0 {
             warnings.push(if self.max == 0 {
                 format!(
-                    "service {service}: FDSTORE=1 but fd-store-max is 0: closed {closed} \
-                     descriptor(s); set fd-store-max in {} to keep them",
-                    file.display()
+                    "service {service}: FDSTORE=1 but {key} is 0: closed {closed} \
+                     descriptor(s); set {key} in {} to keep them",
+                    file.display(),
+                    key = self.key
                 )
             } else {
                 format!(
-                    "service {service}: fd store full (fd-store-max = {}): closed {closed} \
+                    "service {service}: fd store full ({} = {}): closed {closed} \
                      descriptor(s) named {name}",
-                    self.max
+                    self.key, self.max
                 )
             });
         }

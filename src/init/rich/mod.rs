@@ -128,6 +128,11 @@ pub fn run(
     for service in loaded.services.values_mut() {
         service.bind_sockets();
     }
+    // And the `.socket` units' (for the units they activate), likewise; what fails is
+    // tried again, and said, when the unit starts.
+    for (name, run) in units.iter_mut() {
+        let _ = run.sockets.bind(name);
+    }
     let fleet = Fleet::new(config, loaded.members, init_scripts.len(), Instant::now());
     let driver = Driver::new(Parts {
         settings,

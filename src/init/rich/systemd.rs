@@ -28,6 +28,7 @@ use std::path::Path;
 /// systemd's PATH for system services (v252, split-usr off).
 mod conditions;
 mod load;
+mod sockets;
 
 pub(super) use load::{load, load_one, reload, Meta, OnDemandError, Reloaded};
 
@@ -40,6 +41,8 @@ pub(super) struct UnitRun {
     identity: Option<Identity>,
     /// Type=notify or NotifyAccess= set: the NOTIFY_SOCKET address it is given.
     pub notify_address: Option<String>,
+    /// Its socket units' sockets and its fd store, held across its restarts.
+    pub sockets: sockets::UnitSockets,
 }
 
 /// What the unit's command is, as the keeper started it.
@@ -75,6 +78,7 @@ impl UnitRun {
             id.groups.sort_unstable();
         }
         Ok(UnitRun {
+            sockets: sockets::UnitSockets::new(unit.service.fd_store_max),
             unit,
             identity,
             notify_address,
@@ -178,9 +182,11 @@ impl UnitRun {
         }
     }
 
-    /// Spawn command `which` through a keeper that reports to `records`.
+    /// Spawn command `which` through a keeper that reports to `records`; ExecStart= gets
+    /// the unit's sockets (bound now if they are not yet; one that cannot be is said, and
+    /// the start fails with its errno).
     pub fn spawn(
-        &self,
+        &mut self,
         which: ExecRef,
         output: &mut Output,
         ctx: &SpawnCtx,
@@ -188,11 +194,29 @@ impl UnitRun {
         main_pid: Option<i32>,
         records: RawFd,
     ) -> Result<Started, Errno> {
+        let mut env = self.environment(base_env, main_pid);
+        let mut listen_fds = Vec::new();
+        if which.kind == ExecKind::Start && self.sockets.any() {
+            let failed = self.sockets.bind(&self.unit.name);
+            for (line, _) in &failed {
+                ctx.log.emit(crate::logging::Msg::Rich {
+                    level: crate::logging::Level::Error,
+                    text: line,
+                });
+            }
+            if let Some((_, errno)) = failed.first() {
+                return Err(*errno);
+            }
+            let vars;
+            (listen_fds, vars) = self.sockets.for_start();
+            // Ours (if we were socket-activated) must not reach it; the child adds its own.
+            env.retain(|(k, _)| !k.starts_with("LISTEN_"));
+            env.extend(vars);
+        }
         let command = self
             .commands(which.kind)
             .get(which.index)
             .ok_or(Errno::EINVAL)?;
-        let env = self.environment(base_env, main_pid);
         let map: HashMap<String, String> = env.iter().cloned().collect();
         let argv: Vec<CString> = command
             .argv(&map)
@@ -248,6 +272,7 @@ impl UnitRun {
             umask: Some(s.umask),
             no_new_privs: s.no_new_privileges && command.prefixes.privilege != Privilege::Full,
             program: Some(&program),
+            listen_fds: &listen_fds,
             ..Setup::default()
         };
         let log = log_target(s);

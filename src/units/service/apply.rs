@@ -17,6 +17,9 @@ mod exec_dirs;
 
 type Applied = Result<(), String>;
 
+/// FileDescriptorStoreMax='s upper bound here: services.d's `fd-store-max` bound.
+const FD_STORE_MAX: u32 = crate::config::FD_STORE_MAX;
+
 pub(super) struct Reader<'c> {
     ctx: &'c Context,
     unit: UnitSection,
@@ -261,6 +264,13 @@ impl<'c> Reader<'c> {
             "KillSignal" => s.kill_signal = values::signal(v)?,
             "SendSIGKILL" => s.send_sigkill = values::boolean(v)?,
             "FinalKillSignal" => s.final_kill_signal = values::signal(v)?,
+            "FileDescriptorStoreMax" => {
+                s.fd_store_max = v
+                    .parse()
+                    .ok()
+                    .filter(|n| *n <= FD_STORE_MAX)
+                    .ok_or("expected a whole number from 0 to 4096")?;
+            }
             _ => return self.service_exec_entry(e),
         }
         Ok(())
@@ -274,8 +284,9 @@ impl<'c> Reader<'c> {
         if !self.type_set && s.exec_start.is_empty() {
             s.kind = ServiceType::Oneshot;
         }
-        // NotifyAccess=: Type=notify without it means main.
-        if !self.notify_set && s.kind == ServiceType::Notify {
+        // NotifyAccess=: Type=notify without it means main; so does an fd store, whose
+        // FDSTORE=1 messages come over the notify socket (systemd's service_add_extras).
+        if !self.notify_set && (s.kind == ServiceType::Notify || s.fd_store_max > 0) {
             s.notify_access = NotifyAccess::Main;
         }
         if s.exec_start.is_empty() {

@@ -201,7 +201,10 @@ impl Driver<'_> {
                     .collect();
             }
             Some(Machine::Target { active }) => {
-                let (a, s) = if *active {
+                // A socket unit is one too: its sockets are bound from the boot's start.
+                let (a, s) = if *active && member.ends_with(".socket") {
+                    ("active", "listening")
+                } else if *active {
                     ("active", "active")
                 } else {
                     ("inactive", "dead")
@@ -491,8 +494,11 @@ impl Driver<'_> {
             match reloaded {
                 Reloaded::Fresh(both) => {
                     let (mut run, meta) = *both;
-                    if let Some(old) = self.units.get(&name) {
+                    if let Some(old) = self.units.get_mut(&name) {
                         run.notify_address = old.notify_address.clone();
+                        // Its sockets and fd store stay the ones bound and filled since
+                        // the boot (a socket unit's changes apply at the next boot).
+                        std::mem::swap(&mut run.sockets, &mut old.sockets);
                     }
                     self.units.insert(name.clone(), run);
                     self.meta.insert(name, meta);

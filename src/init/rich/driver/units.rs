@@ -41,8 +41,10 @@ impl Driver<'_> {
             }
             Action::BecameActive | Action::Stopped | Action::FailedForGood | Action::Log(_) => {
                 if matches!(action, Action::Stopped | Action::FailedForGood) {
-                    if let Some(u) = self.units.get(name) {
+                    if let Some(u) = self.units.get_mut(name) {
                         u.remove_runtime_directories();
+                        // Down for good: its fd store goes (FileDescriptorStorePreserve=no).
+                        u.sockets.clear_store();
                     }
                 }
                 let description = self.meta.get(name).map(|m| m.description.clone());
@@ -82,6 +84,9 @@ impl Driver<'_> {
                 self.line(Level::Warn, &problem);
             }
         }
+        let Some(run) = self.units.get_mut(name) else {
+            return;
+        };
         let spawned = run.spawn(
             which,
             &mut self.output,
@@ -208,6 +213,30 @@ impl Driver<'_> {
                 name,
                 event: unit::Event::GroupEmpty,
             });
+        }
+    }
+
+    /// FDSTORE=1 and FDSTOREREMOVE=1 from a unit, taken while it has a main process (as
+    /// for a services.d service); what comes while it has none is closed.
+    pub(super) fn unit_fd_messages(
+        &mut self,
+        name: &str,
+        msgs: Vec<crate::init::rich::fdstore::FdMessage>,
+    ) {
+        let up = matches!(
+            self.fleet.machine(name),
+            Some(crate::supervisor::fleet::Machine::Unit(m)) if m.main_pid().is_some()
+        );
+        let file = self.meta.get(name).map(|m| m.fragment_path.clone());
+        let warnings = match self.units.get_mut(name) {
+            Some(run) if up => {
+                let file = std::path::PathBuf::from(file.unwrap_or_default());
+                run.sockets.fd_messages(name, &file, msgs)
+            }
+            _ => Vec::new(),
+        };
+        for text in warnings {
+            self.line(Level::Warn, &text);
         }
     }
 

@@ -157,7 +157,7 @@ fn prepare(
     let name = planned.name.clone();
     let meta = meta_of(&name, &planned.found, &planned.description, &planned.kind);
     let (kind, run, notify) = match planned.kind {
-        Kind::Target => (MemberKind::Target, None, None),
+        Kind::Target | Kind::Socket(_) => (MemberKind::Target, None, None),
         Kind::Service(unit) => {
             let wants_notify = unit.service.kind == ServiceType::Notify
                 || unit.service.notify_access != NotifyAccess::None;
@@ -218,7 +218,11 @@ pub(crate) fn load(services: &[String]) -> Result<Loaded, RichError> {
         name.strip_suffix(".service")
             .is_some_and(|stem| services.iter().any(|s| s == stem))
     };
+    let mut sockets = Vec::new();
     for planned in plan.units {
+        if let Kind::Socket(socket) = &planned.kind {
+            sockets.push((socket.clone(), planned.found.path.clone()));
+        }
         if matches!(planned.kind, Kind::Service(_)) && taken(&planned.name) {
             out.warnings.push(format!(
                 "{}: a services.d file or preset of the same name runs instead",
@@ -236,6 +240,20 @@ pub(crate) fn load(services: &[String]) -> Result<Loaded, RichError> {
         out.notify.extend(notify);
         out.meta.insert(name, meta);
         out.members.push(member);
+    }
+    for (socket, file) in sockets {
+        let problem = match out.units.get_mut(&socket.service) {
+            Some(run) => run.sockets.add(&socket, &file).err(),
+            None => Some(format!(
+                "its service {} does not run as a unit here (a services.d file or preset of \
+                 that name runs instead: give it `listen`)",
+                socket.service
+            )),
+        };
+        if let Some(why) = problem {
+            out.warnings
+                .push(format!("{}: {why}; its sockets are not bound", socket.name));
+        }
     }
     Ok(out)
 }
