@@ -123,6 +123,7 @@ fn package_of(tool: &str) -> &'static str {
         "ip" => "iproute2",
         "make" => "make",
         "python3" => "python3",
+        "cc" => "build-essential",
         "perl" => "perl-base",
         "bash" => "bash",
         "tar" => "tar",
