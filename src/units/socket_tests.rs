@@ -81,7 +81,7 @@ fn defaults_and_options() {
         name: "web.socket".into(),
         v6_only: false,
     };
-    assert_eq!(unit.listen, [want.clone()]);
+    assert_eq!(unit.listen, std::slice::from_ref(&want));
     assert!(unit.warnings.is_empty());
 
     type Case = (&'static str, fn(&mut Listen), &'static str);
