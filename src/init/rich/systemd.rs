@@ -195,24 +195,10 @@ impl UnitRun {
         records: RawFd,
     ) -> Result<Started, Errno> {
         let mut env = self.environment(base_env, main_pid);
-        let mut listen_fds = Vec::new();
-        if which.kind == ExecKind::Start && self.sockets.any() {
-            let failed = self.sockets.bind(&self.unit.name);
-            for (line, _) in &failed {
-                ctx.log.emit(crate::logging::Msg::Rich {
-                    level: crate::logging::Level::Error,
-                    text: line,
-                });
-            }
-            if let Some((_, errno)) = failed.first() {
-                return Err(*errno);
-            }
-            let vars;
-            (listen_fds, vars) = self.sockets.for_start();
-            // Ours (if we were socket-activated) must not reach it; the child adds its own.
-            env.retain(|(k, _)| !k.starts_with("LISTEN_"));
-            env.extend(vars);
-        }
+        let listen_fds = match which.kind {
+            ExecKind::Start => self.sockets.for_start(&self.unit.name, ctx.log, &mut env)?,
+            _ => Vec::new(),
+        };
         let command = self
             .commands(which.kind)
             .get(which.index)

@@ -159,6 +159,36 @@ fn types() {
 }
 
 #[test]
+fn file_descriptor_store_max() {
+    // systemd.service(5), FileDescriptorStoreMax=: default 0; a store needs the notify
+    // socket, so NotifyAccess= defaults to main with one (systemd's service_add_extras).
+    let cases: &[(&str, u32, NotifyAccess, usize)] = &[
+        ("", 0, NotifyAccess::None, 0),
+        ("FileDescriptorStoreMax=0", 0, NotifyAccess::None, 0),
+        ("FileDescriptorStoreMax=16", 16, NotifyAccess::Main, 0),
+        (
+            "FileDescriptorStoreMax=16\nNotifyAccess=all",
+            16,
+            NotifyAccess::All,
+            0,
+        ),
+        ("FileDescriptorStoreMax=4097", 0, NotifyAccess::None, 1),
+        ("FileDescriptorStoreMax=many", 0, NotifyAccess::None, 1),
+    ];
+    for (body, max, access, warnings) in cases {
+        let unit = service(body);
+        assert_eq!(unit.service.fd_store_max, *max, "{body}");
+        assert_eq!(unit.service.notify_access, *access, "{body}");
+        assert_eq!(
+            unit.warnings.len(),
+            *warnings,
+            "{body}: {:?}",
+            unit.warnings
+        );
+    }
+}
+
+#[test]
 fn exec_lists() {
     // systemd.service(5): ExecStartPre= etc. take several lines in order, the empty string
     // resets, prefixes are kept (exec.rs); an invalid line is ignored with a warning.

@@ -8,6 +8,7 @@
 
 use crate::init::rich::fdstore::{FdMessage, FdStore};
 use crate::init::rich::sockets::{listen_env, Sockets};
+use crate::logging::{Level, Logger, Msg};
 use crate::sys::Errno;
 use crate::units::socket::SocketUnit;
 use std::os::fd::RawFd;
@@ -46,11 +47,6 @@ impl UnitSockets {
         Ok(())
     }
 
-    /// Whether any socket unit gives it sockets.
-    pub fn any(&self) -> bool {
-        !self.from.is_empty()
-    }
-
     /// Bind what is not bound yet; one line per socket that cannot be, naming `unit`, the
     /// socket unit's file, and the fix.
     pub fn bind(&mut self, unit: &str) -> Vec<(String, Errno)> {
@@ -73,14 +69,38 @@ impl UnitSockets {
         lines
     }
 
-    /// The descriptors to pass to ExecStart= (the sockets, then the stored ones), and the
-    /// LISTEN_FDS/LISTEN_FDNAMES variables for them (none when there are none).
-    pub fn for_start(&self) -> (Vec<RawFd>, Vec<(String, String)>) {
+    /// For a start of ExecStart= of `unit`: its sockets bound (what cannot be is said on
+    /// `log`, and the first failure's errno fails the start), the descriptors to pass (the
+    /// sockets, then the stored ones), and LISTEN_FDS/LISTEN_FDNAMES for them set in `env`.
+    /// With none, `env` is left as it is.
+    pub fn for_start(
+        &mut self,
+        unit: &str,
+        log: &Logger,
+        env: &mut Vec<(String, String)>,
+    ) -> Result<Vec<RawFd>, Errno> {
+        let failed = self.bind(unit);
+        for (text, _) in &failed {
+            log.emit(Msg::Rich {
+                level: Level::Error,
+                text,
+            });
+        }
+        if let Some((_, errno)) = failed.first() {
+            return Err(*errno);
+        }
         let mut fds: Vec<RawFd> = self.from.iter().flat_map(|f| f.sockets.fds()).collect();
         fds.extend(self.store.fds());
         let mut names: Vec<&str> = self.from.iter().flat_map(|f| f.sockets.names()).collect();
         names.extend(self.store.names());
-        (fds, listen_env(&names))
+        if !names.is_empty() {
+            // Ours (if we were socket-activated) must not reach it; the child adds its own.
+            env.retain(|(k, _)| {
+                !matches!(k.as_str(), "LISTEN_PID" | "LISTEN_FDS" | "LISTEN_FDNAMES")
+            });
+            env.extend(listen_env(&names));
+        }
+        Ok(fds)
     }
 
     /// Carry out what its notify datagrams asked of its fd store; the warnings to log.
@@ -95,5 +115,96 @@ impl UnitSockets {
     /// sockets stay bound.
     pub fn clear_store(&mut self) {
         self.store.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Address, Listen};
+    use std::net::{Ipv4Addr, SocketAddrV4};
+
+    fn socket(addresses: &[Address]) -> SocketUnit {
+        let listen = addresses
+            .iter()
+            .map(|address| Listen {
+                address: address.clone(),
+                backlog: 8,
+                reuse_port: false,
+                mode: 0o666,
+                owner: None,
+                group: None,
+                name: "web.socket".into(),
+                v6_only: false,
+            })
+            .collect();
+        SocketUnit {
+            name: "web.socket".into(),
+            service: "web.service".into(),
+            listen,
+            warnings: Vec::new(),
+        }
+    }
+
+    fn loopback(port: u16) -> Address {
+        Address::Tcp(SocketAddrV4::new(Ipv4Addr::LOCALHOST, port))
+    }
+
+    /// sd_listen_fds(3): LISTEN_FDS and LISTEN_FDNAMES for the passed descriptors, an
+    /// inherited LISTEN_PID dropped (the child sets its own), the unit's other variables
+    /// kept; nothing at all without sockets.
+    #[test]
+    fn a_start_gets_its_sockets_and_their_variables() {
+        let log = Logger::new(crate::cli::Personality::Rich, 0);
+        let base = || {
+            vec![
+                ("LISTEN_PID".to_string(), "1".to_string()),
+                ("LISTEN_ADDR".to_string(), "x".to_string()),
+            ]
+        };
+        let mut none = UnitSockets::new(0);
+        let mut env = base();
+        assert_eq!(
+            none.for_start("web.service", &log, &mut env),
+            Ok(Vec::new())
+        );
+        assert_eq!(env, base());
+
+        let mut held = UnitSockets::new(0);
+        let file = Path::new("/lib/systemd/system/web.socket");
+        held.add(&socket(&[loopback(0), loopback(0)]), file)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut env = base();
+        let fds = held
+            .for_start("web.service", &log, &mut env)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(fds.len(), 2);
+        let want = [
+            ("LISTEN_ADDR", "x"),
+            ("LISTEN_FDS", "2"),
+            ("LISTEN_FDNAMES", "web.socket:web.socket"),
+        ];
+        let got: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        assert_eq!(got, want);
+        // Held: the next start gets the same descriptors.
+        let again = held.for_start("web.service", &log, &mut base());
+        assert_eq!(again, Ok(fds));
+    }
+
+    #[test]
+    fn a_socket_that_cannot_be_bound_is_one_line_naming_the_socket_unit() {
+        let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+        let port = busy.local_addr().map(|a| a.port()).unwrap_or(0);
+        let mut held = UnitSockets::new(0);
+        let file = Path::new("/lib/systemd/system/web.socket");
+        held.add(&socket(&[loopback(port)]), file)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let failed = held.bind("web.service");
+        let want = format!(
+            "web.service: cannot listen on tcp:127.0.0.1:{port} (web.socket): bind: Address \
+             already in use; free the address or change ListenStream=/ListenDatagram= in \
+             /lib/systemd/system/web.socket"
+        );
+        assert_eq!(failed, [(want, Errno::EADDRINUSE)]);
     }
 }
