@@ -291,7 +291,7 @@ pub enum Warning {
         key: String,
         line: usize,
     },
-    #[error("{unit}:{line}: unknown section [{section}], ignoring it; rich-init reads [Unit], [Service] and [Install] (and skips [X-…])")]
+    #[error("{unit}:{line}: unknown section [{section}], ignoring it; rich-init reads [Unit], [Install] and the section of the unit's type, [Service] or [Socket] (and skips [X-…])")]
     UnknownSection {
         unit: String,
         section: String,

@@ -245,8 +245,8 @@ pub(crate) fn load(services: &[String]) -> Result<Loaded, RichError> {
         let problem = match out.units.get_mut(&socket.service) {
             Some(run) => run.sockets.add(&socket, &file).err(),
             None => Some(format!(
-                "its service {} does not run as a unit here (a services.d file or preset of \
-                 that name runs instead: give it `listen`)",
+                "its service {} does not run as a unit here (it was skipped above, or a \
+                 services.d file or preset of that name runs instead: give that `listen`)",
                 socket.service
             )),
         };
