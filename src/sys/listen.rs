@@ -122,13 +122,7 @@ pub fn open(target: Target, opts: Options) -> Result<OwnedFd, Failed> {
             }
             remove_stale(path).map_err(fail(Op::RemoveStale))?;
             super::unix_socket::bind(&fd, path).map_err(fail(Op::Bind))?;
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::Permissions::from_mode(opts.mode & 0o7777);
-            std::fs::set_permissions(path, mode).map_err(|e| fail(Op::Chmod)(io_errno(&e)))?;
-            if opts.uid.is_some() || opts.gid.is_some() {
-                std::os::unix::fs::chown(path, opts.uid, opts.gid)
-                    .map_err(|e| fail(Op::Chown)(io_errno(&e)))?;
-            }
+            own_path(path, opts)?;
             fd
         }
     };
@@ -136,6 +130,31 @@ pub fn open(target: Target, opts: Options) -> Result<OwnedFd, Failed> {
         listen(&fd, opts.backlog).map_err(fail(Op::Listen))?;
     }
     Ok(fd)
+}
+
+/// A unix socket's file gets its mode, and its owner and group when given.
+fn own_path(path: &Path, opts: Options) -> Result<(), Failed> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::Permissions::from_mode(opts.mode & 0o7777);
+    std::fs::set_permissions(path, mode).map_err(|e| fail(Op::Chmod)(io_errno(&e)))?;
+    if opts.uid.is_some() || opts.gid.is_some() {
+        std::os::unix::fs::chown(path, opts.uid, opts.gid)
+            .map_err(|e| fail(Op::Chown)(io_errno(&e)))?;
+    }
+    Ok(())
+}
+
+/// A socket bound elsewhere (handed over by an upgrade's old init) made as [`open`] would
+/// have made it: listen(2) again for a stream (the new backlog), and a unix socket's file
+/// its mode and owner.
+pub fn adopt(fd: &OwnedFd, target: Target, opts: Options) -> Result<(), Failed> {
+    if let Target::Unix(path) = target {
+        own_path(path, opts)?;
+    }
+    if opts.stream {
+        listen(fd, opts.backlog).map_err(fail(Op::Listen))?;
+    }
+    Ok(())
 }
 
 /// A socket file left at `path` by an earlier run is removed; one that someone still

@@ -13,6 +13,7 @@ pub mod listen;
 pub mod procs_scan;
 pub mod reap;
 pub mod signals;
+pub mod sockinfo;
 pub mod spawn;
 pub mod subreaper;
 pub mod tty;
@@ -35,6 +36,13 @@ pub fn getpid() -> i32 {
 
 /// Terminate the calling process at once, without running atexit handlers or flushing
 /// stdio buffers (the right exit for a forked child whose exec failed).
+/// The process group of `pid`; None when it is gone (or not ours to see).
+pub fn pgid_of(pid: i32) -> Option<i32> {
+    nix::unistd::getpgid(Some(nix::unistd::Pid::from_raw(pid)))
+        .ok()
+        .map(nix::unistd::Pid::as_raw)
+}
+
 pub fn exit_now(code: i32) -> ! {
     // SAFETY: _exit takes no pointers and never returns.
     unsafe { libc::_exit(code) }

@@ -148,20 +148,60 @@ pub fn send_some(fd: RawFd, bytes: &[u8]) -> Result<usize, Errno> {
     usize::try_from(n).map_err(|_| Errno::last())
 }
 
-/// Room for the most descriptors one message carries (SCM_MAX_FD, 253) after a cmsghdr.
-const CONTROL_WORDS: usize = 2 + 253 / 2 + 1;
+/// Room for the most descriptors one message carries (SCM_MAX_FD, 253) after a cmsghdr,
+/// and for a sender's credentials (SCM_CREDENTIALS) besides.
+const CONTROL_WORDS: usize = 2 + 253 / 2 + 1 + 4;
+
+/// Who sent a datagram (SCM_CREDENTIALS; the socket must have SO_PASSCRED): pid and uid
+/// as seen in our namespaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sender {
+    pub pid: i32,
+    pub uid: u32,
+}
+
+/// Have the kernel attach every sender's credentials to what `fd` receives (SO_PASSCRED).
+pub fn set_passcred(fd: RawFd) -> Result<(), Errno> {
+    let one: libc::c_int = 1;
+    let len =
+        libc::socklen_t::try_from(std::mem::size_of::<libc::c_int>()).map_err(|_| Errno::EINVAL)?;
+    // SAFETY: `one` is a live c_int of `len` bytes for setsockopt to read.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_PASSCRED,
+            std::ptr::addr_of!(one).cast(),
+            len,
+        )
+    };
+    if rc != 0 {
+        return Err(Errno::last());
+    }
+    Ok(())
+}
 
 /// One datagram from non-blocking socket `fd` into `buf` (its length), and the descriptors
 /// it carried (SCM_RIGHTS) pushed onto `fds`, close-on-exec (MSG_CMSG_CLOEXEC). Ours from
 /// the start: dropping them closes them. What did not fit the control buffer the kernel
 /// never installs.
 pub fn recv_fds(fd: RawFd, buf: &mut [u8], fds: &mut Vec<OwnedFd>) -> Result<usize, Errno> {
-    recv_fds_flags(fd, buf, fds, libc::MSG_DONTWAIT)
+    recv_fds_flags(fd, buf, fds, libc::MSG_DONTWAIT).map(|(n, _)| n)
 }
 
 /// As [`recv_fds`], but blocking (up to the socket's SO_RCVTIMEO, if set): for clients.
 pub fn recv_fds_wait(fd: RawFd, buf: &mut [u8], fds: &mut Vec<OwnedFd>) -> Result<usize, Errno> {
-    recv_fds_flags(fd, buf, fds, 0)
+    recv_fds_flags(fd, buf, fds, 0).map(|(n, _)| n)
+}
+
+/// As [`recv_fds`], and who sent it: None unless the socket has SO_PASSCRED
+/// ([`set_passcred`]).
+pub fn recv_fds_from(
+    fd: RawFd,
+    buf: &mut [u8],
+    fds: &mut Vec<OwnedFd>,
+) -> Result<(usize, Option<Sender>), Errno> {
+    recv_fds_flags(fd, buf, fds, libc::MSG_DONTWAIT)
 }
 
 fn recv_fds_flags(
@@ -169,7 +209,8 @@ fn recv_fds_flags(
     buf: &mut [u8],
     fds: &mut Vec<OwnedFd>,
     flags: libc::c_int,
-) -> Result<usize, Errno> {
+) -> Result<(usize, Option<Sender>), Errno> {
+    let mut sender = None;
     let mut control = [0u64; CONTROL_WORDS];
     let mut iov = libc::iovec {
         iov_base: buf.as_mut_ptr().cast(),
@@ -200,17 +241,53 @@ fn recv_fds_flags(
                 // SAFETY: a descriptor the kernel just installed for us; nobody else has it.
                 fds.push(unsafe { OwnedFd::from_raw_fd(raw) });
             }
+        } else if level == libc::SOL_SOCKET && kind == libc::SCM_CREDENTIALS {
+            // SAFETY: CMSG_LEN is arithmetic; CMSG_DATA points inside this cmsghdr.
+            let (full, data) = unsafe {
+                let size = std::mem::size_of::<libc::ucred>() as u32;
+                (libc::CMSG_LEN(size) as usize, libc::CMSG_DATA(cmsg))
+            };
+            if len >= full {
+                // SAFETY: a whole ucred follows the header, as `len` says; maybe unaligned.
+                let cred = unsafe { data.cast::<libc::ucred>().read_unaligned() };
+                sender = Some(Sender {
+                    pid: cred.pid,
+                    uid: cred.uid,
+                });
+            }
         }
         // SAFETY: `cmsg` is a header inside `msg`'s control buffer.
         cmsg = unsafe { libc::CMSG_NXTHDR(&msg, cmsg) };
     }
-    Ok(n)
+    Ok((n, sender))
 }
 
 /// Send all of `bytes` on stream socket `fd` with `fds` attached (SCM_RIGHTS, at most
 /// 253) to their first byte; blocking (up to SO_SNDTIMEO, if set), no SIGPIPE. The
 /// descriptors stay ours: the peer gets duplicates.
 pub fn send_fds(fd: RawFd, bytes: &[u8], fds: &[RawFd]) -> Result<(), Errno> {
+    let n = sendmsg_fds(fd, bytes, fds, libc::MSG_NOSIGNAL)?;
+    // The descriptors went with the first byte; the rest is plain data.
+    let mut rest = bytes.get(n..).unwrap_or_default();
+    while !rest.is_empty() {
+        // SAFETY: pointer and length from a live slice; MSG_NOSIGNAL: no SIGPIPE.
+        let n = unsafe { libc::send(fd, rest.as_ptr().cast(), rest.len(), libc::MSG_NOSIGNAL) };
+        match usize::try_from(n) {
+            Ok(n) => rest = rest.get(n..).unwrap_or_default(),
+            Err(_) if Errno::last() == Errno::EINTR => {}
+            Err(_) => return Err(Errno::last()),
+        }
+    }
+    Ok(())
+}
+
+/// As [`send_fds`], without blocking and once: how much went out (the descriptors with
+/// the first byte); Err(EAGAIN) when nothing did, and the descriptors did not go either.
+pub fn send_fds_some(fd: RawFd, bytes: &[u8], fds: &[RawFd]) -> Result<usize, Errno> {
+    sendmsg_fds(fd, bytes, fds, libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT)
+}
+
+fn sendmsg_fds(fd: RawFd, bytes: &[u8], fds: &[RawFd], flags: libc::c_int) -> Result<usize, Errno> {
     if fds.len() > 253 || bytes.is_empty() {
         return Err(Errno::EINVAL);
     }
@@ -247,20 +324,8 @@ pub fn send_fds(fd: RawFd, bytes: &[u8], fds: &[RawFd]) -> Result<(), Errno> {
         }
     }
     // SAFETY: `msg` points at `iov` (over `bytes`) and `control`, all live for the call.
-    let n = unsafe { libc::sendmsg(fd, &msg, libc::MSG_NOSIGNAL) };
-    let n = usize::try_from(n).map_err(|_| Errno::last())?;
-    // The descriptors went with the first byte; the rest is plain data.
-    let mut rest = bytes.get(n..).unwrap_or_default();
-    while !rest.is_empty() {
-        // SAFETY: pointer and length from a live slice; MSG_NOSIGNAL: no SIGPIPE.
-        let n = unsafe { libc::send(fd, rest.as_ptr().cast(), rest.len(), libc::MSG_NOSIGNAL) };
-        match usize::try_from(n) {
-            Ok(n) => rest = rest.get(n..).unwrap_or_default(),
-            Err(_) if Errno::last() == Errno::EINTR => {}
-            Err(_) => return Err(Errno::last()),
-        }
-    }
-    Ok(())
+    let n = unsafe { libc::sendmsg(fd, &msg, flags) };
+    usize::try_from(n).map_err(|_| Errno::last())
 }
 
 /// Whether two of our descriptors are the same open file (kcmp KCMP_FILE); false when
@@ -307,5 +372,31 @@ mod tests {
         assert_eq!(send_fds(a.as_raw_fd(), b"x", &[0; 254]), Err(Errno::EINVAL));
         assert_eq!(send_fds(a.as_raw_fd(), b"", &[]), Err(Errno::EINVAL));
         drop(r);
+    }
+
+    #[test]
+    fn senders_are_known_with_passcred() {
+        use std::os::unix::net::UnixDatagram;
+        let (a, b) = UnixDatagram::pair().expect("socketpair");
+        b.set_nonblocking(true).expect("nonblocking");
+        let mut buf = [0u8; 16];
+        let mut fds = Vec::new();
+        a.send(b"READY=1").expect("send");
+        let got = recv_fds_from(b.as_raw_fd(), &mut buf, &mut fds).expect("recv");
+        assert_eq!(got, (7, None));
+        set_passcred(b.as_raw_fd()).expect("SO_PASSCRED");
+        let (r, _w) = std::io::pipe().expect("pipe");
+        send_fds(a.as_raw_fd(), b"FDSTORE=1", &[r.as_raw_fd()]).expect("send");
+        let got = recv_fds_from(b.as_raw_fd(), &mut buf, &mut fds).expect("recv");
+        let me = Sender {
+            pid: crate::sys::getpid(),
+            uid: euid(),
+        };
+        assert_eq!(got, (9, Some(me)));
+        assert_eq!(fds.len(), 1);
+        assert_eq!(
+            recv_fds_from(b.as_raw_fd(), &mut buf, &mut fds),
+            Err(Errno::EAGAIN)
+        );
     }
 }
