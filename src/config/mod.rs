@@ -23,7 +23,8 @@ use std::path::{Path, PathBuf};
 
 pub use error::{ConfigError, Kind, Problem};
 pub use listen::{
-    valid_fd_name, Address, Listen, DEFAULT_BACKLOG, DEFAULT_SOCKET_MODE, LISTEN_KEYS,
+    address as parse_address, valid_fd_name, Address, Listen, DEFAULT_BACKLOG, DEFAULT_SOCKET_MODE,
+    LISTEN_KEYS,
 };
 pub use presets::{known_presets, parse_list, preset_sources};
 pub use service::{

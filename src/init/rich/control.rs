@@ -58,6 +58,8 @@ pub(super) enum Reply {
     /// The driver answers later ([`ControlServer::send`], [`ControlServer::finish`]): a
     /// `systemctl start` that waits for its job, a `journalctl -f`.
     Later,
+    /// A hand-over's take: these lines, each with its descriptor, then the end line.
+    Take(super::handover::Take),
 }
 
 /// What answers a request (with the id of its connection): the driver, with the fleet's
@@ -114,6 +116,11 @@ impl ControlServer {
         }
     }
 
+    /// The listening socket (for the wait at boot for a hand-over).
+    pub fn listener(&self) -> RawFd {
+        self.listener.as_raw_fd()
+    }
+
     /// Until when the listener rests (out of descriptors): the poll's deadline too.
     pub fn paused_until(&self) -> Option<Instant> {
         self.paused_until
@@ -162,11 +169,24 @@ impl ControlServer {
 
     /// Answer what `conn` sent if it is complete: at once, or later (the connection is then
     /// held). False while the request is still incomplete.
-    fn handle(&mut self, mut conn: Conn, answer: &mut Answer) -> Option<Conn> {
+    fn handle(&mut self, mut conn: Conn, log: &Logger, answer: &mut Answer) -> Option<Conn> {
         match read_request(&mut conn, answer) {
             None => Some(conn),
             Some(Reply::Now(text)) => {
                 let _ = send_all(conn.fd.as_raw_fd(), text.as_bytes());
+                None
+            }
+            Some(Reply::Take(take)) => {
+                let deadline = Instant::now() + SEND_TIMEOUT;
+                let n = take.lines.len();
+                let text = match super::handover::send_take(conn.fd.as_raw_fd(), &take, deadline) {
+                    Ok(()) => format!("hand-over: gave {n} descriptors ({})", take.summary),
+                    Err(sent) => format!("hand-over: the client stopped reading after {sent} of {n} descriptors; connection dropped"),
+                };
+                log.emit(Msg::Rich {
+                    level: Level::Info,
+                    text: &text,
+                });
                 None
             }
             Some(Reply::Later) => {
@@ -181,8 +201,12 @@ impl ControlServer {
 }
 
 /// Write all of `bytes`, waiting at most SEND_TIMEOUT for room.
-fn send_all(fd: RawFd, mut bytes: &[u8]) -> bool {
-    let deadline = Instant::now() + SEND_TIMEOUT;
+fn send_all(fd: RawFd, bytes: &[u8]) -> bool {
+    send_until(fd, bytes, Instant::now() + SEND_TIMEOUT)
+}
+
+/// Write all of `bytes`, waiting for room until `deadline` at most.
+pub(super) fn send_until(fd: RawFd, mut bytes: &[u8], deadline: Instant) -> bool {
     while !bytes.is_empty() {
         match unix_socket::send_some(fd, bytes) {
             Ok(n) => bytes = bytes.get(n..).unwrap_or_default(),
@@ -245,7 +269,7 @@ impl ControlServer {
         for i in (0..ctl.conns.len()).rev() {
             if ready.get(i + 1) == Some(&true) {
                 let conn = ctl.conns.remove(i);
-                if let Some(conn) = ctl.handle(conn, answer) {
+                if let Some(conn) = ctl.handle(conn, log, answer) {
                     ctl.conns.insert(i, conn);
                 }
             }
@@ -257,32 +281,25 @@ impl ControlServer {
             for _ in 0..MAX_CONNS {
                 match unix_socket::accept(ctl.listener.as_raw_fd()) {
                     Ok(fd) => {
-                        let me = unix_socket::euid();
-                        match unix_socket::peer_uid(fd.as_raw_fd()) {
-                            Ok(uid) if uid == 0 || uid == me => {
-                                // A client sends its request as soon as it is connected,
-                                // so it is usually here already: answer it now, before
-                                // later connections can push this one out.
-                                ctl.next_id += 1;
-                                let conn = Conn {
-                                    fd,
-                                    buf: Vec::new(),
-                                    id: ctl.next_id,
-                                };
-                                let Some(conn) = ctl.handle(conn, answer) else {
-                                    continue;
-                                };
-                                if ctl.conns.len() >= MAX_CONNS {
-                                    ctl.conns.remove(0);
-                                }
-                                ctl.conns.push(conn);
-                            }
-                            _ => {
-                                let message = format!("permission denied: only root or uid {me} may control rich-init");
-                                let reply = control::render_response(&Response::Error { message });
-                                let _ = unix_socket::send_some(fd.as_raw_fd(), reply.as_bytes());
-                            }
+                        if !peer_allowed(fd.as_raw_fd()) {
+                            continue;
                         }
+                        // A client sends its request as soon as it is connected, so it is
+                        // usually here already: answer it now, before later connections
+                        // can push this one out.
+                        ctl.next_id += 1;
+                        let conn = Conn {
+                            fd,
+                            buf: Vec::new(),
+                            id: ctl.next_id,
+                        };
+                        let Some(conn) = ctl.handle(conn, log, answer) else {
+                            continue;
+                        };
+                        if ctl.conns.len() >= MAX_CONNS {
+                            ctl.conns.remove(0);
+                        }
+                        ctl.conns.push(conn);
                     }
                     Err(Errno::EINTR) => continue,
                     Err(e @ (Errno::EMFILE | Errno::ENFILE)) => {
@@ -313,7 +330,24 @@ impl ControlServer {
     }
 }
 
+/// Whether the client at `fd` is root or our own uid (SO_PEERCRED); if not, it is told
+/// so.
+pub(super) fn peer_allowed(fd: RawFd) -> bool {
+    let me = unix_socket::euid();
+    match unix_socket::peer_uid(fd) {
+        Ok(uid) if uid == 0 || uid == me => true,
+        _ => {
+            let message = format!("permission denied: only root or uid {me} may control rich-init");
+            let reply = control::render_response(&Response::Error { message });
+            let _ = unix_socket::send_some(fd, reply.as_bytes());
+            false
+        }
+    }
+}
+
 /// Read what the client sent; Some(reply) once the request is complete (or broken).
+/// Descriptors a client sends along (SCM_RIGHTS) are never installed: read(2) has no
+/// room for them, so the kernel drops them (and closing the connection drops the rest).
 fn read_request(conn: &mut Conn, answer: &mut Answer) -> Option<Reply> {
     let mut chunk = [0u8; 1024];
     let error = |e: ProtocolError| {
@@ -412,6 +446,12 @@ pub(super) fn decide(request: Request, fleet: &Fleet) -> (Response, Then) {
         }
         Request::Shutdown { code } => {
             return (Response::Ok, Then::Shutdown(Event::Shutdown { code }));
+        }
+        Request::FdsGive => {
+            let message = "no hand-over is awaited: rich-init takes descriptors only while \
+                           it waits at boot (RICH_INIT_HANDOVER_UNTIL)"
+                .to_string();
+            return (Response::Error { message }, Then::Nothing);
         }
         other => {
             let message = format!(

@@ -375,9 +375,9 @@ impl<'a> Driver<'a> {
             self.unit_fd_messages(name, msgs);
             return;
         }
-        let up = self.fleet.service(name).and_then(|s| s.pid()).is_some();
-        let warnings = match self.services.get_mut(name) {
-            Some(unit) if up => unit.fd_messages(name, msgs),
+        let pid = self.fleet.service(name).and_then(|s| s.pid());
+        let warnings = match (self.services.get_mut(name), pid) {
+            (Some(unit), Some(pid)) => unit.fd_messages(name, msgs, pid),
             _ => Vec::new(),
         };
         for text in warnings {

@@ -7,7 +7,7 @@
 //! default), not when it restarts.
 
 use crate::config::valid_fd_name;
-use crate::sys::unix_socket::same_file;
+use crate::sys::unix_socket::{same_file, Sender};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::path::Path;
 
@@ -24,6 +24,29 @@ pub(super) struct FdMessage {
     /// FDSTORE=1: the name to keep its descriptors under.
     pub store: Option<String>,
     pub fds: Vec<OwnedFd>,
+    /// Who sent it (SCM_CREDENTIALS); None when the kernel did not say.
+    pub sender: Option<Sender>,
+}
+
+/// Whether `sender` may use a service's fd store (its notify socket is abstract: anyone
+/// in the network namespace can send to it). The pid must be the service's main process
+/// or in its process group (the service leads one; `sender_pgid` is the sender's group,
+/// looked up when the message came), and the uid root, ours, or the service's. systemd's
+/// NotifyAccess=main takes the main pid only; the group lets a service's helper (a
+/// pre-fork master's worker, `systemd-notify` from its script) store too.
+pub(super) fn sender_allowed(
+    sender: Option<Sender>,
+    main_pid: i32,
+    sender_pgid: Option<i32>,
+    service_uid: Option<u32>,
+    our_uid: u32,
+) -> bool {
+    let Some(s) = sender else {
+        return false;
+    };
+    let pid_ok = s.pid == main_pid || (main_pid > 0 && sender_pgid == Some(main_pid));
+    let uid_ok = s.uid == 0 || s.uid == our_uid || Some(s.uid) == service_uid;
+    pid_ok && uid_ok
 }
 
 impl FdMessage {
@@ -47,6 +70,7 @@ impl FdMessage {
             remove: remove.then(|| name.map(str::to_string)),
             store: store.then(|| name.unwrap_or(DEFAULT_NAME).to_string()),
             fds: Vec::new(),
+            sender: None,
         }
     }
 
@@ -129,6 +153,25 @@ impl FdStore {
         warnings
     }
 
+    /// How many more it may hold.
+    pub fn room(&self) -> usize {
+        self.max.saturating_sub(self.held.len())
+    }
+
+    /// Hold `fd` as `name` (handed over by an upgrade's old init); given back when full.
+    pub fn adopt(&mut self, name: &str, fd: OwnedFd) -> Result<(), OwnedFd> {
+        if self.room() == 0 {
+            return Err(fd);
+        }
+        self.held.push((name.to_string(), fd));
+        Ok(())
+    }
+
+    /// (name, descriptor) of each held, for a hand-over.
+    pub fn held(&self) -> impl Iterator<Item = (&str, RawFd)> {
+        self.held.iter().map(|(n, fd)| (n.as_str(), fd.as_raw_fd()))
+    }
+
     /// Close everything held (the service stopped for good).
     pub fn clear(&mut self) {
         self.held.clear();
@@ -176,6 +219,33 @@ mod tests {
                 matches!(got, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
             })
             .count()
+    }
+
+    #[test]
+    fn who_may_store() {
+        let s = |pid, uid| Some(Sender { pid, uid });
+        // (sender, main pid, sender's group, service uid, our uid, allowed)
+        type Case = (Option<Sender>, i32, Option<i32>, Option<u32>, u32, bool);
+        let cases: &[Case] = &[
+            (s(10, 0), 10, Some(10), None, 0, true),
+            (s(11, 0), 10, Some(10), None, 0, true),
+            (s(11, 0), 10, Some(11), None, 0, false),
+            (s(11, 0), 10, None, None, 0, false),
+            (s(10, 1000), 10, Some(10), Some(1000), 0, true),
+            (s(10, 1000), 10, Some(10), None, 1000, true),
+            (s(10, 1001), 10, Some(10), Some(1000), 0, false),
+            (s(10, 65534), 10, Some(10), None, 0, false),
+            (None, 10, Some(10), None, 0, false),
+            (s(0, 0), 0, Some(0), None, 0, true),
+            (s(5, 0), 0, Some(0), None, 0, false),
+        ];
+        for (sender, main, pgid, svc_uid, me, want) in cases {
+            assert_eq!(
+                sender_allowed(*sender, *main, *pgid, *svc_uid, *me),
+                *want,
+                "{sender:?} main {main} pgid {pgid:?} uid {svc_uid:?} me {me}"
+            );
+        }
     }
 
     #[test]

@@ -7,11 +7,14 @@
 //!   frames output;
 //! - `driver.rs` feeds the fleet and carries out its actions.
 
+mod adopt;
+mod awaiting;
 mod control;
 mod driver;
 mod env;
 mod error;
 mod fdstore;
+mod handover;
 mod output;
 mod poller;
 mod services;
@@ -108,6 +111,8 @@ pub fn run(
         Some(path) => ControlServer::open(path, log)?,
         None => None,
     };
+    // Out of our environment before anything reads it: no child may see it.
+    let handover_wait = awaiting::wanted(control.is_some(), log);
     let environment = env::environment();
     env::write(rich, &environment, log);
     let init_scripts = match init_scripts(rich, log) {
@@ -124,6 +129,13 @@ pub fn run(
         remap_to_zero: settings.remap_to_zero.clone(),
         has_cmd: !argv.is_empty(),
     };
+    // An upgrade's old init hands its sockets over first: what is kept is not bound.
+    if let (Some(wait), Some(ctl)) = (handover_wait, &control) {
+        if let Some(give) = awaiting::wait(ctl.listener(), &sigfd, wait, log) {
+            let given = handover::adopt(&mut loaded.services, give.fds, log);
+            awaiting::answer(&give.conn, &crate::control::handover::render_given(given));
+        }
+    }
     // `listen` sockets: bound now, so that connections queue from the start of the boot.
     for service in loaded.services.values_mut() {
         service.bind_sockets();

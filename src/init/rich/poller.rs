@@ -136,11 +136,12 @@ fn read_notify(sock: &UnixDatagram, fd_messages: &mut Vec<FdMessage>) -> Notifie
     let mut said = Notified::default();
     let mut buf = [0u8; 4096];
     let mut fds = Vec::new();
-    while let Ok(n) = unix_socket::recv_fds(sock.as_raw_fd(), &mut buf, &mut fds) {
+    while let Ok((n, sender)) = unix_socket::recv_fds_from(sock.as_raw_fd(), &mut buf, &mut fds) {
         let datagram = buf.get(..n).unwrap_or_default();
         parse_notify(datagram, &mut said);
         let mut msg = FdMessage::parse(datagram);
         msg.fds = std::mem::take(&mut fds);
+        msg.sender = sender;
         if !msg.is_empty() {
             fd_messages.push(msg);
         }

@@ -32,6 +32,8 @@ pub(super) struct Svc {
     sockets: Sockets,
     /// The descriptors it stored with FDSTORE=1.
     store: FdStore,
+    /// Whether fd-store messages from outside it have been warned about (once).
+    outsider_warned: bool,
 }
 
 /// What loading gives: the fleet's members in start order, the services by name, and the
@@ -54,6 +56,9 @@ pub(super) fn notify_socket(name: &str) -> std::io::Result<(UnixDatagram, String
     let addr = std::os::unix::net::SocketAddr::from_abstract_name(label.as_bytes())?;
     let sock = UnixDatagram::bind_addr(&addr)?;
     sock.set_nonblocking(true)?;
+    // Who sends what: only the service's own processes may use its fd store.
+    use std::os::fd::AsRawFd;
+    crate::sys::unix_socket::set_passcred(sock.as_raw_fd()).map_err(std::io::Error::from)?;
     Ok((sock, format!("@{label}")))
 }
 
@@ -152,6 +157,7 @@ pub(super) fn load(rich: &RichSettings) -> Result<Loaded, RichError> {
             check: None,
             sockets,
             store: FdStore::new(service.fd_store_max),
+            outsider_warned: false,
         };
         loaded.services.insert(name.clone(), unit);
     }
@@ -194,13 +200,65 @@ impl Svc {
     pub fn is_check(&self, pid: i32) -> bool {
         self.check == Some(pid)
     }
-    /// Carry out what its notify datagrams asked of its fd store; the warnings to log.
-    pub fn fd_messages(&mut self, name: &str, msgs: Vec<FdMessage>) -> Vec<String> {
-        let file = &self.cfg.file;
-        let store = &mut self.store;
-        msgs.into_iter()
-            .flat_map(|m| store.apply(m, name, file))
-            .collect()
+    /// Carry out what its notify datagrams asked of its fd store, from its own processes
+    /// only (`main_pid` and its group); the warnings to log.
+    pub fn fd_messages(&mut self, name: &str, msgs: Vec<FdMessage>, main_pid: i32) -> Vec<String> {
+        let mut warnings = Vec::new();
+        let uid = self.identity.as_ref().map(|i| i.uid);
+        let me = crate::sys::unix_socket::euid();
+        for m in msgs {
+            let pgid = m.sender.and_then(|s| crate::sys::pgid_of(s.pid));
+            if !super::fdstore::sender_allowed(m.sender, main_pid, pgid, uid, me) {
+                if !self.outsider_warned {
+                    self.outsider_warned = true;
+                    let who = m.sender.map_or("an unknown sender".to_string(), |s| {
+                        format!("pid {} (uid {})", s.pid, s.uid)
+                    });
+                    warnings.push(format!(
+                        "service {name}: fd-store message from {who} refused and its {}                          descriptor(s) closed: only the service's main process, its process                          group, as root, our uid or the service's may use its fd store                          (said once)",
+                        m.fds.len()
+                    ));
+                }
+                continue;
+            }
+            warnings.extend(self.store.apply(m, name, &self.cfg.file));
+        }
+        warnings
+    }
+
+    /// What a hand-over's take sends of it: its bound sockets (name, address, descriptor)
+    /// and its fd store (name, descriptor).
+    #[allow(clippy::type_complexity)]
+    pub fn handable(&self) -> (Vec<(&str, &config::Address, i32)>, Vec<(&str, i32)>) {
+        (self.sockets.bound().collect(), self.store.held().collect())
+    }
+
+    /// Its `listen` sockets not bound yet: (index, address).
+    pub fn unbound(&self) -> impl Iterator<Item = (usize, &config::Address)> {
+        self.sockets.unbound()
+    }
+
+    /// Take a handed-over socket as its `listen` socket `index`.
+    pub fn adopt_listen(
+        &mut self,
+        index: usize,
+        fd: std::os::fd::OwnedFd,
+    ) -> Result<(), crate::sys::listen::Failed> {
+        self.sockets.adopt(index, fd)
+    }
+
+    /// How many more descriptors its fd store takes.
+    pub fn store_room(&self) -> usize {
+        self.store.room()
+    }
+
+    /// Take a handed-over descriptor into its fd store (given back when full).
+    pub fn adopt_stored(
+        &mut self,
+        name: &str,
+        fd: std::os::fd::OwnedFd,
+    ) -> Result<(), std::os::fd::OwnedFd> {
+        self.store.adopt(name, fd)
     }
 
     /// It stopped for good: close what it stored.

@@ -25,6 +25,28 @@ struct Held {
     fd: Option<OwnedFd>,
 }
 
+impl Held {
+    /// Where and how to bind it.
+    fn how(&self) -> (Target<'_>, Options) {
+        let cfg = &self.cfg;
+        let opts = Options {
+            stream: cfg.address.is_stream(),
+            backlog: i32::try_from(cfg.backlog).unwrap_or(i32::MAX),
+            reuse_port: cfg.reuse_port,
+            mode: cfg.mode,
+            uid: self.uid,
+            gid: self.gid,
+            v6_only: cfg.v6_only,
+        };
+        let target = match &cfg.address {
+            Address::Tcp(a) | Address::Udp(a) => Target::Inet(SocketAddr::V4(*a)),
+            Address::Tcp6(a) | Address::Udp6(a) => Target::Inet(SocketAddr::V6(*a)),
+            Address::Unix(path) => Target::Unix(path),
+        };
+        (target, opts)
+    }
+}
+
 /// A service's sockets, in `listen` order.
 #[derive(Default)]
 pub(super) struct Sockets {
@@ -76,20 +98,7 @@ impl Sockets {
         let mut errors = Vec::new();
         for held in self.held.iter_mut().filter(|h| h.fd.is_none()) {
             let cfg = &held.cfg;
-            let opts = Options {
-                stream: cfg.address.is_stream(),
-                backlog: i32::try_from(cfg.backlog).unwrap_or(i32::MAX),
-                reuse_port: cfg.reuse_port,
-                mode: cfg.mode,
-                uid: held.uid,
-                gid: held.gid,
-                v6_only: cfg.v6_only,
-            };
-            let target = match &cfg.address {
-                Address::Tcp(a) | Address::Udp(a) => Target::Inet(SocketAddr::V4(*a)),
-                Address::Tcp6(a) | Address::Udp6(a) => Target::Inet(SocketAddr::V6(*a)),
-                Address::Unix(path) => Target::Unix(path),
-            };
+            let (target, opts) = held.how();
             match listen::open(target, opts) {
                 Ok(fd) => held.fd = Some(fd),
                 Err(failed) => errors.push(BindError {
@@ -99,6 +108,36 @@ impl Sockets {
             }
         }
         errors
+    }
+
+    /// The sockets not bound yet: (index in `listen`, address).
+    pub fn unbound(&self) -> impl Iterator<Item = (usize, &Address)> {
+        let held = self.held.iter().enumerate();
+        held.filter(|(_, h)| h.fd.is_none())
+            .map(|(i, h)| (i, &h.cfg.address))
+    }
+
+    /// The bound ones, for a hand-over: (LISTEN_FDNAMES name, address, descriptor).
+    pub fn bound(&self) -> impl Iterator<Item = (&str, &Address, RawFd)> {
+        self.held.iter().filter_map(|h| {
+            let fd = h.fd.as_ref()?.as_raw_fd();
+            Some((h.cfg.name.as_str(), &h.cfg.address, fd))
+        })
+    }
+
+    /// Take `fd`, handed over by an upgrade's old init, as socket `index` (not bound yet):
+    /// with this config's backlog, and a unix socket file's mode and owner.
+    pub fn adopt(&mut self, index: usize, fd: OwnedFd) -> Result<(), Failed> {
+        let Some(held) = self.held.get_mut(index).filter(|h| h.fd.is_none()) else {
+            return Err(Failed {
+                op: listen::Op::Bind,
+                errno: crate::sys::Errno::EEXIST,
+            });
+        };
+        let (target, opts) = held.how();
+        listen::adopt(&fd, target, opts)?;
+        held.fd = Some(fd);
+        Ok(())
     }
 
     /// The descriptors to pass, in order; only complete when [`Sockets::bind`] found no

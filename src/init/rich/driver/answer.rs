@@ -68,6 +68,7 @@ impl Driver<'_> {
                 lines,
                 follow,
             } if systemd => self.journal(unit, lines, follow, conn),
+            Request::FdsTake => Reply::Take(crate::init::rich::handover::take(&self.services)),
             other => now(self.answer_now(other)),
         }
     }
