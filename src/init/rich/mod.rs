@@ -6,10 +6,14 @@
 //! - `poller.rs` waits, `control.rs` serves `rich-init ctl`, `output.rs` spawns and
 //!   frames output;
 //! - `driver.rs` feeds the fleet and carries out its actions.
+//! - `decide.rs` answers `ctl` requests from the fleet's state;
+//! - an upgrade's descriptor hand-over: `handover.rs` (take, and what a give brought),
+//!   `adopt.rs` (which handed descriptors are kept), `awaiting.rs` (the wait at boot).
 
 mod adopt;
 mod awaiting;
 mod control;
+mod decide;
 mod driver;
 mod env;
 mod error;

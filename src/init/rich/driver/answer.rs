@@ -7,7 +7,8 @@ use super::Driver;
 use crate::control::{
     render_response, JobOutcome, JobResult, JobVerb, KillWhom, Request, Response, MAX_RESPONSE_LINE,
 };
-use crate::init::rich::control::{decide, Reply, Then};
+use crate::init::rich::control::Reply;
+use crate::init::rich::decide::{decide, Then};
 use crate::init::rich::output::now_us;
 use crate::init::rich::systemd::{self, OnDemandError, Reloaded};
 use crate::logging::Level;
