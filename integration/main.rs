@@ -31,6 +31,7 @@ mod rich_boot;
 mod rich_config;
 mod rich_ctl;
 mod rich_fdstore;
+mod rich_handover;
 mod rich_listen;
 mod rich_options;
 mod rich_parallel;

@@ -68,7 +68,7 @@ while not stop:
 /// The client: `client.py PORT`; connects until $D/client.stop exists, at most about
 /// 2,000 times a second; $D/client.npids is how many server pids it has been answered
 /// by so far; at the end $D/client.out has the counts.
-const CLIENT: &str = r#"
+pub(crate) const CLIENT: &str = r#"
 import os, socket, sys, time
 D = os.environ["D"]
 port = int(sys.argv[1])

@@ -215,7 +215,10 @@ impl Svc {
                         format!("pid {} (uid {})", s.pid, s.uid)
                     });
                     warnings.push(format!(
-                        "service {name}: fd-store message from {who} refused and its {}                          descriptor(s) closed: only the service's main process, its process                          group, as root, our uid or the service's may use its fd store                          (said once)",
+                        "service {name}: refused an fd-store message from {who} and closed its {} \
+                         descriptor(s): only the service's main process or its process group, \
+                         running as root, our uid or the service's, may use its fd store (said \
+                         once)",
                         m.fds.len()
                     ));
                 }
