@@ -25,7 +25,8 @@ use std::time::Duration;
 /// The service: accepts on fd 3 and answers each connection with its pid. At each start
 /// it writes a line to $D/web.env: its pid, LISTEN_FDNAMES, the inode of fd 3, the port
 /// of a stored socket named `keep` (if it got one) and NOTIFY_SOCKET. At its first start
-/// it stores a listening socket of its own as `keep` (FDSTORE=1).
+/// it stores a pipe and a listening socket of its own as `keep` (FDSTORE=1): only the
+/// socket may travel.
 const SERVER: &str = r#"
 import os, select, signal, socket
 D = os.environ["D"]
@@ -45,7 +46,8 @@ else:
     n = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     addr = os.environ["NOTIFY_SOCKET"]
     n.connect("\0" + addr[1:] if addr.startswith("@") else addr)
-    socket.send_fds(n, [b"FDSTORE=1\nFDNAME=keep"], [k.fileno()])
+    pr, pw = os.pipe()
+    socket.send_fds(n, [b"FDSTORE=1\nFDNAME=keep"], [pr, k.fileno()])
 with open(D + "/web.env", "a") as f:
     f.write("pid=%d names=%s ino=%d keep=%s notify=%s\n" % (
         me, ":".join(names), os.fstat(3).st_ino, keep, os.environ["NOTIFY_SOCKET"]))
@@ -227,7 +229,8 @@ fn handover_between_two_inits_with_zero_refused() {
     let (ctl_a, ctl_b) = (format!("{d}/ctl.sock"), format!("{d}/ctl-b.sock"));
     let mut a = start(&rig, "ctl.sock", "a.stop", None);
 
-    // A's service is up and has stored its socket: a take gives both, sockets only.
+    // A's service is up and has stored its pipe and socket: a take gives the listen
+    // socket and the stored socket, never the pipe.
     let (taken, count) = wait_for("A's web to store its socket", || {
         a.assert_running("A's web");
         UnixStream::connect(&ctl_a).ok()?;

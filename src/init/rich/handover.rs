@@ -3,8 +3,8 @@
 //! `adopt.rs`'s; the wait at boot is `awaiting.rs`).
 //!
 //! A take sends only the `listen` sockets the init holds and its services' fd-store
-//! entries, never anything else of its own, and keeps its copies: the old init serves on
-//! until the upgrade stops it.
+//! entries that are sockets, never anything else of its own, and keeps its copies: the
+//! old init serves on until the upgrade stops it.
 
 use super::adopt::{self, Fate, Seen, Slot};
 use super::control::send_until;
@@ -29,7 +29,9 @@ pub(super) fn take(services: &BTreeMap<String, Svc>) -> Take {
     let mut lines = Vec::new();
     let mut parts = Vec::new();
     for (service, svc) in services {
-        let (listen, stored) = svc.handable();
+        let (listen, mut stored) = svc.handable();
+        // Only sockets travel (a give keeps nothing else): a stored pipe or memfd stays.
+        stored.retain(|(_, fd)| sockinfo::probe(*fd).is_ok());
         let counts = (listen.len(), stored.len());
         for (name, address, fd) in listen {
             let kind = Kind::Listen {
