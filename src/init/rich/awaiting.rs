@@ -79,6 +79,8 @@ pub(super) fn wait(
     let deadline = Instant::now() + wait;
     let mut conns: Vec<(OwnedFd, Reader, Instant)> = Vec::new();
     let mut ready = Vec::new();
+    // Out of descriptors with no connection to close: the listener rests until then.
+    let mut rest: Option<Instant> = None;
     loop {
         let now = Instant::now();
         conns.retain(|(_, _, until)| *until > now);
@@ -90,8 +92,13 @@ pub(super) fn wait(
             );
             return None;
         }
-        let next = conns.iter().map(|c| c.2).fold(deadline, Instant::min);
-        let mut fds = vec![sigfd.raw(), listener];
+        rest = rest.filter(|t| *t > now);
+        let next = conns
+            .iter()
+            .map(|c| c.2)
+            .chain(rest)
+            .fold(deadline, Instant::min);
+        let mut fds = vec![sigfd.raw(), rest.map_or(listener, |_| -1)];
         fds.extend(conns.iter().map(|c| c.0.as_raw_fd()));
         match io::poll_readable(&fds, Some(next.saturating_duration_since(now)), &mut ready) {
             Ok(()) => {}
@@ -132,7 +139,20 @@ pub(super) fn wait(
             }
         }
         if ready.get(1) == Some(&true) {
-            while let Ok(fd) = unix_socket::accept(listener) {
+            loop {
+                let fd = match unix_socket::accept(listener) {
+                    Ok(fd) => fd,
+                    Err(Errno::EMFILE | Errno::ENFILE) if conns.is_empty() => {
+                        rest = Some(Instant::now() + Duration::from_millis(100));
+                        break;
+                    }
+                    Err(Errno::EMFILE | Errno::ENFILE) => {
+                        conns.remove(0);
+                        continue;
+                    }
+                    Err(Errno::EINTR) => continue,
+                    Err(_) => break,
+                };
                 if !peer_allowed(fd.as_raw_fd()) {
                     continue;
                 }
