@@ -34,14 +34,15 @@ pub fn getpid() -> i32 {
     nix::unistd::getpid().as_raw()
 }
 
-/// Terminate the calling process at once, without running atexit handlers or flushing
-/// stdio buffers (the right exit for a forked child whose exec failed).
 /// The process group of `pid`; None when it is gone (or not ours to see).
 pub fn pgid_of(pid: i32) -> Option<i32> {
     nix::unistd::getpgid(Some(nix::unistd::Pid::from_raw(pid)))
         .ok()
         .map(nix::unistd::Pid::as_raw)
 }
+
+/// Terminate the calling process at once, without running atexit handlers or flushing
+/// stdio buffers (the right exit for a forked child whose exec failed).
 
 pub fn exit_now(code: i32) -> ! {
     // SAFETY: _exit takes no pointers and never returns.

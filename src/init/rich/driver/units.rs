@@ -223,15 +223,35 @@ impl Driver<'_> {
         name: &str,
         msgs: Vec<crate::init::rich::fdstore::FdMessage>,
     ) {
-        let up = matches!(
-            self.fleet.machine(name),
-            Some(crate::supervisor::fleet::Machine::Unit(m)) if m.main_pid().is_some()
-        );
+        use crate::units::service::NotifyAccess;
+        let main = match self.fleet.machine(name) {
+            Some(crate::supervisor::fleet::Machine::Unit(m)) => m.main_pid(),
+            _ => None,
+        };
         let file = self.meta.get(name).map(|m| m.fragment_path.clone());
-        let warnings = match self.units.get_mut(name) {
-            Some(run) if up => {
+        let me = crate::sys::unix_socket::euid();
+        let warnings = match (self.units.get_mut(name), main) {
+            (Some(run), Some(main)) => {
+                // NotifyAccess= decides who may use the store, as for READY=1: main (what
+                // FileDescriptorStoreMax= implies) takes the main process only; all takes
+                // root's and our uid's processes too (the netns's, for want of a cgroup).
+                let any = matches!(run.unit.service.notify_access, NotifyAccess::All);
+                let (mine, outside): (Vec<_>, Vec<_>) = msgs.into_iter().partition(|m| {
+                    m.sender
+                        .is_some_and(|s| s.pid == main || (any && (s.uid == 0 || s.uid == me)))
+                });
                 let file = std::path::PathBuf::from(file.unwrap_or_default());
-                run.sockets.fd_messages(name, &file, msgs)
+                let mut warnings = run.sockets.fd_messages(name, &file, mine);
+                if let Some(m) = outside.first() {
+                    let who = m.sender.map_or("an unknown sender".to_string(), |s| {
+                        format!("pid {} (uid {})", s.pid, s.uid)
+                    });
+                    warnings.push(format!(
+                        "unit {name}: fd-store message from {who} refused and its descriptors \
+                         closed: NotifyAccess= allows only the main process (pid {main})"
+                    ));
+                }
+                warnings
             }
             _ => Vec::new(),
         };
