@@ -43,7 +43,6 @@ pub fn pgid_of(pid: i32) -> Option<i32> {
 
 /// Terminate the calling process at once, without running atexit handlers or flushing
 /// stdio buffers (the right exit for a forked child whose exec failed).
-
 pub fn exit_now(code: i32) -> ! {
     // SAFETY: _exit takes no pointers and never returns.
     unsafe { libc::_exit(code) }
