@@ -10,6 +10,7 @@ pub mod heap;
 pub mod io;
 pub mod keeper;
 pub mod listen;
+pub mod peer;
 pub mod procs_scan;
 pub mod reap;
 pub mod signals;
