@@ -21,6 +21,8 @@ pub struct Options {
     pub health_window: Duration,
     pub probe: Option<Vec<String>>,
     pub stop_timeout: Duration,
+    /// How long a new init waits for the descriptors of a hand-over.
+    pub handover_wait: Duration,
 }
 
 async fn image_config_or_none(client: &Client, name: &str) -> Option<ImageConfig> {

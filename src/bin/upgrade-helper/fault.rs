@@ -3,7 +3,9 @@
 //! `fault-injection` feature, which `make` never enables: release builds cannot reach it.
 
 /// Called at the start of each step (lease, journal, snapshot, stop, swap, start, health,
-/// commit, commit-cleanup, rollback).
+/// commit, commit-cleanup, rollback), and in the descriptor hand-over: before the take
+/// (handover-take), before the give to the new init (handover-give) and before the give
+/// back to the restarted old init on a rollback (handover-give-back).
 #[cfg(feature = "fault-injection")]
 pub fn fault(step: &str) -> anyhow::Result<()> {
     let Ok(spec) = std::env::var("UPGRADE_HELPER_FAULT") else {

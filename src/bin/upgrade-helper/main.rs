@@ -7,6 +7,9 @@
 mod check;
 mod containerd;
 mod fault;
+mod handover;
+mod handover_io;
+mod handover_spec;
 mod image;
 mod owner;
 mod record;
@@ -75,6 +78,10 @@ enum Command {
         /// How long the old task gets after its stop signal before SIGKILL
         #[arg(long, default_value = "10s", value_parser = duration)]
         stop_timeout: Duration,
+        /// How long the new rich-init waits for the old one's listen sockets and fd store
+        /// (the descriptor hand-over) before it binds afresh; 0s: no hand-over
+        #[arg(long, default_value = "10s", value_parser = handover_wait)]
+        handover_wait: Duration,
         /// Print the result as JSON on stdout
         #[arg(long)]
         json: bool,
@@ -94,6 +101,19 @@ enum Command {
 
 fn duration(text: &str) -> Result<Duration, String> {
     rich_init::config::duration::parse(text).map_err(|e| format!("{e}; e.g. 2s or 500ms"))
+}
+
+/// `--handover-wait`: a duration up to the init's own limit.
+fn handover_wait(text: &str) -> Result<Duration, String> {
+    let wait = duration(text)?;
+    let most = rich_init::control::handover::MAX_WAIT;
+    if wait > most {
+        return Err(format!(
+            "at most {} s: a new init never waits longer",
+            most.as_secs()
+        ));
+    }
+    Ok(wait)
 }
 
 fn pair(text: &str, what: &str) -> Result<(String, String), String> {
@@ -155,6 +175,7 @@ async fn run(cli: Cli) -> i32 {
             health_window,
             probe,
             stop_timeout,
+            handover_wait,
             json,
             cmd,
         } => {
@@ -184,6 +205,7 @@ async fn run(cli: Cli) -> i32 {
                 health_window,
                 probe: probe.map(|p| vec!["/bin/sh".to_string(), "-c".to_string(), p]),
                 stop_timeout,
+                handover_wait,
             };
             run_upgrade(&mut client, &opts, json).await
         }
@@ -274,6 +296,11 @@ async fn run_upgrade(client: &mut containerd::Client, opts: &upgrade::Options, j
                 "error": error,
                 "total_ms": total,
                 "service_gap_ms": report.gap_ms,
+                "handover": report.handover.map(|h| json!({
+                    "taken": h.taken,
+                    "kept": h.given.map(|g| g.kept),
+                    "closed": h.given.map(|g| g.closed),
+                })),
                 "grpc_requests": client.requests(),
                 "steps": steps,
             })

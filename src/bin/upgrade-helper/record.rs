@@ -156,3 +156,30 @@ pub async fn swap(client: &Client, container: &mut Container, to: Swap<'_>) -> R
         .await?;
     Ok(())
 }
+
+/// Replace the spec, and nothing else, in one update.
+pub async fn set_spec(client: &Client, container: &mut Container, spec: &Value) -> Result<()> {
+    container.spec = Some(spec_any(spec, container.spec.as_ref()));
+    *container = client
+        .update_container(container.clone(), &["spec"])
+        .await?;
+    Ok(())
+}
+
+/// Take the hand-over variable off the record's spec, if it is there (one update then).
+/// A failure is only a warning: the variable's deadline is absolute, so a leftover makes
+/// no later start wait.
+pub async fn strip_handover(client: &Client, container: &mut Container) {
+    let Ok(mut spec) = spec_json(container) else {
+        return;
+    };
+    if !crate::handover_spec::strip_handover_var(&mut spec) {
+        return;
+    }
+    if let Err(e) = set_spec(client, container, &spec).await {
+        eprintln!(
+            "upgrade-helper: warning: cannot take the hand-over variable off {}'s spec: {e:#}; it is harmless (its deadline has passed or soon will)",
+            container.id
+        );
+    }
+}

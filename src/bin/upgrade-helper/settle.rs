@@ -6,9 +6,12 @@
 
 use crate::containerd::Client;
 use crate::fault::fault;
+use crate::handover::{self, Held};
+use crate::handover_spec::strip_handover_var;
 use crate::record::{self, clear_journal, journal_of, old_container, Swap};
 use crate::task;
 use anyhow::{anyhow, Context, Result};
+use containerd_client::services::v1::Container;
 use rich_init::upgrade::journal::{self, Journal, Phase};
 use std::fmt;
 
@@ -34,6 +37,12 @@ impl Settled {
 
 /// Finish or roll back the upgrade of `id`, as its journal says.
 pub async fn settle(client: &Client, id: &str) -> Result<Settled> {
+    settle_with(client, id, None).await
+}
+
+/// [`settle`], by the upgrade that holds `held`, the old init's descriptors: a rollback
+/// that restarts the old task gives them back to it.
+pub async fn settle_with(client: &Client, id: &str, held: Option<&mut Held>) -> Result<Settled> {
     let container = client.container(id).await?;
     match journal_of(&container)? {
         None => Ok(Settled::Nothing),
@@ -42,14 +51,14 @@ pub async fn settle(client: &Client, id: &str) -> Result<Settled> {
             Ok(Settled::Finished)
         }
         Some(_) => {
-            roll_back(client, id).await?;
+            roll_back(client, id, held).await?;
             Ok(Settled::RolledBack)
         }
     }
 }
 
 /// Roll back an upgrade that has not committed.
-async fn roll_back(client: &Client, id: &str) -> Result<()> {
+async fn roll_back(client: &Client, id: &str, held: Option<&mut Held>) -> Result<()> {
     fault("rollback")?;
     let mut container = client.container(id).await?;
     let Some(j) = journal_of(&container)? else {
@@ -66,7 +75,8 @@ async fn roll_back(client: &Client, id: &str) -> Result<()> {
         task::stop(client, id, 9, std::time::Duration::from_secs(10))
             .await
             .context("cannot stop the new task")?;
-        let (spec, mut labels) = old_container(&container)?;
+        let (mut spec, mut labels) = old_container(&container)?;
+        strip_handover_var(&mut spec);
         let prepared = Journal {
             phase: Phase::Prepared,
             ..j.clone()
@@ -86,12 +96,12 @@ async fn roll_back(client: &Client, id: &str) -> Result<()> {
             j.old_image
         );
     }
+    // A crash in a hand-over may have left its variable on the record.
+    record::strip_handover(client, &mut container).await;
     if j.was_running {
         let running = client.task(id).await?.is_some_and(|t| task::is_running(&t));
         if !running {
-            task::create_and_start(client, id, &j.snapshotter, &j.old_snapshot, &j.stdio)
-                .await
-                .context("cannot restart the old task")?;
+            restart(client, &mut container, &j, held).await?;
             eprintln!("upgrade-helper: rollback: the old task of {id} runs again");
         }
     }
@@ -105,6 +115,44 @@ async fn roll_back(client: &Client, id: &str) -> Result<()> {
     .await?;
     clear_journal(client, &mut container).await?;
     client.delete_lease(&j.lease).await?;
+    Ok(())
+}
+
+/// Restart the old task; with descriptors held, create it with the hand-over variable
+/// (set on the record for CreateTask, taken off after) and give them back to it.
+async fn restart(
+    client: &Client,
+    container: &mut Container,
+    j: &Journal,
+    held: Option<&mut Held>,
+) -> Result<()> {
+    let id = container.id.clone();
+    let mut armed = None;
+    if let Some(held) = held.filter(|h| !h.is_empty()) {
+        let mut spec = record::spec_json(container)?;
+        if held.arm(&mut spec) {
+            match record::set_spec(client, container, &spec).await {
+                Ok(()) => armed = Some(held),
+                Err(e) => held.release(&format!(
+                    "cannot set the hand-over variable on the old spec: {e:#}"
+                )),
+            }
+        }
+    }
+    let started = task::create_and_start(client, &id, &j.snapshotter, &j.old_snapshot, &j.stdio)
+        .await
+        .context("cannot restart the old task");
+    let pid = match started {
+        Ok(pid) => pid,
+        Err(e) => {
+            record::strip_handover(client, container).await;
+            return Err(e);
+        }
+    };
+    if let Some(held) = armed {
+        fault("handover-give-back")?;
+        handover::give_and_unset(client, container, held, pid, "restarted old init").await?;
+    }
     Ok(())
 }
 
@@ -209,6 +257,8 @@ pub async fn finish_commit(client: &Client, id: &str) -> Result<()> {
     let Some(j) = journal_of(&container)? else {
         return Ok(());
     };
+    // A crash in the hand-over may have left its variable on the record.
+    record::strip_handover(client, &mut container).await;
     // Never a snapshot that any container still names (ours included) or that has a child.
     remove_unless_used(client, &j.snapshotter, &j.old_snapshot, None, "commit").await?;
     clear_journal(client, &mut container).await?;

@@ -5,6 +5,8 @@
 use crate::check::{Options, Prepared};
 use crate::containerd::Client;
 use crate::fault::fault;
+use crate::handover::{self, Handover, Held};
+use crate::handover_spec::strip_handover_var;
 use crate::image;
 use crate::owner::{self, Owner};
 use crate::record::{self, journal_of, write_journal, Swap, SNAPSHOT_FOR_LABEL};
@@ -12,6 +14,7 @@ use crate::settle;
 use crate::task;
 use anyhow::{anyhow, bail, Context, Result};
 use containerd_client::services::v1::Container;
+use containerd_client::types::v1::Status;
 use rich_init::upgrade::journal::{self, Journal, Phase};
 use rich_init::upgrade::merge::{self, ImageConfig};
 use serde_json::Value;
@@ -32,6 +35,8 @@ pub struct Report {
     pub new_image: String,
     /// Old task stopped → new task running.
     pub gap_ms: Option<u128>,
+    /// The descriptor hand-over; None when nothing was taken.
+    pub handover: Option<Handover>,
 }
 
 impl Report {
@@ -131,6 +136,8 @@ pub struct Work<'a> {
     /// The lease is ours: from then on, a failure is settled by the journal.
     lease_ours: bool,
     stopped_at: Option<Instant>,
+    /// The descriptors taken from the old init, held until the commit.
+    held: Option<Held>,
 }
 
 impl<'a> Work<'a> {
@@ -146,9 +153,14 @@ impl<'a> Work<'a> {
         report.old_image = p.container.image.clone();
         report.new_image = p.new.name.clone();
         let old_config = p.old_config.clone().unwrap_or_default();
-        let new_spec =
-            merge::rewrite_spec(&p.old_spec, &old_config, &p.new.config, &opts.overrides)
+        // The hand-over variable never carries over (from the old spec, the image or --env):
+        // only a hand-over sets it, on the new task alone.
+        let mut old_spec = p.old_spec.clone();
+        strip_handover_var(&mut old_spec);
+        let mut new_spec =
+            merge::rewrite_spec(&old_spec, &old_config, &p.new.config, &opts.overrides)
                 .map_err(|e| anyhow!("{e}"))?;
+        strip_handover_var(&mut new_spec);
         Ok(Work {
             client,
             opts,
@@ -160,12 +172,18 @@ impl<'a> Work<'a> {
             new_spec,
             lease_ours: false,
             stopped_at: None,
+            held: None,
         })
     }
 
     /// Whether the lease is ours (even if a later step failed).
     pub fn lease_ours(&self) -> bool {
         self.lease_ours
+    }
+
+    /// The descriptors still held, for a rollback to give back to the old init.
+    pub fn take_held(&mut self) -> Option<Held> {
+        self.held.take()
     }
 
     /// Run the steps of the table in order; stop at the first that fails.
@@ -263,9 +281,22 @@ impl<'a> Work<'a> {
         Ok(())
     }
 
-    /// 4. Stop the old task: its stop signal, the timeout, SIGKILL; then delete it.
+    /// 4. Stop the old task: the hand-over's take first (if it runs), then its stop
+    ///    signal, the timeout, SIGKILL; then delete it.
     async fn stop(&mut self) -> Result<()> {
         let p = self.p;
+        let running = p
+            .task
+            .as_ref()
+            .filter(|t| t.status == Status::Running as i32);
+        if let Some(t) = running.filter(|_| !self.opts.handover_wait.is_zero()) {
+            fault("handover-take")?;
+            self.held = handover::take(t.pid, &p.old_spec, self.opts.handover_wait).await;
+            self.report.handover = self.held.as_ref().map(|h| Handover {
+                taken: h.len(),
+                given: None,
+            });
+        }
         let signal = task::stop_signal(&p.container.labels, p.old_config.as_ref(), &p.old_spec);
         task::stop(self.client, &self.opts.name, signal, self.opts.stop_timeout).await?;
         self.stopped_at = Some(Instant::now());
@@ -305,10 +336,16 @@ impl<'a> Work<'a> {
             ..j.clone()
         };
         labels.insert(journal::LABEL.into(), swapped.encode()?);
+        // With descriptors to give, the new task is created with the hand-over variable
+        // (CreateTask reads the spec from the record); step 6 takes it off again.
+        let mut spec = self.new_spec.clone();
+        if let Some(held) = self.held.as_mut() {
+            held.arm(&mut spec);
+        }
         let to = Swap {
             image: &p.new.name,
             snapshot: &j.new_snapshot,
-            spec: &self.new_spec,
+            spec: &spec,
             labels,
         };
         record::swap(self.client, &mut self.container, to)
@@ -316,10 +353,10 @@ impl<'a> Work<'a> {
             .context("cannot swap the container's image")
     }
 
-    /// 6. The new task, with the old one's stdio.
+    /// 6. The new task, with the old one's stdio; then the hand-over's give.
     async fn start(&mut self) -> Result<()> {
         let j = self.j;
-        task::create_and_start(
+        let pid = task::create_and_start(
             self.client,
             &self.opts.name,
             &j.snapshotter,
@@ -328,6 +365,15 @@ impl<'a> Work<'a> {
         )
         .await?;
         self.report.gap_ms = self.stopped_at.map(|t| t.elapsed().as_millis());
+        if let Some(held) = self.held.as_mut().filter(|h| !h.is_empty()) {
+            fault("handover-give")?;
+            let given =
+                handover::give_and_unset(self.client, &mut self.container, held, pid, "new init")
+                    .await?;
+            if let Some(h) = self.report.handover.as_mut() {
+                h.given = given;
+            }
+        }
         Ok(())
     }
 
@@ -351,6 +397,8 @@ impl<'a> Work<'a> {
             ..self.j.clone()
         };
         write_journal(self.client, &mut self.container, &committing).await?;
+        // No rollback from here: our copies of the descriptors can go.
+        self.held = None;
         self.client.set_lease(None);
         fault("commit-cleanup")?;
         settle::finish_commit(self.client, &self.opts.name).await

@@ -50,9 +50,9 @@ pub async fn upgrade(
         was_running,
         stdio,
     };
-    let (result, lease_ours) = match Work::new(client, opts, &p, &j, report) {
-        Ok(mut work) => (work.run().await, work.lease_ours()),
-        Err(e) => (Err(e), false),
+    let (result, lease_ours, mut held) = match Work::new(client, opts, &p, &j, report) {
+        Ok(mut work) => (work.run().await, work.lease_ours(), work.take_held()),
+        Err(e) => (Err(e), false, None),
     };
     client.set_lease(None);
     match result {
@@ -62,7 +62,7 @@ pub async fn upgrade(
             // Settle by the journal even if we think we never wrote it: a write whose answer
             // was lost may have been applied.
             eprintln!("upgrade-helper: failed: {e:#}; settling by the journal");
-            match settle::settle(client, &id).await {
+            match settle::settle_with(client, &id, held.as_mut()).await {
                 Ok(Settled::Finished) => {
                     eprintln!(
                         "upgrade-helper: that was after the commit; the upgrade was finished"

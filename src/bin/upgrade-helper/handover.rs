@@ -1,0 +1,190 @@
+//! The descriptor hand-over of an upgrade (issue 17), the helper's side: take the held
+//! `listen` sockets and fd-store descriptors from the old init right before its task
+//! stops, hold them while the task is replaced (the netns is kept, so the kernel queues
+//! connections in their backlogs), give them to the new init once it starts, or back to
+//! the restarted old one on a rollback. Our copies live until the commit.
+//!
+//! A hand-over that cannot happen never fails an upgrade: one line says why, and the
+//! services bind afresh. When a task that is to get them will not (it does not run
+//! rich-init in rich mode, or the give failed), our copies are closed at once: a copy we
+//! kept would hold its ports, and its fresh bind would fail.
+
+use crate::containerd::Client;
+use crate::handover_io::{self, Fail};
+use crate::handover_spec::{control_socket, deadline_ms, on_host, set_handover_var};
+use crate::record;
+use anyhow::Result;
+use containerd_client::services::v1::Container;
+use rich_init::control::handover::{Given, Handed};
+use rich_init::sys::strerror;
+use serde_json::Value;
+use std::os::fd::OwnedFd;
+use std::time::{Duration, SystemTime};
+
+/// The descriptors the helper holds between a take and the commit.
+pub struct Held {
+    fds: Vec<(Handed, OwnedFd)>,
+    /// How long a new init waits for them (`--handover-wait`).
+    wait: Duration,
+    /// The deadline written into the spec of the task being created (ms since the epoch).
+    deadline_ms: Option<u128>,
+}
+
+/// What the report says of a hand-over.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Handover {
+    /// Descriptors taken from the old init (sockets only).
+    pub taken: usize,
+    /// The new init's answer to the give; None when there was no give or it failed.
+    pub given: Option<Given>,
+}
+
+const SAY: &str = "upgrade-helper: hand-over:";
+
+impl Held {
+    pub fn len(&self) -> usize {
+        self.fds.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.fds.is_empty()
+    }
+
+    /// Close our copies, saying why (nothing is said when there are none).
+    pub fn release(&mut self, why: &str) {
+        if !self.fds.is_empty() {
+            eprintln!(
+                "{SAY} closed the {} descriptors held: {why}",
+                self.fds.len()
+            );
+            self.fds.clear();
+        }
+    }
+
+    /// Ready `spec` (the next task's) for a give: the variable, with a deadline `wait`
+    /// from now; true then. Nothing held: false. A spec that does not run rich-init in
+    /// rich mode with a control socket: our copies are closed (that task binds afresh),
+    /// false.
+    pub fn arm(&mut self, spec: &mut Value) -> bool {
+        if self.fds.is_empty() {
+            return false;
+        }
+        if control_socket(spec).is_none() {
+            self.release("the task to come does not run rich-init in rich mode with a control socket; its services bind afresh");
+            return false;
+        }
+        let deadline = deadline_ms(SystemTime::now(), self.wait);
+        if !set_handover_var(spec, deadline) {
+            self.release("the spec has no process to set the hand-over variable in");
+            return false;
+        }
+        self.deadline_ms = Some(deadline);
+        true
+    }
+}
+
+/// Take the descriptors of init `pid`, which runs `spec`. None: nothing to hold (the
+/// container does not run rich-init in rich mode, its init holds none, or the take
+/// failed: said in one line).
+pub async fn take(pid: u32, spec: &Value, wait: Duration) -> Option<Held> {
+    let Some(inside) = control_socket(spec) else {
+        eprintln!("{SAY} skipped: the container does not run rich-init in rich mode with a control socket");
+        return None;
+    };
+    let path = on_host(pid, &inside);
+    let result = tokio::task::spawn_blocking(move || handover_io::take(&path, pid)).await;
+    let taken = match result {
+        Ok(Ok(taken)) => taken,
+        Ok(Err(Fail::Absent(e))) => {
+            eprintln!(
+                "{SAY} skipped: no rich-init control socket at {} ({})",
+                inside.display(),
+                strerror(e)
+            );
+            return None;
+        }
+        Ok(Err(Fail::Other(e))) => {
+            eprintln!("{SAY} warning: cannot take the old init's descriptors: {e:#}; the upgrade goes on without a hand-over");
+            return None;
+        }
+        Err(e) => {
+            eprintln!(
+                "{SAY} warning: the take failed: {e}; the upgrade goes on without a hand-over"
+            );
+            return None;
+        }
+    };
+    if taken.not_sockets > 0 {
+        eprintln!(
+            "{SAY} closed {} descriptors that are not sockets",
+            taken.not_sockets
+        );
+    }
+    if taken.fds.is_empty() {
+        eprintln!("{SAY} the old init holds no descriptors");
+        return None;
+    }
+    eprintln!(
+        "{SAY} took {} descriptors from the old init",
+        taken.fds.len()
+    );
+    Some(Held {
+        fds: taken.fds,
+        wait,
+        deadline_ms: None,
+    })
+}
+
+/// Give the held descriptors to init `pid`, created with the variable by
+/// [`Held::arm`] on `spec`; `to` names it in the lines. Our copies stay, unless the give
+/// failed: then they are closed, so that the init can bind afresh once its wait ends.
+pub async fn give(held: &mut Held, pid: u32, spec: &Value, to: &str) -> Option<Given> {
+    let (Some(inside), Some(deadline)) = (control_socket(spec), held.deadline_ms.take()) else {
+        held.release("the task was not made to wait for them");
+        return None;
+    };
+    let path = on_host(pid, &inside);
+    let fds = std::mem::take(&mut held.fds);
+    let count = fds.len();
+    let result = tokio::task::spawn_blocking(move || {
+        let given = handover_io::give(&path, pid, &fds, deadline);
+        (fds, given)
+    })
+    .await;
+    match result {
+        Ok((fds, Ok(given))) => {
+            held.fds = fds;
+            eprintln!(
+                "{SAY} gave {count} descriptors to the {to}: kept {}, closed {}",
+                given.kept, given.closed
+            );
+            Some(given)
+        }
+        Ok((fds, Err(e))) => {
+            held.fds = fds;
+            eprintln!("{SAY} warning: cannot give the descriptors to the {to}: {e:#}");
+            held.release("the init binds afresh once its wait ends");
+            None
+        }
+        Err(e) => {
+            eprintln!("{SAY} warning: the give to the {to} failed: {e}; its services bind afresh once its wait ends");
+            None
+        }
+    }
+}
+
+/// After the task of `container` was created with the variable and started as `pid`:
+/// give, then take the variable off the record, so that the container as committed (or
+/// rolled back), and any later start of it, never carries it.
+pub async fn give_and_unset(
+    client: &Client,
+    container: &mut Container,
+    held: &mut Held,
+    pid: u32,
+    to: &str,
+) -> Result<Option<Given>> {
+    let spec = record::spec_json(container)?;
+    let given = give(held, pid, &spec, to).await;
+    record::strip_handover(client, container).await;
+    Ok(given)
+}
