@@ -41,6 +41,14 @@ pub struct Handover {
 
 const SAY: &str = "upgrade-helper: hand-over:";
 
+/// "1 descriptor", "2 descriptors".
+fn descriptors(n: usize) -> String {
+    match n {
+        1 => "1 descriptor".into(),
+        n => format!("{n} descriptors"),
+    }
+}
+
 impl Held {
     pub fn len(&self) -> usize {
         self.fds.len()
@@ -53,10 +61,8 @@ impl Held {
     /// Close our copies, saying why (nothing is said when there are none).
     pub fn release(&mut self, why: &str) {
         if !self.fds.is_empty() {
-            eprintln!(
-                "{SAY} closed the {} descriptors held: {why}",
-                self.fds.len()
-            );
+            let n = descriptors(self.fds.len());
+            eprintln!("{SAY} closed the {n} held: {why}");
             self.fds.clear();
         }
     }
@@ -115,19 +121,15 @@ pub async fn take(pid: u32, spec: &Value, wait: Duration) -> Option<Held> {
         }
     };
     if taken.not_sockets > 0 {
-        eprintln!(
-            "{SAY} closed {} descriptors that are not sockets",
-            taken.not_sockets
-        );
+        let n = descriptors(taken.not_sockets);
+        eprintln!("{SAY} closed {n} that are not sockets");
     }
     if taken.fds.is_empty() {
         eprintln!("{SAY} the old init holds no descriptors");
         return None;
     }
-    eprintln!(
-        "{SAY} took {} descriptors from the old init",
-        taken.fds.len()
-    );
+    let n = descriptors(taken.fds.len());
+    eprintln!("{SAY} took {n} from the old init");
     Some(Held {
         fds: taken.fds,
         wait,
@@ -145,7 +147,7 @@ pub async fn give(held: &mut Held, pid: u32, spec: &Value, to: &str) -> Option<G
     };
     let path = on_host(pid, &inside);
     let fds = std::mem::take(&mut held.fds);
-    let count = fds.len();
+    let n = descriptors(fds.len());
     let result = tokio::task::spawn_blocking(move || {
         let given = handover_io::give(&path, pid, &fds, deadline);
         (fds, given)
@@ -155,7 +157,7 @@ pub async fn give(held: &mut Held, pid: u32, spec: &Value, to: &str) -> Option<G
         Ok((fds, Ok(given))) => {
             held.fds = fds;
             eprintln!(
-                "{SAY} gave {count} descriptors to the {to}: kept {}, closed {}",
+                "{SAY} gave {n} to the {to}: kept {}, closed {}",
                 given.kept, given.closed
             );
             Some(given)
