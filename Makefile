@@ -15,7 +15,7 @@ HOOKSDIR    ?= /usr/share/containers/oci/hooks.d
 DESTDIR     ?=
 PACKAGES    := $(shell sed -e 's/\#.*//' .ci/debian-packages)
 
-.PHONY: all deps build test unit integration lint lint-static lint-layout bench images install clean fuzz fuzz-deps
+.PHONY: all deps build test unit integration lint lint-static lint-layout lint-listen-server bench images install clean fuzz fuzz-deps
 
 all: build
 
@@ -67,6 +67,7 @@ lint:
 	$(CARGO) clippy --locked --all-targets --all-features -- -D warnings
 	$(MAKE) lint-static
 	$(MAKE) lint-layout
+	$(MAKE) lint-listen-server
 
 # The static release binary compiles what only it has (src/sys/libc_subst.rs, nounwind.rs).
 lint-static:
@@ -77,6 +78,14 @@ lint-layout:
 	rustfmt --edition 2021 --check $(LAYOUT_SRC)
 	mkdir -p target/lint
 	clippy-driver --edition 2021 -D warnings -o target/lint/layout-link $(LAYOUT_SRC)
+
+# The server inside the zero-refused upgrade test's images (issue 17), built by rustc alone
+# at test time (integration/listen_image.rs), outside cargo's fmt and clippy.
+LISTEN_SERVER_SRC := integration/listen/server.rs
+lint-listen-server:
+	rustfmt --edition 2021 --check $(LISTEN_SERVER_SRC)
+	mkdir -p target/lint
+	clippy-driver --edition 2021 -D warnings -o target/lint/listen-server $(LISTEN_SERVER_SRC)
 
 bench: build images
 	RICH_INIT_BIN=$(CURDIR)/build/rich-init $(CARGO) bench --locked --bench peers
