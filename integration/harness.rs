@@ -128,6 +128,7 @@ fn package_of(tool: &str) -> &'static str {
         "bash" => "bash",
         "tar" => "tar",
         "debootstrap" => "debootstrap",
+        "rustc" => "rustc",
         "ssh" | "ssh-keygen" => "openssh-client",
         "podman" | "conmon" => "podman",
         "docker" | "dockerd" => "docker.io",

@@ -59,12 +59,15 @@ mod containerd_smoke;
 mod ctr_run;
 mod ctrd_common;
 mod leaks;
+mod listen_client;
+mod listen_image;
 mod netns;
 
 mod upgrade;
 mod upgrade_fail;
 mod upgrade_faults;
 mod upgrade_image;
+mod upgrade_listen;
 mod upgrade_rich;
 mod upgrade_rig;
 

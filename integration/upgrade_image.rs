@@ -39,6 +39,9 @@ pub struct ImageSpec {
     pub labels: Vec<(String, String)>,
     pub working_dir: String,
     pub stop_signal: Option<String>,
+    /// More files for the top layer: (path inside the image, host file copied with its
+    /// permission bits).
+    pub files: Vec<(String, PathBuf)>,
 }
 
 fn strings(items: &[&str]) -> Vec<String> {
@@ -59,6 +62,7 @@ impl ImageSpec {
             labels: vec![("org.example.version".into(), version.into())],
             working_dir: String::new(),
             stop_signal: None,
+            files: Vec::new(),
         }
     }
 
@@ -89,6 +93,12 @@ impl ImageSpec {
 
     pub fn stop_signal(mut self, signal: &str) -> ImageSpec {
         self.stop_signal = Some(signal.to_string());
+        self
+    }
+
+    /// A file of the top layer at `dest`, copied from the host's `src`.
+    pub fn file(mut self, dest: &str, src: &Path) -> ImageSpec {
+        self.files.push((dest.to_string(), src.to_path_buf()));
         self
     }
 
@@ -224,6 +234,7 @@ pub fn rich_busybox(work: &TempDir) -> Vec<Image> {
                 labels: Vec::new(),
                 working_dir: String::new(),
                 stop_signal: None,
+                files: Vec::new(),
             };
             Image { spec, tar, chain }
         })
@@ -298,6 +309,13 @@ impl Builder {
         let app = top.join("usr/local/bin/app");
         std::fs::write(&app, APP).expect("write the app script");
         std::fs::set_permissions(&app, std::fs::Permissions::from_mode(0o755)).expect("chmod app");
+        for (dest, src) in &spec.files {
+            let at = top.join(dest.trim_start_matches('/'));
+            std::fs::create_dir_all(at.parent().expect("a file in a dir"))
+                .expect("create the top layer's dirs");
+            std::fs::copy(src, &at)
+                .unwrap_or_else(|e| panic!("cannot copy {} into the image: {e}", src.display()));
+        }
 
         let tar = dir.join("image.tar");
         let list = |v: &[String]| json!(v).to_string();
