@@ -6,7 +6,9 @@
 //! `BENCH_ONLY=rich` runs rich mode alone: its table and the one beside supervisord and s6.
 //! `BENCH_ONLY=footprint` runs the memory footprint (cold and warm, footprint.rs) and startup alone.
 //! `BENCH_ONLY=sockets` runs rich mode's TCP service across a restart, without and with
-//! `listen` (sockets.rs), alone; the full run has it too, after rich mode.
+//! `listen` (sockets.rs), and a rich container's across `upgrade-helper upgrade` and a
+//! recreate on a private containerd (sockets_ctrd.rs), alone; the full run has it too,
+//! after rich mode.
 //!
 //! The same executable is also the helper process some measures run as the init's CMD
 //! (`peers __helper MODE ...`, see helpers.rs).
@@ -28,6 +30,12 @@ mod helpers;
 mod hooks;
 mod hooks_report;
 mod host;
+#[path = "../listen_client.rs"]
+mod listen_client;
+#[allow(dead_code)]
+#[path = "../listen_image.rs"]
+mod listen_image;
+mod netns;
 mod orphans;
 mod peers;
 #[path = "../podman_ctr.rs"]
@@ -50,6 +58,8 @@ mod rootfs;
 mod runner;
 mod signal;
 mod sockets;
+mod sockets_ctrd;
+mod sockets_report;
 mod startup;
 mod stats;
 mod supervisors;
@@ -57,6 +67,9 @@ mod sys;
 mod systemd;
 mod table;
 mod upgrade;
+#[allow(dead_code)]
+#[path = "../upgrade_image.rs"]
+mod upgrade_image;
 mod upgrade_report;
 
 use std::path::Path;
@@ -152,7 +165,9 @@ const USAGE: &str = "usage: cargo bench --bench peers [-- --quick]
                          personalities) cold (sync, fadvise DONTNEED) and warm, one at a time,
                          then startup
   BENCH_ONLY=sockets   rich mode's TCP service across `ctl restart` and a SIGKILL,
-                       without and with `listen` (issue 17): refused connections, latency";
+                       and a rich container's across `upgrade-helper upgrade` and a
+                       recreate, without and with `listen` (issue 17): refused
+                       connections, latency";
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -224,11 +239,16 @@ fn run(plan: Plan) -> Result<(), String> {
     }
     if plan.sockets_only {
         progress(&format!(
-            "sockets: ctl restart and SIGKILL, without and with listen x {} runs each",
+            "sockets: ctl restart and SIGKILL, without and with listen x {} runs each, then \
+             upgrade-helper upgrade and recreate on a private containerd",
             sockets::RUNS
         ));
         let s = sockets::measure(&inits[0].path)?;
-        print!("{header}\n{}\n{}", sockets::table(&s), sockets::notes(&s));
+        print!(
+            "{header}\n{}\n{}",
+            sockets_report::table(&s),
+            sockets_report::notes(&s)
+        );
         println!(
             "- the whole run took {:.0} s.",
             begun.elapsed().as_secs_f64()
@@ -306,7 +326,8 @@ fn run(plan: Plan) -> Result<(), String> {
     let wakeups = wakeups?;
     let ours = &inits[0].path;
     progress(&format!(
-        "sockets: ctl restart and SIGKILL, without and with listen x {} runs each",
+        "sockets: ctl restart and SIGKILL, without and with listen x {} runs each, then \
+             upgrade-helper upgrade and recreate on a private containerd",
         sockets::RUNS
     ));
     let socks = sockets::measure(ours)?;
@@ -326,7 +347,7 @@ fn run(plan: Plan) -> Result<(), String> {
     print!("{}", footprint_report::personalities(&results.footprint));
     println!();
     print!("{}", rich_tables(&rich, &side));
-    print!("{}", sockets::table(&socks));
+    print!("{}", sockets_report::table(&socks));
     println!();
     print!("{}", hooks_report::table(&hooks));
     println!();
@@ -338,7 +359,7 @@ fn run(plan: Plan) -> Result<(), String> {
     print!("{docker}");
     println!();
     print!("{}", rich_notes(&rich, &side));
-    print!("{}", sockets::notes(&socks));
+    print!("{}", sockets_report::notes(&socks));
     print!("{}", hooks_report::notes(&hooks));
     print!("{}", upgrade_report::notes(&upgrade));
     print!("{}", systemd::notes(&units));

@@ -8,16 +8,16 @@
 //! and reads the reply, from before the event until a new server has answered plus
 //! [`AFTER`]; it counts refused (ECONNREFUSED) and other failed connections and times each
 //! connect+reply. Events: `rich-init ctl restart`, and SIGKILL of the server (restarted by
-//! the backoff). Nothing is judged: the figures are printed.
+//! the backoff). Nothing is judged: the figures are printed. The rows for an upgrade to a
+//! new image and for recreating the container are measured on a private containerd
+//! (sockets_ctrd.rs); the table and notes are in sockets_report.rs.
 
 use crate::child;
 use crate::proctree::descendants;
 use crate::rich_proc::{toml_str, Rich, TempDir};
-use crate::stats::{median, percentile};
-use crate::table::markdown;
+use crate::sockets_ctrd::{self, CtrdResults};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
-use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, ErrorKind, Write as _};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -109,6 +109,8 @@ pub struct SocketsResults {
     pub python: String,
     pub leftovers: usize,
     pub bad_codes: Vec<Option<i32>>,
+    /// `upgrade-helper upgrade` and recreate on a private containerd (sockets_ctrd.rs).
+    pub ctrd: CtrdResults,
 }
 
 fn free_port() -> Result<u16, String> {
@@ -294,6 +296,7 @@ pub fn measure(bin: &Path) -> Result<SocketsResults, String> {
         python: String::from_utf8_lossy(&version.stdout).trim().to_string(),
         leftovers: 0,
         bad_codes: Vec::new(),
+        ctrd: CtrdResults::default(),
     };
     for event in Event::ALL {
         let mut cells: [Cell; 2] = Default::default();
@@ -311,122 +314,6 @@ pub fn measure(bin: &Path) -> Result<SocketsResults, String> {
         }
         r.cells.push(cells);
     }
+    r.ctrd = sockets_ctrd::measure(bin)?;
     Ok(r)
-}
-
-fn ms(v: Option<f64>) -> String {
-    match v {
-        Some(v) if v < 10.0 => format!("{v:.2}"),
-        Some(v) if v < 100.0 => format!("{v:.1}"),
-        Some(v) => format!("{v:.0}"),
-        None => "—".to_string(),
-    }
-}
-
-fn cell(c: &Cell) -> String {
-    let of = |f: &dyn Fn(&Run) -> f64| -> Vec<f64> { c.runs.iter().map(f).collect() };
-    let refused = of(&|r| r.refused as f64);
-    let worst = refused.iter().copied().fold(0.0, f64::max);
-    let failed = of(&|r| r.failed as f64);
-    let p50 = of(&|r| percentile(&r.latency_ms, 50.0).unwrap_or(f64::NAN));
-    let p99 = of(&|r| percentile(&r.latency_ms, 99.0).unwrap_or(f64::NAN));
-    let max = of(&|r| percentile(&r.latency_ms, 100.0).unwrap_or(f64::NAN));
-    format!(
-        "{:.0} (worst {worst:.0}) / {:.0} / {} / {} / {} ms",
-        median(&refused).unwrap_or(0.0),
-        median(&failed).unwrap_or(0.0),
-        ms(median(&p50)),
-        ms(median(&p99)),
-        ms(median(&max)),
-    )
-}
-
-pub fn table(r: &SocketsResults) -> String {
-    let mut lines = vec![vec![
-        format!("event (rich mode on the host, median of {RUNS})"),
-        "without `listen`: refused (worst) / failed / p50 / p99 / max".to_string(),
-        "with `listen`: refused (worst) / failed / p50 / p99 / max".to_string(),
-    ]];
-    for (event, cells) in Event::ALL.iter().zip(&r.cells) {
-        lines.push(vec![
-            event.label().to_string(),
-            cell(&cells[0]),
-            cell(&cells[1]),
-        ]);
-    }
-    for label in [
-        "`upgrade-helper upgrade` to a new image",
-        "recreate (`ctr` delete + run, same netns)",
-    ] {
-        let not = "not measured yet (issue 17 part 3)".to_string();
-        lines.push(vec![label.to_string(), not.clone(), not]);
-    }
-    markdown(&lines)
-}
-
-pub fn notes(r: &SocketsResults) -> String {
-    let mut out = String::new();
-    let per_s = 1.0 / PERIOD.as_secs_f64();
-    let _ = writeln!(
-        out,
-        "- sockets: `rich-init --rich` on the host (a child subreaper of the bench, its \
-         control socket in a temp dir) with one service, a Python server ({}) that answers \
-         each connection with its pid: it accepts on fd 3 when LISTEN_FDS/LISTEN_PID say so \
-         (`listen = [\"tcp:127.0.0.1:PORT\"]`), and otherwise binds 127.0.0.1:PORT itself \
-         (SO_REUSEADDR, backlog 128); SIGTERM ends it between two connections; \
-         restart-delay = \"{RESTART_DELAY}\". A fresh rich-init and a free port for each run.",
-        r.python
-    );
-    let _ = writeln!(
-        out,
-        "- client: a thread of the bench, one connection at a time, at most one every {} µs \
-         (about {per_s:.0} a second): connect, send a line, read the reply; from {} ms before \
-         the event until a new server pid has answered plus {} ms. Refused = ECONNREFUSED; \
-         failed = any other error (a reset, an EOF before the reply); latency = connect + \
-         reply of the answered connections, ms (p50, p99 and max within a run). Events: \
-         `rich-init ctl --socket S restart web` (timed from its spawn), and SIGKILL of the \
-         server from the bench. Each event {RUNS} runs in each mode (alternating); the table \
-         shows the median of the runs' counts and percentiles, and the worst run's refused \
-         count.",
-        PERIOD.as_micros(),
-        BEFORE.as_millis(),
-        AFTER.as_millis(),
-    );
-    let back: Vec<String> = Event::ALL
-        .iter()
-        .zip(&r.cells)
-        .map(|(e, cells)| {
-            let b = |c: &Cell| {
-                let v: Vec<f64> = c.runs.iter().map(|r| r.back_ms).collect();
-                ms(median(&v))
-            };
-            format!(
-                "{}: {} ms without `listen`, {} ms with it",
-                e.label(),
-                b(&cells[0]),
-                b(&cells[1])
-            )
-        })
-        .collect();
-    let total: usize = r
-        .cells
-        .iter()
-        .flat_map(|c| c.iter())
-        .flat_map(|c| c.runs.iter())
-        .map(|r| r.ok + r.refused + r.failed)
-        .sum();
-    let _ = writeln!(
-        out,
-        "- sockets: the event until a new server first answered, medians: {}. {total} \
-         connections in all. Processes left behind by rich-init: {}; rich-init exit codes \
-         other than 0: {}.",
-        back.join("; "),
-        r.leftovers,
-        if r.bad_codes.is_empty() {
-            "none".to_string()
-        } else {
-            format!("{:?}", r.bad_codes)
-        }
-    );
-    out
 }

@@ -16,7 +16,8 @@
 
 use crate::child;
 use crate::ctr_events::{Event, Events, EXIT, START};
-use crate::ctrd::{require, Ctrd, LIMIT};
+use crate::ctrd::{Ctrd, LIMIT};
+use crate::netns::NetNs;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -67,55 +68,6 @@ pub struct UpgradeResults {
     pub recreate_lost: Vec<String>,
     /// What the clean-up could not remove.
     pub leftovers: Vec<String>,
-}
-
-/// A network namespace (`ip netns add`), deleted by `remove` (or on drop).
-struct NetNs(Option<String>);
-
-impl NetNs {
-    fn add() -> Result<NetNs, String> {
-        require("ip", "iproute2")?;
-        let name = format!("rich-init-bench-{}", std::process::id());
-        let what = format!("ip netns add {name}");
-        child::run(
-            Command::new("ip").args(["netns", "add", &name]),
-            LIMIT,
-            &what,
-        )?;
-        Ok(NetNs(Some(name)))
-    }
-
-    fn path(&self) -> PathBuf {
-        Path::new("/var/run/netns").join(self.0.as_deref().unwrap_or_default())
-    }
-
-    fn remove(&mut self) -> Vec<String> {
-        let Some(name) = self.0.take() else {
-            return Vec::new();
-        };
-        let what = format!("ip netns delete {name}");
-        let mut problems = Vec::new();
-        if let Err(e) = child::run(
-            Command::new("ip").args(["netns", "delete", &name]),
-            LIMIT,
-            &what,
-        ) {
-            problems.push(e);
-        }
-        let path = Path::new("/var/run/netns").join(&name);
-        if path.exists() {
-            problems.push(format!("{} is still there", path.display()));
-        }
-        problems
-    }
-}
-
-impl Drop for NetNs {
-    fn drop(&mut self) {
-        for problem in self.remove() {
-            eprintln!("bench: {problem}");
-        }
-    }
 }
 
 struct Rig<'a> {
@@ -359,7 +311,7 @@ pub fn measure(rich_init: &Path, rounds: usize) -> Result<UpgradeResults, String
         ..UpgradeResults::default()
     };
     let ctrd = Ctrd::start()?;
-    let mut netns = match NetNs::add() {
+    let mut netns = match NetNs::add("upgrade") {
         Ok(n) => n,
         Err(e) => {
             let left = ctrd.finish();
