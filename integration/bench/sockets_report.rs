@@ -140,7 +140,19 @@ fn ctrd_notes(r: &SocketsResults) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "- sockets, the upgrade and recreate rows: a private {} (the upgrade measure's), a          container in a network namespace of its own (`ip netns add`, lo up) from the upgrade          test's images (integration/listen_image.rs): rich-busybox's root filesystem,          `rich-init --rich` as ENTRYPOINT, service `web` a static Rust server          (integration/listen/server.rs) that answers each connection with its pid and the          image's tag, on fd 3 with `listen = [\"tcp:0.0.0.0:{PORT}\"]` or binding the port          itself. Each event takes the container to the other tag (v1 ↔ v2): `upgrade-helper          upgrade ID --image IMAGE --health-window 0 --stop-timeout 2s`; recreate = `ctr task          kill` (SIGTERM), the exit event, `ctr task delete`, `ctr container delete`, `ctr run          -d` in the same namespace. The client is the test's (integration/listen_client.rs): a          thread of the bench in the namespace (setns), connecting to 127.0.0.1:{PORT} as above.          The event until a new server first answered, medians: upgrade {} ms without `listen`,          {} ms with it; recreate {} ms. Left behind by the clean-up: {}.",
+        "- sockets, the upgrade and recreate rows: a private {} (the upgrade measure's), a \
+         container in a network namespace of its own (`ip netns add`, lo up) from the upgrade \
+         test's images (integration/listen_image.rs): rich-busybox's root filesystem, \
+         `rich-init --rich` as ENTRYPOINT, service `web` a static Rust server \
+         (integration/listen/server.rs) that answers each connection with its pid and the \
+         image's tag, on fd 3 with `listen = [\"tcp:0.0.0.0:{PORT}\"]` or binding the port \
+         itself. Each event takes the container to the other tag (v1 ↔ v2): `upgrade-helper \
+         upgrade ID --image IMAGE --health-window 0 --stop-timeout 2s`; recreate = `ctr task \
+         kill` (SIGTERM), the exit event, `ctr task delete`, `ctr container delete`, `ctr run \
+         -d` in the same namespace. The client is the test's (integration/listen_client.rs): a \
+         thread of the bench in the namespace (setns), connecting to 127.0.0.1:{PORT} as above; \
+         {RUNS} runs of each. The event until a new server first answered, medians: upgrade {} ms \
+         without `listen`, {} ms with it; recreate {} ms. Left behind by the clean-up: {}.",
         c.containerd_version,
         back(&c.upgrade[0]),
         back(&c.upgrade[1]),
