@@ -5,8 +5,9 @@
 //! (listen_client.rs) connects about 2,000 times a second while the real upgrade-helper
 //! takes the container from image v1 to v2, and while an upgrade whose probe fails is rolled
 //! back to v1. The helper takes the held sockets from the old init before it stops the old
-//! task and gives them to the new init: no connection may be refused or fail, and the
-//! replies must come from the image the container ends on. Counts are asserted, never times.
+//! task and gives them to the new init: no connection may be refused or fail (but the one
+//! a rollback's SIGKILL of the new task may break), and the replies must come from the
+//! image the container ends on. Counts are asserted, never times.
 
 use crate::harness::wait_for;
 use crate::listen_client::{Client, Counts};
@@ -60,15 +61,20 @@ fn assert_fd3(rig: &Rig, id: &str) {
 }
 
 /// The counts last, after everything else was checked: until the helper hands the sockets
-/// over, these are what fails.
-fn assert_none_refused(counts: &Counts, what: &str, out: &crate::harness::Outcome) {
+/// over, these are what fails. At most `max_failed` other failures.
+fn assert_none_refused(
+    counts: &Counts,
+    what: &str,
+    max_failed: usize,
+    out: &crate::harness::Outcome,
+) {
     assert_eq!(
         counts.refused, 0,
         "{what}: refused connections: {counts}\n{out}"
     );
-    assert_eq!(
-        counts.failed, 0,
-        "{what}: failed connections: {counts}\n{out}"
+    assert!(
+        counts.failed <= max_failed,
+        "{what}: failed connections (at most {max_failed}): {counts}\n{out}"
     );
 }
 
@@ -87,7 +93,8 @@ fn upgrade_with_listen_refuses_no_connection() {
     assert_fd3(&rig, "web");
     rig.assert_no_journal("web");
     rig.assert_nothing_leaked();
-    assert_none_refused(&counts, "upgrade v1 → v2", &out);
+    // The old task stops on its stop signal, and the server ends between two connections.
+    assert_none_refused(&counts, "upgrade v1 → v2", 0, &out);
 }
 
 #[test]
@@ -115,5 +122,7 @@ fn rolled_back_upgrade_with_listen_refuses_no_connection() {
     assert_fd3(&rig, "back");
     rig.assert_no_journal("back");
     rig.assert_nothing_leaked();
-    assert_none_refused(&counts, "upgrade v1 → v2 rolled back", &out);
+    // A rollback stops the new task with SIGKILL (settle.rs): the one connection its server
+    // may have accepted and not yet answered then breaks (the client has one at a time).
+    assert_none_refused(&counts, "upgrade v1 → v2 rolled back", 1, &out);
 }
