@@ -37,7 +37,7 @@ pub fn render(vars: &[(String, String)]) -> String {
         .enumerate()
         .collect();
     // By name, then position: of duplicates the first stays, as getenv(3) would find it.
-    kept.sort_unstable_by(|a, b| (&a.1 .0, a.0).cmp(&(&b.1 .0, b.0)));
+    crate::sort::sort_by(&mut kept, |a, b| (&a.1 .0, a.0).cmp(&(&b.1 .0, b.0)));
     kept.dedup_by(|a, b| a.1 .0 == b.1 .0);
     kept.iter()
         .map(|(_, (k, v))| format!("export {k}={}\n", shell_quote(v)))

@@ -14,6 +14,7 @@ pub mod oci;
 pub mod procs;
 pub mod scripts;
 pub mod signame;
+pub mod sort;
 pub mod supervisor;
 pub mod sys;
 pub mod systemctl;

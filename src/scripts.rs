@@ -86,7 +86,9 @@ pub fn discover(dir: &Path) -> Result<Discovered, ScriptsError> {
         })?;
         names.push(entry.file_name());
     }
-    names.sort_unstable_by(|a, b| a.as_encoded_bytes().cmp(b.as_encoded_bytes()));
+    crate::sort::sort_by(&mut names, |a, b| {
+        a.as_encoded_bytes().cmp(b.as_encoded_bytes())
+    });
     let mut found = Discovered::default();
     for name in names {
         let path = dir.join(&name);

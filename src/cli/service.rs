@@ -226,7 +226,7 @@ pub fn status_all_names(mut names: Vec<String>) -> Vec<String> {
             && !n.ends_with(".dpkg-dist")
             && !n.ends_with(".dpkg-old")
     });
-    names.sort_unstable();
+    crate::sort::sort(&mut names);
     names
 }
 

@@ -78,7 +78,7 @@ pub fn read_dir(dir: &Path) -> (Vec<Source>, Vec<ConfigError>) {
             Err(e) => errors.push(ConfigError::new(dir, None, Problem::ReadDir(e.to_string()))),
         }
     }
-    names.sort_unstable();
+    crate::sort::sort(&mut names);
     let mut sources = Vec::new();
     for file_name in names {
         let lossy = file_name.to_string_lossy();

@@ -52,7 +52,7 @@ fn cycles_text(cycles: &[Cycle]) -> String {
 /// the smallest name goes first. Repeated `after` entries are harmless.
 pub fn start_order(services: &[(String, Vec<String>)]) -> Result<Vec<String>, OrderError> {
     let graph = Graph::new(services)?;
-    let all: BTreeSet<&str> = graph.deps.keys().copied().collect();
+    let all: BTreeSet<&str> = crate::sort::set_of(graph.deps.keys().copied());
     let (order, left) = graph.kahn(&all);
     if left.is_empty() {
         Ok(order.into_iter().map(str::to_owned).collect())
@@ -80,7 +80,7 @@ pub fn find_cycles(services: &[(String, Vec<String>)]) -> Vec<Cycle> {
         deps.entry(name.as_str()).or_default().extend(known);
     }
     let graph = Graph { deps };
-    let all: BTreeSet<&str> = graph.deps.keys().copied().collect();
+    let all: BTreeSet<&str> = crate::sort::set_of(graph.deps.keys().copied());
     let (_, left) = graph.kahn(&all);
     graph.cycles(left)
 }
@@ -94,7 +94,7 @@ impl<'a> Graph<'a> {
     fn new(services: &'a [(String, Vec<String>)]) -> Result<Self, OrderError> {
         let mut deps: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
         for (name, after) in services {
-            let set = after.iter().map(String::as_str).collect();
+            let set = crate::sort::set_of(after.iter().map(String::as_str));
             if deps.insert(name.as_str(), set).is_some() {
                 return Err(OrderError::Duplicate(name.clone()));
             }
@@ -123,11 +123,12 @@ impl<'a> Graph<'a> {
                 dependents.entry(dep).or_default().push(name);
             }
         }
-        let mut ready: BTreeSet<&str> = waiting
-            .iter()
-            .filter(|(_, n)| **n == 0)
-            .map(|(name, _)| *name)
-            .collect();
+        let mut ready: BTreeSet<&str> = crate::sort::set_of(
+            waiting
+                .iter()
+                .filter(|(_, n)| **n == 0)
+                .map(|(name, _)| *name),
+        );
         let mut order = Vec::with_capacity(nodes.len());
         while let Some(name) = ready.pop_first() {
             order.push(name);
@@ -140,8 +141,8 @@ impl<'a> Graph<'a> {
                 }
             }
         }
-        let placed: BTreeSet<&str> = order.iter().copied().collect();
-        let left = nodes.difference(&placed).copied().collect();
+        let placed: BTreeSet<&str> = crate::sort::set_of(order.iter().copied());
+        let left = crate::sort::set_of(nodes.difference(&placed).copied());
         (order, left)
     }
 

@@ -129,7 +129,7 @@ pub fn resolve(
         None => Vec::new(),
     };
     supplementary.push(gid);
-    supplementary.sort_unstable();
+    crate::sort::sort(&mut supplementary);
     supplementary.dedup();
     Ok(Identity {
         uid,

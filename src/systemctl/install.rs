@@ -276,7 +276,7 @@ fn enabling_links(root: &Path, name: &str, aliases: &[String]) -> Vec<String> {
             }
         }
     }
-    out.sort_unstable();
+    crate::sort::sort(&mut out);
     out
 }
 

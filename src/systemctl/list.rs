@@ -43,7 +43,7 @@ pub fn list_units(units: &[UnitInfo], patterns: &[String], opts: &Options) -> St
         .enumerate()
         .map(|(at, u)| (suffix(&u.id).to_lowercase(), u.id.to_lowercase(), at, u))
         .collect();
-    keyed.sort_unstable_by(|a, b| (&a.0, &a.1, a.2).cmp(&(&b.0, &b.1, b.2)));
+    crate::sort::sort_by(&mut keyed, |a, b| (&a.0, &a.1, a.2).cmp(&(&b.0, &b.1, b.2)));
     let shown: Vec<&UnitInfo> = keyed.into_iter().map(|k| k.3).collect();
     let mut rows = Vec::new();
     let row = |glyph: &str, cells: [&str; 5]| {

@@ -114,7 +114,7 @@ fn execute(cmd: &Command, socket: &Path, root: &Path) -> Output {
                     files.extend(crate::units::sysv::listed(root, &scripts));
                 }
                 let suffix = |n: &str| n.rsplit_once('.').map_or("", |(_, s)| s).to_string();
-                files.sort_unstable_by(|a, b| {
+                crate::sort::sort_by(&mut files, |a, b| {
                     (suffix(&a.name), &a.name).cmp(&(suffix(&b.name), &b.name))
                 });
                 Ok(files)

@@ -115,7 +115,7 @@ pub fn plan(
         default_target: default_target.clone(),
         ..Plan::default()
     };
-    let mut names: BTreeSet<String> = loader.pulled_in(&default_target)?.into_iter().collect();
+    let mut names: BTreeSet<String> = crate::sort::set_of(loader.pulled_in(&default_target)?);
     names.insert(default_target.clone());
     // Generated units wanted by a target of the boot join it.
     for g in generated {
@@ -260,10 +260,8 @@ fn stands_in_for_a_socket(file: &UnitFile) -> bool {
 /// Each unit's After= set within the plan: After=, the Before= of others, and the default
 /// dependencies.
 fn ordering(loaded: &BTreeMap<String, Loaded>) -> BTreeMap<String, Vec<String>> {
-    let mut after: BTreeMap<String, BTreeSet<String>> = loaded
-        .keys()
-        .map(|n| (n.clone(), BTreeSet::new()))
-        .collect();
+    let mut after: BTreeMap<String, BTreeSet<String>> =
+        crate::sort::map_of(loaded.keys().map(|n| (n.clone(), BTreeSet::new())));
     let mut add = |unit: &str, dep: &str| {
         if unit != dep && loaded.contains_key(dep) {
             if let Some(set) = after.get_mut(unit) {
@@ -318,10 +316,7 @@ fn ordering(loaded: &BTreeMap<String, Loaded>) -> BTreeMap<String, Vec<String>> 
             }
         }
     }
-    after
-        .into_iter()
-        .map(|(n, s)| (n, s.into_iter().collect()))
-        .collect()
+    crate::sort::map_of(after.into_iter().map(|(n, s)| (n, s.into_iter().collect())))
 }
 
 /// Kahn's order; each cycle loses one edge (with a warning) until there is none.

@@ -373,7 +373,7 @@ impl Loader {
             .as_ref()
             .filter(|_| instance.is_some())
             .map(|p| p.template());
-        let mut out: BTreeSet<String> = chain.iter().cloned().collect();
+        let mut out: BTreeSet<String> = crate::sort::set_of(chain.iter().cloned());
         for (alias, (_, entry)) in &self.names {
             if !matches!(entry, Entry::Alias { .. }) {
                 continue;

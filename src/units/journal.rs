@@ -219,7 +219,7 @@ impl Journal {
             let newer = ring.entries.iter().rev().take_while(|e| e.seq >= from);
             picked.extend(newer.take(take).map(|e| (name.as_str(), e)));
         }
-        picked.sort_unstable_by_key(|(_, e)| e.seq);
+        crate::sort::sort_by_key(&mut picked, |(_, e)| e.seq);
         let skip = picked.len().saturating_sub(take);
         picked
             .into_iter()

@@ -190,7 +190,7 @@ struct Pending {
 pub fn scan(root: &Path, loader: &Loader) -> Result<Vec<SysvService>, SysvError> {
     let mut pending = scripts(root, loader)?;
     rc_links(root, &mut pending)?;
-    let mut taken: BTreeSet<String> = pending.keys().cloned().collect();
+    let mut taken: BTreeSet<String> = crate::sort::set_of(pending.keys().cloned());
     let mut out = Vec::new();
     for (name, p) in &pending {
         let file_name = p

@@ -295,7 +295,7 @@ impl Svc {
         if let Some(e) = errors.first() {
             return Err(e.failed.errno);
         }
-        let mut vars: BTreeMap<String, String> = environment.iter().cloned().collect();
+        let mut vars: BTreeMap<String, String> = crate::sort::map_of(environment.iter().cloned());
         if let Some(id) = &self.identity {
             for (key, value) in [
                 ("HOME", &id.home),

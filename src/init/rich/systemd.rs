@@ -75,7 +75,7 @@ impl UnitRun {
                     id.groups.push(gid);
                 }
             }
-            id.groups.sort_unstable();
+            crate::sort::sort(&mut id.groups);
         }
         Ok(UnitRun {
             sockets: sockets::UnitSockets::new(unit.service.fd_store_max),

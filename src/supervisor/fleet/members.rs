@@ -137,20 +137,17 @@ impl Members {
     /// `members` in start order.
     pub fn new(members: Vec<Member>, now: Instant) -> Members {
         let order: Vec<String> = members.iter().map(|m| m.name.clone()).collect();
-        let mut units: BTreeMap<String, Unit> = members
-            .into_iter()
-            .map(|m| {
-                let unit = Unit {
-                    machine: Machine::new(m.kind, now),
-                    after: m.after,
-                    dependents: Vec::new(),
-                    started: false,
-                    settled: false,
-                    stop_asked: false,
-                };
-                (m.name, unit)
-            })
-            .collect();
+        let mut units: BTreeMap<String, Unit> = crate::sort::map_of(members.into_iter().map(|m| {
+            let unit = Unit {
+                machine: Machine::new(m.kind, now),
+                after: m.after,
+                dependents: Vec::new(),
+                started: false,
+                settled: false,
+                stop_asked: false,
+            };
+            (m.name, unit)
+        }));
         let edges: Vec<(String, String)> = units
             .iter()
             .flat_map(|(name, u)| u.after.iter().map(move |a| (a.clone(), name.clone())))

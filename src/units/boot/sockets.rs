@@ -30,7 +30,7 @@ pub(super) fn services_to_add(
         out.extend(loader.pulled_in(&socket.service)?);
     }
     out.retain(|n| !loaded.contains_key(n));
-    out.sort();
+    crate::sort::sort(&mut out);
     out.dedup();
     Ok(out)
 }

@@ -90,7 +90,7 @@ impl Loader {
                 chosen.insert(entry, unit);
             }
         }
-        let set: BTreeSet<String> = chosen.into_values().flatten().collect();
+        let set: BTreeSet<String> = crate::sort::set_of(chosen.into_values().flatten());
         Ok(set.into_iter().collect())
     }
 }

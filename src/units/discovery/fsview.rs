@@ -183,7 +183,7 @@ pub(crate) fn list_dir(root: &Path, dir: &Path) -> Result<Vec<String>, Discovery
             names.push(name);
         }
     }
-    names.sort_unstable();
+    crate::sort::sort(&mut names);
     Ok(names)
 }
 

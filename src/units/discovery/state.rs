@@ -107,7 +107,9 @@ impl Loader {
             n.rsplit_once('.')
                 .map_or(String::new(), |(_, s)| s.to_owned())
         };
-        out.sort_unstable_by(|a, b| (suffix(&a.name), &a.name).cmp(&(suffix(&b.name), &b.name)));
+        crate::sort::sort_by(&mut out, |a, b| {
+            (suffix(&a.name), &a.name).cmp(&(suffix(&b.name), &b.name))
+        });
         Ok(out)
     }
 

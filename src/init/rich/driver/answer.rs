@@ -189,7 +189,7 @@ impl Driver<'_> {
                     _ => {}
                 }
                 let mut pids = self.unit_processes(member);
-                pids.sort_unstable();
+                crate::sort::sort(&mut pids);
                 if let Some(main) = m.main_pid() {
                     pids.retain(|p| *p != main);
                     pids.insert(0, main);
@@ -460,7 +460,8 @@ impl Driver<'_> {
 
     /// `systemctl start NAME` of a unit the boot did not load: load it now.
     fn load_on_demand(&mut self, name: &str) -> Result<String, JobResult> {
-        let loaded: BTreeSet<String> = self.fleet.machines().map(|(n, _)| n.to_string()).collect();
+        let loaded: BTreeSet<String> =
+            crate::sort::set_of(self.fleet.machines().map(|(n, _)| n.to_string()));
         let one = systemd::load_one(name, &loaded).map_err(|e| match e {
             OnDemandError::NotFound => JobResult::NotFound,
             OnDemandError::Masked => JobResult::Masked,
@@ -583,9 +584,10 @@ fn file_states(loader: Option<&Loader>) -> BTreeMap<String, String> {
     loader
         .and_then(|l| l.list().ok())
         .map(|list| {
-            list.into_iter()
-                .map(|u| (u.name, u.state.as_str().to_string()))
-                .collect()
+            crate::sort::map_of(
+                list.into_iter()
+                    .map(|u| (u.name, u.state.as_str().to_string())),
+            )
         })
         .unwrap_or_default()
 }

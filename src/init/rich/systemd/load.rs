@@ -346,7 +346,7 @@ pub(crate) enum Reloaded {
 pub(crate) fn reload(names: &[String]) -> (BTreeMap<String, Reloaded>, Vec<String>) {
     let mut out = BTreeMap::new();
     let mut warnings = Vec::new();
-    let loaded: BTreeSet<String> = names.iter().cloned().collect();
+    let loaded: BTreeSet<String> = crate::sort::set_of(names.iter().cloned());
     for name in names.iter().filter(|n| n.ends_with(".service")) {
         match load_one(name, &loaded) {
             Ok(OnDemand {
