@@ -12,18 +12,20 @@
 //! - A `store` descriptor goes to the fd store of the service of the same name, if it
 //!   is a socket and the store has room (fd-store-max).
 //! - Everything else is closed.
+//!
+//! Under `--systemd` the units count as services named by their unit name
+//! (`web.service`): their socket units' sockets are further slots, after the services',
+//! units in name order, and their FileDescriptorStoreMax= stores further rooms.
 
 use crate::config::{self, Address};
 use crate::control::handover::{Handed, Kind};
 use crate::sys::sockinfo::{Local, SockInfo};
 use crate::sys::Errno;
 
-/// A `listen` entry of the new config that is not bound yet.
+/// A `listen` entry of the new config (or a unit's socket unit's socket) not bound yet.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Slot<'a> {
     pub service: &'a str,
-    /// Its index in the service's `listen`.
-    pub index: usize,
     pub address: &'a Address,
 }
 
@@ -40,8 +42,8 @@ pub(super) struct Seen {
 pub(super) enum Fate {
     /// It is the socket of `slots[i]`.
     Listen(usize),
-    /// Into the fd store of the service it names.
-    Store,
+    /// Into the fd store of `rooms[r]`, the service or unit it names.
+    Store(usize),
     Close(Why),
 }
 
@@ -77,8 +79,9 @@ impl std::fmt::Display for Why {
     }
 }
 
-/// The fate of each handed descriptor, in order. `rooms` is each service's free room in
-/// its fd store (taken as descriptors are given to it).
+/// The fate of each handed descriptor, in order. `rooms` is each service's (and unit's)
+/// free room in its fd store (taken as descriptors are given to it); the first of a name
+/// is its.
 pub(super) fn decide(
     handed: &[(Handed, Seen)],
     slots: &[Slot],
@@ -93,13 +96,15 @@ pub(super) fn decide(
                 Err(_) => return Fate::Close(Why::NotSocket),
             };
             match &h.kind {
-                Kind::Store => match rooms.iter_mut().find(|(s, _)| *s == h.service) {
+                Kind::Store => match rooms.iter_mut().position(|(s, _)| *s == h.service) {
                     None => Fate::Close(Why::NoStore),
-                    Some((_, 0)) => Fate::Close(Why::StoreFull),
-                    Some((_, room)) => {
-                        *room -= 1;
-                        Fate::Store
-                    }
+                    Some(r) => match rooms.get_mut(r) {
+                        Some((_, room)) if *room > 0 => {
+                            *room -= 1;
+                            Fate::Store(r)
+                        }
+                        _ => Fate::Close(Why::StoreFull),
+                    },
                 },
                 Kind::Listen { address } => {
                     let Ok(address) = config::parse_address(address) else {

@@ -209,10 +209,73 @@ fn fates() {
             ],
             &[("web", 2), ("api", 0)],
             &[
-                Fate::Store,
-                Fate::Store,
+                Fate::Store(0),
+                Fate::Store(0),
                 Fate::Close(Why::StoreFull),
                 Fate::Close(Why::NotSocket),
+                Fate::Close(Why::StoreFull),
+                Fate::Close(Why::NoStore),
+            ],
+        ),
+        // Units (--systemd) are further slots, after the services', by unit name: the
+        // same name first (a service's to the service, a unit's to the unit), then the
+        // first unclaimed.
+        (
+            &[
+                ("web", "tcp:0.0.0.0:80"),
+                ("web.service", "tcp:0.0.0.0:80"),
+                ("api.service", "tcp:0.0.0.0:81"),
+                ("dns.service", "udp:0.0.0.0:53"),
+            ],
+            &[
+                (
+                    "web.service",
+                    "tcp:0.0.0.0:80",
+                    "tcp 0.0.0.0:80",
+                    Some(true),
+                    false,
+                ),
+                ("web", "tcp:0.0.0.0:80", "tcp 0.0.0.0:80", Some(true), false),
+                ("old", "tcp:0.0.0.0:81", "tcp 0.0.0.0:81", Some(true), false),
+                (
+                    "dns.service",
+                    "udp:0.0.0.0:53",
+                    "tcp 0.0.0.0:53",
+                    Some(true),
+                    false,
+                ),
+                (
+                    "web.service",
+                    "tcp:0.0.0.0:80",
+                    "tcp 0.0.0.0:80",
+                    Some(true),
+                    false,
+                ),
+            ],
+            &[],
+            &[
+                Fate::Listen(1),
+                Fate::Listen(0),
+                Fate::Listen(2),
+                Fate::Close(Why::WrongKind),
+                Fate::Close(Why::NotConfigured),
+            ],
+        ),
+        // A unit's store (FileDescriptorStoreMax=) is a further room, by unit name.
+        (
+            &[],
+            &[
+                ("web.service", "store", "tcp 127.0.0.1:9", None, false),
+                ("web", "store", "tcp 127.0.0.1:9", None, false),
+                ("web.service", "store", "unix /x", None, false),
+                ("web.service", "store", "tcp 127.0.0.1:9", None, false),
+                ("api.service", "store", "tcp 127.0.0.1:9", None, false),
+            ],
+            &[("web", 1), ("web.service", 2)],
+            &[
+                Fate::Store(1),
+                Fate::Store(0),
+                Fate::Store(1),
                 Fate::Close(Why::StoreFull),
                 Fate::Close(Why::NoStore),
             ],
@@ -223,12 +286,7 @@ fn fates() {
         let slots: Vec<Slot> = slots
             .iter()
             .zip(&addrs)
-            .enumerate()
-            .map(|(index, ((service, _), address))| Slot {
-                service,
-                index,
-                address,
-            })
+            .map(|((service, _), address)| Slot { service, address })
             .collect();
         let handed: Vec<(Handed, Seen)> = given
             .iter()

@@ -176,6 +176,16 @@ impl ControlServer {
                 None
             }
             Some(Reply::Take(take)) => {
+                if !take.skipped.is_empty() {
+                    let text = format!(
+                        "hand-over: not sent, a unit name the protocol cannot carry: {}",
+                        take.skipped.join(", ")
+                    );
+                    log.emit(Msg::Rich {
+                        level: Level::Warn,
+                        text: &text,
+                    });
+                }
                 let deadline = Instant::now() + SEND_TIMEOUT;
                 let n = take.lines.len();
                 let text = match super::handover::send_take(conn.fd.as_raw_fd(), &take, deadline) {

@@ -9,8 +9,12 @@
 use super::adopt::{self, Fate, Seen, Slot};
 use super::control::send_until;
 use super::services::Svc;
+use super::systemd::{UnitRun, UnitSockets};
+use crate::config::Address;
 use crate::control::handover::{render_hand_line, Given, HandLine, Handed, Kind};
+use crate::control::protocol::check_service_name;
 use crate::logging::{Level, Logger, Msg};
+use crate::sys::listen::Failed;
 use crate::sys::{io, sockinfo, unix_socket, Errno};
 use std::collections::BTreeMap;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
@@ -22,17 +26,90 @@ use std::time::Instant;
 pub(super) struct Take {
     pub lines: Vec<(String, RawFd)>,
     pub summary: String,
+    /// Units whose name the protocol cannot carry, their descriptors not sent: one
+    /// warning for all.
+    pub skipped: Vec<String>,
 }
 
-/// Every service's bound `listen` sockets, then its fd store, services in name order.
-pub(super) fn take(services: &BTreeMap<String, Svc>) -> Take {
+/// Who holds descriptors a hand-over carries: a services.d service, or a systemd unit
+/// (its socket units' sockets and its FileDescriptorStoreMax= store).
+pub(super) trait Holder {
+    /// Its bound sockets (name, address, descriptor) and its store (name, descriptor).
+    fn handable(&self) -> (Vec<(&str, &Address, RawFd)>, Vec<(&str, RawFd)>);
+    /// Its sockets not bound yet: (index, address).
+    fn unbound(&self) -> Vec<(usize, &Address)>;
+    fn adopt_listen(&mut self, index: usize, fd: OwnedFd) -> Result<(), Failed>;
+    fn store_room(&self) -> usize;
+    fn adopt_stored(&mut self, name: &str, fd: OwnedFd) -> Result<(), OwnedFd>;
+}
+
+impl Holder for Svc {
+    fn handable(&self) -> (Vec<(&str, &Address, RawFd)>, Vec<(&str, RawFd)>) {
+        Svc::handable(self)
+    }
+    fn unbound(&self) -> Vec<(usize, &Address)> {
+        Svc::unbound(self).collect()
+    }
+    fn adopt_listen(&mut self, index: usize, fd: OwnedFd) -> Result<(), Failed> {
+        Svc::adopt_listen(self, index, fd)
+    }
+    fn store_room(&self) -> usize {
+        Svc::store_room(self)
+    }
+    fn adopt_stored(&mut self, name: &str, fd: OwnedFd) -> Result<(), OwnedFd> {
+        Svc::adopt_stored(self, name, fd)
+    }
+}
+
+impl Holder for UnitSockets {
+    fn handable(&self) -> (Vec<(&str, &Address, RawFd)>, Vec<(&str, RawFd)>) {
+        UnitSockets::handable(self)
+    }
+    fn unbound(&self) -> Vec<(usize, &Address)> {
+        UnitSockets::unbound(self)
+    }
+    fn adopt_listen(&mut self, index: usize, fd: OwnedFd) -> Result<(), Failed> {
+        UnitSockets::adopt_listen(self, index, fd)
+    }
+    fn store_room(&self) -> usize {
+        UnitSockets::store_room(self)
+    }
+    fn adopt_stored(&mut self, name: &str, fd: OwnedFd) -> Result<(), OwnedFd> {
+        UnitSockets::adopt_stored(self, name, fd)
+    }
+}
+
+/// The holders, services in name order, then units in name order.
+fn holders<'a>(
+    services: &'a BTreeMap<String, Svc>,
+    units: &'a BTreeMap<String, UnitRun>,
+) -> Vec<(&'a str, &'a dyn Holder)> {
+    let svcs = services.iter().map(|(n, s)| (n.as_str(), s as &dyn Holder));
+    let units = units
+        .iter()
+        .map(|(n, u)| (n.as_str(), &u.sockets as &dyn Holder));
+    svcs.chain(units).collect()
+}
+
+/// Every service's bound `listen` sockets, then its fd store, services in name order;
+/// then every unit's socket units' sockets and its fd store, units in name order. A unit
+/// whose name the protocol cannot carry (`\x2d` escapes, over 64 bytes) is skipped.
+pub(super) fn take(services: &BTreeMap<String, Svc>, units: &BTreeMap<String, UnitRun>) -> Take {
     let mut lines = Vec::new();
     let mut parts = Vec::new();
-    for (service, svc) in services {
-        let (listen, mut stored) = svc.handable();
+    let mut skipped = Vec::new();
+    for (service, holder) in holders(services, units) {
+        let (listen, mut stored) = holder.handable();
         // Only sockets travel (a give keeps nothing else): a stored pipe or memfd stays.
         stored.retain(|(_, fd)| sockinfo::probe(*fd).is_ok());
         let counts = (listen.len(), stored.len());
+        if counts == (0, 0) {
+            continue;
+        }
+        if check_service_name(service).is_err() {
+            skipped.push(service.to_string());
+            continue;
+        }
         for (name, address, fd) in listen {
             let kind = Kind::Listen {
                 address: address.to_string(),
@@ -42,16 +119,15 @@ pub(super) fn take(services: &BTreeMap<String, Svc>) -> Take {
         for (name, fd) in stored {
             lines.push((line(service, name, Kind::Store), fd));
         }
-        if counts != (0, 0) {
-            parts.push(format!(
-                "{service}: {} listen, {} store",
-                counts.0, counts.1
-            ));
-        }
+        parts.push(format!(
+            "{service}: {} listen, {} store",
+            counts.0, counts.1
+        ));
     }
     Take {
         lines,
         summary: parts.join("; "),
+        skipped,
     }
 }
 
@@ -96,73 +172,58 @@ fn send_with(conn: RawFd, bytes: &[u8], fd: RawFd, deadline: Instant) -> bool {
     }
 }
 
-/// Take over what a give brought, by `adopt`'s rules, before any socket is bound; what
-/// is not kept is closed, with a warning line each (aggregated past a few).
+/// Take over what a give brought, by `adopt`'s rules (services' sockets and stores
+/// first, then units'), before any socket is bound; what is not kept is closed, with a
+/// warning line each (aggregated past a few).
 pub(super) fn adopt(
     services: &mut BTreeMap<String, Svc>,
+    units: &mut BTreeMap<String, UnitRun>,
     handed: Vec<(Handed, OwnedFd)>,
     log: &Logger,
 ) -> Given {
-    let seen: Vec<(Handed, Seen)> = handed
-        .iter()
-        .map(|(h, fd)| {
-            let info = sockinfo::probe(fd.as_raw_fd());
-            let path_is_socket = match &info {
-                Ok(sockinfo::SockInfo {
-                    local: sockinfo::Local::Unix(Some(path)),
-                    ..
-                }) => {
-                    use std::os::unix::fs::FileTypeExt;
-                    std::fs::metadata(path).is_ok_and(|m| m.file_type().is_socket())
-                }
-                _ => false,
-            };
-            (
-                h.clone(),
-                Seen {
-                    info,
-                    path_is_socket,
-                },
-            )
-        })
-        .collect();
-    let slots: Vec<Slot> = services
-        .iter()
-        .flat_map(|(service, svc)| {
-            svc.unbound().map(|(index, address)| Slot {
-                service,
-                index,
-                address,
-            })
-        })
-        .collect();
-    let mut rooms: Vec<(&str, usize)> = services
-        .iter()
-        .map(|(name, svc)| (name.as_str(), svc.store_room()))
-        .filter(|(_, room)| *room > 0)
-        .collect();
-    let fates = adopt::decide(&seen, &slots, &mut rooms);
-    let places: Vec<(String, usize)> = slots
-        .iter()
-        .map(|s| (s.service.to_string(), s.index))
-        .collect();
+    let seen: Vec<(Handed, Seen)> = handed.iter().map(|(h, fd)| (h.clone(), see(fd))).collect();
+    // Where each slot and each store room is: (holder, index) and holder, in
+    // `holders` order.
+    let (fates, places, room_of) = {
+        let holders = holders(services, units);
+        let mut slots = Vec::new();
+        let mut places = Vec::new();
+        for (at, (service, h)) in holders.iter().enumerate() {
+            for (index, address) in h.unbound() {
+                slots.push(Slot { service, address });
+                places.push((at, index));
+            }
+        }
+        let mut rooms = Vec::new();
+        let mut room_of = Vec::new();
+        for (at, (name, h)) in holders.iter().enumerate() {
+            let room = h.store_room();
+            if room > 0 {
+                rooms.push((*name, room));
+                room_of.push(at);
+            }
+        }
+        let fates = adopt::decide(&seen, &slots, &mut rooms);
+        (fates, places, room_of)
+    };
+    let svcs = services.values_mut().map(|s| s as &mut dyn Holder);
+    let units = units
+        .values_mut()
+        .map(|u| &mut u.sockets as &mut dyn Holder);
+    let mut holders: Vec<&mut dyn Holder> = svcs.chain(units).collect();
     let mut given = Given::default();
     let mut closed = Vec::new();
     for ((h, fd), fate) in handed.into_iter().zip(fates) {
         let why = match fate {
             Fate::Listen(i) => {
                 let place = places.get(i);
-                let svc = place.and_then(|(s, _)| services.get_mut(s));
-                match (svc, place) {
-                    (Some(svc), Some((_, index))) => match svc.adopt_listen(*index, fd) {
-                        Ok(()) => None,
-                        Err(failed) => Some(failed.to_string()),
-                    },
-                    _ => Some("no such socket".to_string()),
+                match place.and_then(|(at, index)| Some((holders.get_mut(*at)?, *index))) {
+                    Some((o, index)) => o.adopt_listen(index, fd).err().map(|e| e.to_string()),
+                    None => Some("no such socket".to_string()),
                 }
             }
-            Fate::Store => match services.get_mut(&h.service) {
-                Some(svc) => svc
+            Fate::Store(r) => match room_of.get(r).and_then(|at| holders.get_mut(*at)) {
+                Some(o) => o
                     .adopt_stored(&h.name, fd)
                     .err()
                     .map(|_| adopt::Why::StoreFull.to_string()),
@@ -210,6 +271,25 @@ pub(super) fn adopt(
         text: &text,
     });
     given
+}
+
+/// What a handed descriptor is, as `adopt.rs` needs it.
+fn see(fd: &OwnedFd) -> Seen {
+    let info = sockinfo::probe(fd.as_raw_fd());
+    let path_is_socket = match &info {
+        Ok(sockinfo::SockInfo {
+            local: sockinfo::Local::Unix(Some(path)),
+            ..
+        }) => {
+            use std::os::unix::fs::FileTypeExt;
+            std::fs::metadata(path).is_ok_and(|m| m.file_type().is_socket())
+        }
+        _ => false,
+    };
+    Seen {
+        info,
+        path_is_socket,
+    }
 }
 
 fn kind_text(kind: &Kind) -> String {

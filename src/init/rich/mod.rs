@@ -136,7 +136,7 @@ pub fn run(
     // An upgrade's old init hands its sockets over first: what is kept is not bound.
     if let (Some(wait), Some(ctl)) = (handover_wait, &control) {
         if let Some(give) = awaiting::wait(ctl.listener(), &sigfd, wait, log) {
-            let given = handover::adopt(&mut loaded.services, give.fds, log);
+            let given = handover::adopt(&mut loaded.services, &mut units, give.fds, log);
             awaiting::answer(&give.conn, &crate::control::handover::render_given(given));
         }
     }

@@ -69,7 +69,10 @@ impl Driver<'_> {
                 lines,
                 follow,
             } if systemd => self.journal(unit, lines, follow, conn),
-            Request::FdsTake => Reply::Take(crate::init::rich::handover::take(&self.services)),
+            Request::FdsTake => Reply::Take(crate::init::rich::handover::take(
+                &self.services,
+                &self.units,
+            )),
             other => now(self.answer_now(other)),
         }
     }

@@ -6,12 +6,14 @@
 //! stored, with LISTEN_FDS, LISTEN_FDNAMES and LISTEN_PID (sd_listen_fds(3)). Its other
 //! commands (ExecStartPre=, ExecStop=, …) get none, as in systemd.
 
+use crate::config::Address;
 use crate::init::rich::fdstore::{FdMessage, FdStore};
 use crate::init::rich::sockets::{listen_env, Sockets};
 use crate::logging::{Level, Logger, Msg};
+use crate::sys::listen::Failed;
 use crate::sys::Errno;
 use crate::units::socket::SocketUnit;
-use std::os::fd::RawFd;
+use std::os::fd::{OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
 
 /// One socket unit's sockets: its name, its file, and the sockets.
@@ -116,12 +118,56 @@ impl UnitSockets {
     pub fn clear_store(&mut self) {
         self.store.clear();
     }
+
+    /// For a hand-over: its bound sockets (LISTEN_FDNAMES name, address, descriptor), and
+    /// what its fd store holds (name, descriptor).
+    pub fn handable(&self) -> (Vec<(&str, &Address, RawFd)>, Vec<(&str, RawFd)>) {
+        let listen = self.from.iter().flat_map(|f| f.sockets.bound()).collect();
+        (listen, self.store.held().collect())
+    }
+
+    /// Its sockets not bound yet: (index over all its socket units' sockets, address).
+    pub fn unbound(&self) -> Vec<(usize, &Address)> {
+        let mut out = Vec::new();
+        let mut offset = 0;
+        for f in &self.from {
+            out.extend(f.sockets.unbound().map(|(i, a)| (offset + i, a)));
+            offset += f.sockets.names().count();
+        }
+        out
+    }
+
+    /// Take a handed-over socket as its socket `index` (as [`UnitSockets::unbound`] counts).
+    pub fn adopt_listen(&mut self, index: usize, fd: OwnedFd) -> Result<(), Failed> {
+        let mut offset = 0;
+        for f in &mut self.from {
+            let n = f.sockets.names().count();
+            if index < offset + n {
+                return f.sockets.adopt(index - offset, fd);
+            }
+            offset += n;
+        }
+        Err(Failed {
+            op: crate::sys::listen::Op::Bind,
+            errno: Errno::EEXIST,
+        })
+    }
+
+    /// How many more descriptors its fd store takes (FileDescriptorStoreMax=).
+    pub fn store_room(&self) -> usize {
+        self.store.room()
+    }
+
+    /// Take a handed-over descriptor into its fd store (given back when full).
+    pub fn adopt_stored(&mut self, name: &str, fd: OwnedFd) -> Result<(), OwnedFd> {
+        self.store.adopt(name, fd)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Address, Listen};
+    use crate::config::Listen;
     use std::net::{Ipv4Addr, SocketAddrV4};
 
     fn socket(addresses: &[Address]) -> SocketUnit {
@@ -189,6 +235,39 @@ mod tests {
         // Held: the next start gets the same descriptors.
         let again = held.for_start("web.service", &log, &mut base());
         assert_eq!(again, Ok(fds));
+    }
+
+    /// A hand-over counts a unit's sockets over all its socket units, in order.
+    #[test]
+    fn a_handed_socket_lands_in_the_right_socket_unit() {
+        let a = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+        let port = a.local_addr().map(|a| a.port()).unwrap_or(0);
+        let mut held = UnitSockets::new(1);
+        let file = Path::new("/lib/systemd/system/web.socket");
+        for address in [loopback(0), loopback(port)] {
+            held.add(&socket(&[address]), file)
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        let want = [(0, loopback(0)), (1, loopback(port))];
+        let unbound: Vec<(usize, Address)> = held
+            .unbound()
+            .into_iter()
+            .map(|(i, a)| (i, a.clone()))
+            .collect();
+        assert_eq!(unbound, want);
+        assert!(held.adopt_listen(1, a.into()).is_ok());
+        let unbound: Vec<usize> = held.unbound().into_iter().map(|(i, _)| i).collect();
+        assert_eq!(unbound, [0]);
+        assert!(held
+            .adopt_listen(
+                1,
+                std::net::TcpListener::bind("127.0.0.1:0")
+                    .unwrap_or_else(|e| panic!("{e}"))
+                    .into()
+            )
+            .is_err());
+        assert_eq!(held.handable().0.len(), 1);
+        assert_eq!(held.store_room(), 1);
     }
 
     #[test]
