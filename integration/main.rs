@@ -39,6 +39,7 @@ mod rich_runc;
 mod rich_second;
 mod rich_shutdown;
 mod rich_supervise;
+mod systemd_handover;
 mod systemd_sockets;
 mod systemd_units;
 

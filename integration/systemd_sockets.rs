@@ -221,10 +221,15 @@ int main(int argc, char **argv) {
 "#;
 
 /// Build PROBE static into `at`.
-fn build_probe(at: &std::path::Path) {
+pub(crate) fn build_probe(at: &std::path::Path) {
+    build_c(at, PROBE);
+}
+
+/// Build the C program `source` static into `at`.
+pub(crate) fn build_c(at: &std::path::Path, source: &str) {
     let cc = require("cc");
     let src = at.with_extension("c");
-    std::fs::write(&src, PROBE).expect("write probe.c");
+    std::fs::write(&src, source).expect("write the C source");
     let out = Command::new(&cc)
         .args(["-static", "-O2", "-Wall", "-o"])
         .arg(at)
@@ -233,7 +238,8 @@ fn build_probe(at: &std::path::Path) {
         .expect("run cc");
     assert!(
         out.status.success(),
-        "cc -static probe.c failed (install gcc and libc6-dev with `make deps`): {}",
+        "cc -static {} failed (install gcc and libc6-dev with `make deps`): {}",
+        src.display(),
         String::from_utf8_lossy(&out.stderr)
     );
     let _ = std::fs::remove_file(&src);
@@ -241,9 +247,9 @@ fn build_probe(at: &std::path::Path) {
 
 /// The port of web.socket: the container has its own network namespace, where nothing
 /// else listens.
-const PORT: u16 = 18080;
+pub(crate) const PORT: u16 = 18080;
 
-const WEB_SOCKET: &str = "[Unit]
+pub(crate) const WEB_SOCKET: &str = "[Unit]
 Description=Web socket
 [Socket]
 ListenStream=18080
@@ -253,7 +259,7 @@ SocketMode=0660
 WantedBy=sockets.target
 ";
 
-const WEB_SERVICE: &str = "[Unit]
+pub(crate) const WEB_SERVICE: &str = "[Unit]
 Description=Web server, socket-activated
 [Service]
 ExecStart=/usr/local/bin/probe server
@@ -266,14 +272,14 @@ const ECHO_SOCKET: &str =
     "[Socket]\nListenStream=7\nAccept=yes\n[Install]\nWantedBy=sockets.target\n";
 const ECHO_SERVICE: &str = "[Service]\nExecStart=/bin/cat\nStandardInput=socket\n";
 
-fn value<'a>(out: &'a str, key: &str) -> Option<&'a str> {
+pub(crate) fn value<'a>(out: &'a str, key: &str) -> Option<&'a str> {
     let prefix = format!("{key}=");
     out.lines()
         .rev()
         .find_map(|l| l.strip_prefix(prefix.as_str()))
 }
 
-fn count(out: &str, name: &str) -> u64 {
+pub(crate) fn count(out: &str, name: &str) -> u64 {
     out.split_whitespace()
         .find_map(|w| w.strip_prefix(&format!("{name}=")))
         .and_then(|v| v.parse().ok())
