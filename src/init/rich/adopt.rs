@@ -42,8 +42,8 @@ pub(super) struct Seen {
 pub(super) enum Fate {
     /// It is the socket of `slots[i]`.
     Listen(usize),
-    /// Into the fd store of `rooms[r]`, the service or unit it names.
-    Store(usize),
+    /// Into the fd store of the service (or unit) it names.
+    Store,
     Close(Why),
 }
 
@@ -80,8 +80,7 @@ impl std::fmt::Display for Why {
 }
 
 /// The fate of each handed descriptor, in order. `rooms` is each service's (and unit's)
-/// free room in its fd store (taken as descriptors are given to it); the first of a name
-/// is its.
+/// free room in its fd store (taken as descriptors are given to it).
 pub(super) fn decide(
     handed: &[(Handed, Seen)],
     slots: &[Slot],
@@ -96,15 +95,13 @@ pub(super) fn decide(
                 Err(_) => return Fate::Close(Why::NotSocket),
             };
             match &h.kind {
-                Kind::Store => match rooms.iter_mut().position(|(s, _)| *s == h.service) {
+                Kind::Store => match rooms.iter_mut().find(|(s, _)| *s == h.service) {
                     None => Fate::Close(Why::NoStore),
-                    Some(r) => match rooms.get_mut(r) {
-                        Some((_, room)) if *room > 0 => {
-                            *room -= 1;
-                            Fate::Store(r)
-                        }
-                        _ => Fate::Close(Why::StoreFull),
-                    },
+                    Some((_, 0)) => Fate::Close(Why::StoreFull),
+                    Some((_, room)) => {
+                        *room -= 1;
+                        Fate::Store
+                    }
                 },
                 Kind::Listen { address } => {
                     let Ok(address) = config::parse_address(address) else {

@@ -209,8 +209,8 @@ fn fates() {
             ],
             &[("web", 2), ("api", 0)],
             &[
-                Fate::Store(0),
-                Fate::Store(0),
+                Fate::Store,
+                Fate::Store,
                 Fate::Close(Why::StoreFull),
                 Fate::Close(Why::NotSocket),
                 Fate::Close(Why::StoreFull),
@@ -273,9 +273,9 @@ fn fates() {
             ],
             &[("web", 1), ("web.service", 2)],
             &[
-                Fate::Store(1),
-                Fate::Store(0),
-                Fate::Store(1),
+                Fate::Store,
+                Fate::Store,
+                Fate::Store,
                 Fate::Close(Why::StoreFull),
                 Fate::Close(Why::NoStore),
             ],

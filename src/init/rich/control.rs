@@ -177,13 +177,9 @@ impl ControlServer {
             }
             Some(Reply::Take(take)) => {
                 if !take.skipped.is_empty() {
-                    let text = format!(
-                        "hand-over: not sent, a unit name the protocol cannot carry: {}",
-                        take.skipped.join(", ")
-                    );
                     log.emit(Msg::Rich {
                         level: Level::Warn,
-                        text: &text,
+                        text: &take.skipped,
                     });
                 }
                 let deadline = Instant::now() + SEND_TIMEOUT;

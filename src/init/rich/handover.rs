@@ -9,127 +9,85 @@
 use super::adopt::{self, Fate, Seen, Slot};
 use super::control::send_until;
 use super::services::Svc;
-use super::systemd::{UnitRun, UnitSockets};
+use super::systemd::UnitRun;
+use crate::config::valid_name;
 use crate::config::Address;
 use crate::control::handover::{render_hand_line, Given, HandLine, Handed, Kind};
-use crate::control::protocol::check_service_name;
 use crate::logging::{Level, Logger, Msg};
-use crate::sys::listen::Failed;
 use crate::sys::{io, sockinfo, unix_socket, Errno};
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::time::Instant;
 
 /// What a take sends: each line with its descriptor (the init's own, borrowed: sent at
 /// once, before anything can close it), and what they are, for the log line.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(super) struct Take {
     pub lines: Vec<(String, RawFd)>,
     pub summary: String,
-    /// Units whose name the protocol cannot carry, their descriptors not sent: one
-    /// warning for all.
-    pub skipped: Vec<String>,
-}
-
-/// Who holds descriptors a hand-over carries: a services.d service, or a systemd unit
-/// (its socket units' sockets and its FileDescriptorStoreMax= store).
-pub(super) trait Holder {
-    /// Its bound sockets (name, address, descriptor) and its store (name, descriptor).
-    fn handable(&self) -> (Vec<(&str, &Address, RawFd)>, Vec<(&str, RawFd)>);
-    /// Its sockets not bound yet: (index, address).
-    fn unbound(&self) -> Vec<(usize, &Address)>;
-    fn adopt_listen(&mut self, index: usize, fd: OwnedFd) -> Result<(), Failed>;
-    fn store_room(&self) -> usize;
-    fn adopt_stored(&mut self, name: &str, fd: OwnedFd) -> Result<(), OwnedFd>;
-}
-
-impl Holder for Svc {
-    fn handable(&self) -> (Vec<(&str, &Address, RawFd)>, Vec<(&str, RawFd)>) {
-        Svc::handable(self)
-    }
-    fn unbound(&self) -> Vec<(usize, &Address)> {
-        Svc::unbound(self).collect()
-    }
-    fn adopt_listen(&mut self, index: usize, fd: OwnedFd) -> Result<(), Failed> {
-        Svc::adopt_listen(self, index, fd)
-    }
-    fn store_room(&self) -> usize {
-        Svc::store_room(self)
-    }
-    fn adopt_stored(&mut self, name: &str, fd: OwnedFd) -> Result<(), OwnedFd> {
-        Svc::adopt_stored(self, name, fd)
-    }
-}
-
-impl Holder for UnitSockets {
-    fn handable(&self) -> (Vec<(&str, &Address, RawFd)>, Vec<(&str, RawFd)>) {
-        UnitSockets::handable(self)
-    }
-    fn unbound(&self) -> Vec<(usize, &Address)> {
-        UnitSockets::unbound(self)
-    }
-    fn adopt_listen(&mut self, index: usize, fd: OwnedFd) -> Result<(), Failed> {
-        UnitSockets::adopt_listen(self, index, fd)
-    }
-    fn store_room(&self) -> usize {
-        UnitSockets::store_room(self)
-    }
-    fn adopt_stored(&mut self, name: &str, fd: OwnedFd) -> Result<(), OwnedFd> {
-        UnitSockets::adopt_stored(self, name, fd)
-    }
-}
-
-/// The holders, services in name order, then units in name order.
-fn holders<'a>(
-    services: &'a BTreeMap<String, Svc>,
-    units: &'a BTreeMap<String, UnitRun>,
-) -> Vec<(&'a str, &'a dyn Holder)> {
-    let svcs = services.iter().map(|(n, s)| (n.as_str(), s as &dyn Holder));
-    let units = units
-        .iter()
-        .map(|(n, u)| (n.as_str(), &u.sockets as &dyn Holder));
-    svcs.chain(units).collect()
+    /// The units whose name the protocol cannot carry (`\x2d` escapes, over 64 bytes;
+    /// `control::check_service_name`), their descriptors not sent: the one warning line
+    /// naming them all, or empty.
+    pub skipped: String,
 }
 
 /// Every service's bound `listen` sockets, then its fd store, services in name order;
-/// then every unit's socket units' sockets and its fd store, units in name order. A unit
-/// whose name the protocol cannot carry (`\x2d` escapes, over 64 bytes) is skipped.
+/// then every unit's socket units' sockets and its FileDescriptorStoreMax= store, under
+/// its unit name, units in name order.
 pub(super) fn take(services: &BTreeMap<String, Svc>, units: &BTreeMap<String, UnitRun>) -> Take {
-    let mut lines = Vec::new();
-    let mut parts = Vec::new();
-    let mut skipped = Vec::new();
-    for (service, holder) in holders(services, units) {
-        let (listen, mut stored) = holder.handable();
+    let mut take = Take::default();
+    for (service, svc) in services {
+        let (listen, stored) = svc.handable();
+        take.add(service, listen, stored);
+    }
+    for (unit, run) in units {
+        let (listen, stored) = run.sockets.handable();
+        take.add(unit, listen, stored);
+    }
+    take
+}
+
+impl Take {
+    fn add(&mut self, service: &str, listen: Vec<Bound>, mut stored: Vec<(&str, RawFd)>) {
         // Only sockets travel (a give keeps nothing else): a stored pipe or memfd stays.
         stored.retain(|(_, fd)| sockinfo::probe(*fd).is_ok());
         let counts = (listen.len(), stored.len());
         if counts == (0, 0) {
-            continue;
+            return;
         }
-        if check_service_name(service).is_err() {
-            skipped.push(service.to_string());
-            continue;
+        if !valid_name(service) {
+            if self.skipped.is_empty() {
+                self.skipped
+                    .push_str("hand-over: not sent, a unit name the protocol cannot carry: ");
+            } else {
+                self.skipped.push_str(", ");
+            }
+            self.skipped.push_str(service);
+            return;
         }
         for (name, address, fd) in listen {
             let kind = Kind::Listen {
                 address: address.to_string(),
             };
-            lines.push((line(service, name, kind), fd));
+            self.lines.push((line(service, name, kind), fd));
         }
         for (name, fd) in stored {
-            lines.push((line(service, name, Kind::Store), fd));
+            self.lines.push((line(service, name, Kind::Store), fd));
         }
-        parts.push(format!(
+        if !self.summary.is_empty() {
+            self.summary.push_str("; ");
+        }
+        let _ = write!(
+            self.summary,
             "{service}: {} listen, {} store",
             counts.0, counts.1
-        ));
-    }
-    Take {
-        lines,
-        summary: parts.join("; "),
-        skipped,
+        );
     }
 }
+
+/// A bound socket, for a take: (LISTEN_FDNAMES name, address, descriptor).
+type Bound<'a> = (&'a str, &'a Address, RawFd);
 
 fn line(service: &str, name: &str, kind: Kind) -> String {
     render_hand_line(&HandLine::Fd(Handed {
@@ -182,53 +140,67 @@ pub(super) fn adopt(
     log: &Logger,
 ) -> Given {
     let seen: Vec<(Handed, Seen)> = handed.iter().map(|(h, fd)| (h.clone(), see(fd))).collect();
-    // Where each slot and each store room is: (holder, index) and holder, in
-    // `holders` order.
-    let (fates, places, room_of) = {
-        let holders = holders(services, units);
+    // Where each slot is: (a unit's, name, index), services first (and their stores:
+    // a name is a service's before a unit's).
+    let (fates, places) = {
         let mut slots = Vec::new();
         let mut places = Vec::new();
-        for (at, (service, h)) in holders.iter().enumerate() {
-            for (index, address) in h.unbound() {
-                slots.push(Slot { service, address });
-                places.push((at, index));
-            }
-        }
         let mut rooms = Vec::new();
-        let mut room_of = Vec::new();
-        for (at, (name, h)) in holders.iter().enumerate() {
-            let room = h.store_room();
+        let mut all = Vec::new();
+        for (name, s) in services.iter() {
+            all.push((false, name, s.unbound(), s.store_room()));
+        }
+        for (name, u) in units.iter() {
+            all.push((true, name, u.sockets.unbound(), u.sockets.store_room()));
+        }
+        for (unit, name, unbound, room) in all {
+            for (index, address) in unbound {
+                slots.push(Slot {
+                    service: name,
+                    address,
+                });
+                places.push((unit, name.clone(), index));
+            }
             if room > 0 {
-                rooms.push((*name, room));
-                room_of.push(at);
+                rooms.push((name.as_str(), room));
             }
         }
         let fates = adopt::decide(&seen, &slots, &mut rooms);
-        (fates, places, room_of)
+        (fates, places)
     };
-    let svcs = services.values_mut().map(|s| s as &mut dyn Holder);
-    let units = units
-        .values_mut()
-        .map(|u| &mut u.sockets as &mut dyn Holder);
-    let mut holders: Vec<&mut dyn Holder> = svcs.chain(units).collect();
     let mut given = Given::default();
     let mut closed = Vec::new();
     for ((h, fd), fate) in handed.into_iter().zip(fates) {
         let why = match fate {
             Fate::Listen(i) => {
-                let place = places.get(i);
-                match place.and_then(|(at, index)| Some((holders.get_mut(*at)?, *index))) {
-                    Some((o, index)) => o.adopt_listen(index, fd).err().map(|e| e.to_string()),
+                let done = match places.get(i) {
+                    Some((false, name, index)) => {
+                        services.get_mut(name).map(|s| s.adopt_listen(*index, fd))
+                    }
+                    Some((true, name, index)) => units
+                        .get_mut(name)
+                        .map(|u| u.sockets.adopt_listen(*index, fd)),
+                    None => None,
+                };
+                match done {
+                    Some(Ok(())) => None,
+                    Some(Err(failed)) => Some(failed.to_string()),
                     None => Some("no such socket".to_string()),
                 }
             }
-            Fate::Store(r) => match room_of.get(r).and_then(|at| holders.get_mut(*at)) {
-                Some(o) => o
-                    .adopt_stored(&h.name, fd)
-                    .err()
-                    .map(|_| adopt::Why::StoreFull.to_string()),
-                None => Some(adopt::Why::NoStore.to_string()),
-            },
+            Fate::Store => {
+                let kept = match services.get_mut(&h.service) {
+                    Some(svc) => Some(svc.adopt_stored(&h.name, fd)),
+                    None => units
+                        .get_mut(&h.service)
+                        .map(|u| u.sockets.adopt_stored(&h.name, fd)),
+                };
+                match kept {
+                    Some(Ok(())) => None,
+                    Some(Err(_)) => Some(adopt::Why::StoreFull.to_string()),
+                    None => Some(adopt::Why::NoStore.to_string()),
+                }
+            }
             Fate::Close(why) => Some(why.to_string()),
         };
         match why {

@@ -233,12 +233,16 @@ impl Svc {
     /// and its fd store (name, descriptor).
     #[allow(clippy::type_complexity)]
     pub fn handable(&self) -> (Vec<(&str, &config::Address, i32)>, Vec<(&str, i32)>) {
-        (self.sockets.bound().collect(), self.store.held().collect())
+        let mut listen = Vec::new();
+        self.sockets.bound(&mut listen);
+        (listen, self.store.held().collect())
     }
 
     /// Its `listen` sockets not bound yet: (index, address).
-    pub fn unbound(&self) -> impl Iterator<Item = (usize, &config::Address)> {
-        self.sockets.unbound()
+    pub fn unbound(&self) -> Vec<(usize, &config::Address)> {
+        let mut out = Vec::new();
+        self.sockets.unbound(0, &mut out);
+        out
     }
 
     /// Take a handed-over socket as its `listen` socket `index`.

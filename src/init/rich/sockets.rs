@@ -110,19 +110,23 @@ impl Sockets {
         errors
     }
 
-    /// The sockets not bound yet: (index in `listen`, address).
-    pub fn unbound(&self) -> impl Iterator<Item = (usize, &Address)> {
-        let held = self.held.iter().enumerate();
-        held.filter(|(_, h)| h.fd.is_none())
-            .map(|(i, h)| (i, &h.cfg.address))
+    /// The sockets not bound yet, onto `out`: (`offset` + index in `listen`, address).
+    pub fn unbound<'a>(&'a self, offset: usize, out: &mut Vec<(usize, &'a Address)>) {
+        for (i, h) in self.held.iter().enumerate() {
+            if h.fd.is_none() {
+                out.push((offset + i, &h.cfg.address));
+            }
+        }
     }
 
-    /// The bound ones, for a hand-over: (LISTEN_FDNAMES name, address, descriptor).
-    pub fn bound(&self) -> impl Iterator<Item = (&str, &Address, RawFd)> {
-        self.held.iter().filter_map(|h| {
-            let fd = h.fd.as_ref()?.as_raw_fd();
-            Some((h.cfg.name.as_str(), &h.cfg.address, fd))
-        })
+    /// The bound ones, for a hand-over, onto `out`: (LISTEN_FDNAMES name, address,
+    /// descriptor).
+    pub fn bound<'a>(&'a self, out: &mut Vec<(&'a str, &'a Address, RawFd)>) {
+        for h in &self.held {
+            if let Some(fd) = &h.fd {
+                out.push((h.cfg.name.as_str(), &h.cfg.address, fd.as_raw_fd()));
+            }
+        }
     }
 
     /// Take `fd`, handed over by an upgrade's old init, as socket `index` (not bound yet):
@@ -145,6 +149,11 @@ impl Sockets {
     pub fn fds(&self) -> Vec<RawFd> {
         let fds = self.held.iter().filter_map(|h| h.fd.as_ref());
         fds.map(AsRawFd::as_raw_fd).collect()
+    }
+
+    /// How many it has, bound or not.
+    pub fn len(&self) -> usize {
+        self.held.len()
     }
 
     /// Their names for LISTEN_FDNAMES, in the same order.

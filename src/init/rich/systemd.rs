@@ -31,7 +31,6 @@ mod load;
 mod sockets;
 
 pub(super) use load::{load, load_one, reload, Meta, OnDemandError, Reloaded};
-pub(super) use sockets::UnitSockets;
 
 pub(super) const DEFAULT_PATH: &str =
     "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";

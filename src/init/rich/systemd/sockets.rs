@@ -121,8 +121,12 @@ impl UnitSockets {
 
     /// For a hand-over: its bound sockets (LISTEN_FDNAMES name, address, descriptor), and
     /// what its fd store holds (name, descriptor).
+    #[allow(clippy::type_complexity)]
     pub fn handable(&self) -> (Vec<(&str, &Address, RawFd)>, Vec<(&str, RawFd)>) {
-        let listen = self.from.iter().flat_map(|f| f.sockets.bound()).collect();
+        let mut listen = Vec::new();
+        for f in &self.from {
+            f.sockets.bound(&mut listen);
+        }
         (listen, self.store.held().collect())
     }
 
@@ -131,8 +135,8 @@ impl UnitSockets {
         let mut out = Vec::new();
         let mut offset = 0;
         for f in &self.from {
-            out.extend(f.sockets.unbound().map(|(i, a)| (offset + i, a)));
-            offset += f.sockets.names().count();
+            f.sockets.unbound(offset, &mut out);
+            offset += f.sockets.len();
         }
         out
     }
@@ -141,7 +145,7 @@ impl UnitSockets {
     pub fn adopt_listen(&mut self, index: usize, fd: OwnedFd) -> Result<(), Failed> {
         let mut offset = 0;
         for f in &mut self.from {
-            let n = f.sockets.names().count();
+            let n = f.sockets.len();
             if index < offset + n {
                 return f.sockets.adopt(index - offset, fd);
             }
