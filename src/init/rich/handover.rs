@@ -3,8 +3,9 @@
 //! `adopt.rs`'s; the wait at boot is `awaiting.rs`).
 //!
 //! A take sends only the `listen` sockets the init holds and its services' fd-store
-//! entries that are sockets, never anything else of its own, and keeps its copies: the
-//! old init serves on until the upgrade stops it.
+//! entries that are sockets (under `--systemd` also each unit's socket units' sockets and
+//! FileDescriptorStoreMax= store, under the unit's name), never anything else of its own,
+//! and keeps its copies: the old init serves on until the upgrade stops it.
 
 use super::adopt::{self, Fate, Seen, Slot};
 use super::control::send_until;
