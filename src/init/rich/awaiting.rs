@@ -132,14 +132,15 @@ pub(super) fn wait(
                     let _ = send_until(
                         fd.as_raw_fd(),
                         text.as_bytes(),
-                        Instant::now() + ANSWER_TIMEOUT,
+                        deadline.min(Instant::now() + ANSWER_TIMEOUT),
                     );
                 }
                 Step::Give(fds) => return Some(Give { conn: fd, fds }),
             }
         }
         if ready.get(1) == Some(&true) {
-            loop {
+            // At most MAX_CONNS a turn: a flood cannot keep the wait past its deadline.
+            for _ in 0..MAX_CONNS {
                 let fd = match unix_socket::accept(listener) {
                     Ok(fd) => fd,
                     Err(Errno::EMFILE | Errno::ENFILE) if conns.is_empty() => {

@@ -207,7 +207,11 @@ impl Svc {
         let uid = self.identity.as_ref().map(|i| i.uid);
         let me = crate::sys::unix_socket::euid();
         for m in msgs {
-            let pgid = m.sender.and_then(|s| crate::sys::pgid_of(s.pid));
+            // pid 0: a sender outside our pid namespace (getpgid(0) would be our own group).
+            let pgid = m
+                .sender
+                .filter(|s| s.pid > 0)
+                .and_then(|s| crate::sys::pgid_of(s.pid));
             if !super::fdstore::sender_allowed(m.sender, main_pid, pgid, uid, me) {
                 if !self.outsider_warned {
                     self.outsider_warned = true;
