@@ -9,6 +9,11 @@ use std::os::fd::RawFd;
 /// process that called listen(2) on the server's socket; 0 when it is in a pid namespace
 /// we cannot see.
 pub fn peer_pid(fd: RawFd) -> Result<i32, Errno> {
+    peer_cred(fd).map(|(pid, _)| pid)
+}
+
+/// The pid and uid of the process at the other end (SO_PEERCRED).
+pub fn peer_cred(fd: RawFd) -> Result<(i32, u32), Errno> {
     // SAFETY: ucred is plain old data; all zeros is valid.
     let mut cred: libc::ucred = unsafe { std::mem::zeroed() };
     let mut len =
@@ -26,7 +31,7 @@ pub fn peer_pid(fd: RawFd) -> Result<i32, Errno> {
     if rc != 0 {
         return Err(Errno::last());
     }
-    Ok(cred.pid)
+    Ok((cred.pid, cred.uid))
 }
 
 #[cfg(test)]

@@ -97,24 +97,7 @@ pub fn accept(listener: RawFd) -> Result<OwnedFd, Errno> {
 
 /// The uid of the process at the other end (SO_PEERCRED).
 pub fn peer_uid(fd: RawFd) -> Result<u32, Errno> {
-    // SAFETY: ucred is plain old data; all zeros is valid.
-    let mut cred: libc::ucred = unsafe { std::mem::zeroed() };
-    let mut len =
-        libc::socklen_t::try_from(std::mem::size_of::<libc::ucred>()).map_err(|_| Errno::EINVAL)?;
-    // SAFETY: `cred` and `len` are valid for getsockopt to write.
-    let rc = unsafe {
-        libc::getsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_PEERCRED,
-            std::ptr::addr_of_mut!(cred).cast(),
-            &mut len,
-        )
-    };
-    if rc != 0 {
-        return Err(Errno::last());
-    }
-    Ok(cred.uid)
+    super::peer::peer_cred(fd).map(|(_, uid)| uid)
 }
 
 /// Our effective uid.
