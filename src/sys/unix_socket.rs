@@ -117,6 +117,45 @@ pub fn connect(path: &Path) -> Result<std::os::unix::net::UnixStream, Errno> {
     Ok(std::os::unix::net::UnixStream::from(fd))
 }
 
+/// Connect to `path`, waiting at most `timeout` (at least 1 ms) when the listener's
+/// backlog is full: SO_SNDTIMEO is set before the connect, which a unix-stream connect
+/// honours. Err(ETIMEDOUT) when the time ran out. The socket keeps that send timeout.
+pub fn connect_timeout(
+    path: &Path,
+    timeout: std::time::Duration,
+) -> Result<std::os::unix::net::UnixStream, Errno> {
+    let fd = socket(0)?;
+    let timeout = timeout.max(std::time::Duration::from_millis(1));
+    let tv = libc::timeval {
+        tv_sec: libc::time_t::try_from(timeout.as_secs()).unwrap_or(libc::time_t::MAX),
+        tv_usec: i32::try_from(timeout.subsec_micros()).map_or(0, libc::suseconds_t::from),
+    };
+    let tv_len = libc::socklen_t::try_from(std::mem::size_of::<libc::timeval>())
+        .map_err(|_| Errno::EINVAL)?;
+    // SAFETY: `tv` is a live timeval of `tv_len` bytes for setsockopt to read.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_SNDTIMEO,
+            std::ptr::addr_of!(tv).cast(),
+            tv_len,
+        )
+    };
+    if rc != 0 {
+        return Err(Errno::last());
+    }
+    let (addr, len) = sockaddr(path)?;
+    // SAFETY: the address is a valid sockaddr_un of `len` bytes.
+    if unsafe { libc::connect(fd.as_raw_fd(), std::ptr::addr_of!(addr).cast(), len) } != 0 {
+        return Err(match Errno::last() {
+            Errno::EAGAIN | Errno::EINPROGRESS => Errno::ETIMEDOUT,
+            e => e,
+        });
+    }
+    Ok(std::os::unix::net::UnixStream::from(fd))
+}
+
 /// Write without blocking; how much went out.
 pub fn send_some(fd: RawFd, bytes: &[u8]) -> Result<usize, Errno> {
     // SAFETY: pointer and length from a live slice; MSG_NOSIGNAL: no SIGPIPE for us.
@@ -355,6 +394,34 @@ mod tests {
         assert_eq!(send_fds(a.as_raw_fd(), b"x", &[0; 254]), Err(Errno::EINVAL));
         assert_eq!(send_fds(a.as_raw_fd(), b"", &[]), Err(Errno::EINVAL));
         drop(r);
+    }
+
+    #[test]
+    fn a_connect_to_a_full_backlog_times_out() {
+        let dir = std::env::temp_dir().join(format!("ri-connect-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("full.sock");
+        let listener = socket(0).expect("socket");
+        bind(&listener, &path).expect("bind");
+        // SAFETY: listen takes a descriptor and a backlog.
+        assert_eq!(unsafe { libc::listen(listener.as_raw_fd(), 0) }, 0);
+        let timeout = std::time::Duration::from_millis(100);
+        // A backlog of 0 still queues one; the next ones find it full.
+        let mut kept = Vec::new();
+        let started = std::time::Instant::now();
+        let got = loop {
+            match connect_timeout(&path, timeout) {
+                Ok(s) if kept.len() < 8 => kept.push(s),
+                Ok(_) => break Ok(()),
+                Err(e) => break Err(e),
+            }
+        };
+        assert_eq!(got, Err(Errno::ETIMEDOUT));
+        let took = started.elapsed();
+        assert!(took >= std::time::Duration::from_millis(80), "{took:?}");
+        assert!(took < std::time::Duration::from_secs(3), "{took:?}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
