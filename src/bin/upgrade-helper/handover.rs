@@ -2,7 +2,8 @@
 //! `listen` sockets and fd-store descriptors from the old init right before its task
 //! stops, hold them while the task is replaced (the netns is kept, so the kernel queues
 //! connections in their backlogs), give them to the new init once it starts, or back to
-//! the restarted old one on a rollback. Our copies live until the commit.
+//! the restarted old one on a rollback. Our copies live until the commit, unless the new
+//! init closed some of them, or the give did not happen in time (see [`give`]).
 //!
 //! A hand-over that cannot happen never fails an upgrade: one line says why, and the
 //! services bind afresh. When a task that is to get them will not (it does not run
@@ -11,7 +12,7 @@
 
 use crate::containerd::Client;
 use crate::handover_io::{self, Fail};
-use crate::handover_spec::{control_socket, deadline_ms, on_host, set_handover_var};
+use crate::handover_spec::{control_socket, deadline_ms, give_up_ms, on_host, set_handover_var};
 use crate::record;
 use anyhow::Result;
 use containerd_client::services::v1::Container;
@@ -97,8 +98,22 @@ pub async fn take(pid: u32, spec: &Value, wait: Duration) -> Option<Held> {
         eprintln!("{SAY} skipped: the container does not run rich-init in rich mode with a control socket");
         return None;
     };
-    let path = on_host(pid, &inside);
-    let result = tokio::task::spawn_blocking(move || handover_io::take(&path, pid)).await;
+    let Some(path) = on_host(pid, &inside) else {
+        eprintln!(
+            "{SAY} skipped: the control socket {} has a `..` component",
+            inside.display()
+        );
+        return None;
+    };
+    let result = tokio::time::timeout(
+        handover_io::TAKE_BOUND,
+        tokio::task::spawn_blocking(move || handover_io::take(&path, pid)),
+    )
+    .await;
+    let Ok(result) = result else {
+        eprintln!("{SAY} warning: the take did not end within {} s; the upgrade goes on without a hand-over", handover_io::TAKE_BOUND.as_secs());
+        return None;
+    };
     let taken = match result {
         Ok(Ok(taken)) => taken,
         Ok(Err(Fail::Absent(e))) => {
@@ -138,21 +153,38 @@ pub async fn take(pid: u32, spec: &Value, wait: Duration) -> Option<Held> {
 }
 
 /// Give the held descriptors to init `pid`, created with the variable by
-/// [`Held::arm`] on `spec`; `to` names it in the lines. Our copies stay, unless the give
-/// failed: then they are closed, so that the init can bind afresh once its wait ends.
+/// [`Held::arm`] on `spec`; `to` names it in the lines. Our copies stay while the init
+/// kept them all; they are closed at once when it closed some (a copy of a socket it
+/// closed would keep its port bound, and its fresh bind would fail), or when the give
+/// failed or could not reach the init before [`give_up_ms`] (so that it can bind afresh
+/// at its deadline).
 pub async fn give(held: &mut Held, pid: u32, spec: &Value, to: &str) -> Option<Given> {
     let (Some(inside), Some(deadline)) = (control_socket(spec), held.deadline_ms.take()) else {
         held.release("the task was not made to wait for them");
         return None;
     };
-    let path = on_host(pid, &inside);
+    let Some(path) = on_host(pid, &inside) else {
+        held.release(&format!(
+            "the control socket {} has a `..` component; the init binds afresh once its wait ends",
+            inside.display()
+        ));
+        return None;
+    };
+    let give_up = give_up_ms(deadline, held.wait);
     let fds = std::mem::take(&mut held.fds);
     let n = descriptors(fds.len());
-    let result = tokio::task::spawn_blocking(move || {
-        let given = handover_io::give(&path, pid, &fds, deadline);
-        (fds, given)
-    })
+    let result = tokio::time::timeout(
+        handover_io::give_bound(give_up),
+        tokio::task::spawn_blocking(move || {
+            let given = handover_io::give(&path, pid, &fds, give_up);
+            (fds, given)
+        }),
+    )
     .await;
+    let Ok(result) = result else {
+        eprintln!("{SAY} warning: the give to the {to} did not end in time; the held copies close as it ends, and its services bind afresh once its wait ends");
+        return None;
+    };
     match result {
         Ok((fds, Ok(given))) => {
             held.fds = fds;
@@ -160,6 +192,9 @@ pub async fn give(held: &mut Held, pid: u32, spec: &Value, to: &str) -> Option<G
                 "{SAY} gave {n} to the {to}: kept {}, closed {}",
                 given.kept, given.closed
             );
+            if given.closed > 0 {
+                held.release("the init closed some of them; a copy of one would keep its port bound, and a rollback binds afresh");
+            }
             Some(given)
         }
         Ok((fds, Err(e))) => {
@@ -190,3 +225,7 @@ pub async fn give_and_unset(
     record::strip_handover(client, container).await;
     Ok(given)
 }
+
+#[cfg(test)]
+#[path = "handover_tests.rs"]
+mod tests;

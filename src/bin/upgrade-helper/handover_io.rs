@@ -38,12 +38,18 @@ impl From<anyhow::Error> for Fail {
     }
 }
 
-/// Connect to the control socket at `path` (under `/proc/PID/root`) of init `pid`, with
-/// read and write timeouts. The listener must be that init itself: a symlink in the
-/// container must not lead us to another socket of the host.
-fn open(path: &Path, pid: u32) -> Result<UnixStream, Fail> {
-    let stream = unix_socket::connect(path).map_err(|e| match e {
+/// Connect to the control socket at `path` (under `/proc/PID/root`) of init `pid`,
+/// waiting at most `within` for the connect (a full backlog), with read and write
+/// timeouts. The listener must be that init itself: a symlink in the container must not
+/// lead us to another socket of the host.
+fn open(path: &Path, pid: u32, within: Duration) -> Result<UnixStream, Fail> {
+    let stream = unix_socket::connect_timeout(path, within).map_err(|e| match e {
         Errno::ENOENT | Errno::ENOTDIR | Errno::ECONNREFUSED => Fail::Absent(e),
+        Errno::ETIMEDOUT => Fail::Other(anyhow!(
+            "cannot connect to {}: it did not accept within {} ms",
+            path.display(),
+            within.as_millis()
+        )),
         e => Fail::Other(anyhow!(
             "cannot connect to {}: {}",
             path.display(),
@@ -141,7 +147,7 @@ pub struct Taken {
 
 /// `fds-take` from init `pid` at `path`.
 pub fn take(path: &Path, pid: u32) -> Result<Taken, Fail> {
-    let mut stream = open(path, pid)?;
+    let mut stream = open(path, pid, IO_TIMEOUT)?;
     stream
         .write_all(render_request(&Request::FdsTake).as_bytes())
         .map_err(|e| anyhow!("cannot send the take: {e}"))?;
@@ -195,22 +201,33 @@ fn until(deadline_unix_ms: u128) -> Duration {
     Duration::from_millis(u64::try_from(deadline_unix_ms.saturating_sub(now)).unwrap_or(u64::MAX))
 }
 
+/// The longest a [`take`] may run, as a whole: its connect, its request and its answer
+/// are each bounded by [`IO_TIMEOUT`]; this bound only guards against a bug.
+pub const TAKE_BOUND: Duration = Duration::from_secs(4 * IO_TIMEOUT.as_secs());
+
+/// The longest a [`give`] that gives up at `give_up_unix_ms` may run, as a whole: its
+/// reach ends then, and the rest is bounded by [`IO_TIMEOUT`] per step.
+pub fn give_bound(give_up_unix_ms: u128) -> Duration {
+    until(give_up_unix_ms).saturating_add(4 * IO_TIMEOUT)
+}
+
 /// Reach init `pid` at `path`, which may not listen yet: try again after a pause (1 ms,
-/// doubling up to 50 ms) until the init's own deadline, or until it is gone.
-fn reach(path: &Path, pid: u32, deadline_unix_ms: u128) -> Result<UnixStream> {
+/// doubling up to 50 ms) until `give_up_unix_ms`, or until it is gone.
+fn reach(path: &Path, pid: u32, give_up_unix_ms: u128) -> Result<UnixStream> {
     let mut pause = FIRST_PAUSE;
     loop {
-        match open(path, pid) {
+        let within = until(give_up_unix_ms).min(IO_TIMEOUT);
+        match open(path, pid, within) {
             Ok(stream) => return Ok(stream),
             Err(Fail::Other(e)) => return Err(e),
             Err(Fail::Absent(e)) => {
                 if !Path::new("/proc").join(pid.to_string()).exists() {
                     bail!("the init (pid {pid}) is gone");
                 }
-                let left = until(deadline_unix_ms);
+                let left = until(give_up_unix_ms);
                 if left.is_zero() {
                     bail!(
-                        "its control socket {} did not answer before the deadline ({})",
+                        "its control socket {} did not answer in time ({}); the init binds afresh at its deadline",
                         path.display(),
                         strerror(e)
                     );
@@ -222,36 +239,60 @@ fn reach(path: &Path, pid: u32, deadline_unix_ms: u128) -> Result<UnixStream> {
     }
 }
 
-/// `fds-give` of `fds` to init `pid` at `path`, which waits for them until
-/// `deadline_unix_ms`.
+/// A send to the init failed with `e`: if the init closed its end (EPIPE, ECONNRESET),
+/// its last line may say why (`{"ok":false,"error":…}`); that refusal then, else `e`.
+fn why_not_sent(stream: &UnixStream, errno: Option<Errno>, e: anyhow::Error) -> anyhow::Error {
+    if !matches!(errno, Some(Errno::EPIPE | Errno::ECONNRESET)) {
+        return e;
+    }
+    match Reader::new(stream).line().map(|line| parse_given(&line)) {
+        Ok(Err(refusal)) => anyhow!("{refusal} ({e})"),
+        _ => e,
+    }
+}
+
+/// `fds-give` of `fds` to init `pid` at `path`, trying to reach it until
+/// `give_up_unix_ms` (before the init's own deadline, so that copies the helper then
+/// closes are gone by the time the init binds afresh).
 pub fn give(
     path: &Path,
     pid: u32,
     fds: &[(Handed, OwnedFd)],
-    deadline_unix_ms: u128,
+    give_up_unix_ms: u128,
 ) -> Result<Given> {
-    let mut stream = reach(path, pid, deadline_unix_ms)?;
-    let sent = |e: std::io::Error| anyhow!("cannot send the give: {e}");
-    stream
-        .write_all(render_request(&Request::FdsGive).as_bytes())
-        .map_err(sent)?;
+    let mut stream = reach(path, pid, give_up_unix_ms)?;
+    let errno = |e: &std::io::Error| e.raw_os_error().map(Errno::from_raw);
+    if let Err(e) = stream.write_all(render_request(&Request::FdsGive).as_bytes()) {
+        let n = errno(&e);
+        return Err(why_not_sent(
+            &stream,
+            n,
+            anyhow!("cannot send the give: {e}"),
+        ));
+    }
     for (h, fd) in fds {
         let line = render_hand_line(&HandLine::Fd(h.clone()));
-        unix_socket::send_fds(stream.as_raw_fd(), line.as_bytes(), &[fd.as_raw_fd()]).map_err(
-            |e| {
-                anyhow!(
-                    "cannot send descriptor {}/{}: {}",
-                    h.service,
-                    h.name,
-                    strerror(e)
-                )
-            },
-        )?;
+        if let Err(e) =
+            unix_socket::send_fds(stream.as_raw_fd(), line.as_bytes(), &[fd.as_raw_fd()])
+        {
+            let why = anyhow!(
+                "cannot send descriptor {}/{}: {}",
+                h.service,
+                h.name,
+                strerror(e)
+            );
+            return Err(why_not_sent(&stream, Some(e), why));
+        }
     }
     let count = u64::try_from(fds.len()).unwrap_or(u64::MAX);
-    stream
-        .write_all(render_hand_line(&HandLine::End { count }).as_bytes())
-        .map_err(sent)?;
+    if let Err(e) = stream.write_all(render_hand_line(&HandLine::End { count }).as_bytes()) {
+        let n = errno(&e);
+        return Err(why_not_sent(
+            &stream,
+            n,
+            anyhow!("cannot send the give: {e}"),
+        ));
+    }
     let line = Reader::new(&stream).line()?;
     parse_given(&line).map_err(|e| anyhow!("{e}"))
 }

@@ -199,3 +199,29 @@ fn a_give_stops_at_the_deadline() {
     assert!(took >= Duration::from_millis(80), "{took:?}");
     assert!(took < Duration::from_secs(2), "{took:?}");
 }
+
+#[test]
+fn a_give_refused_midway_says_what_the_init_said() {
+    let path = temp_socket("refused");
+    let listener = UnixListener::bind(&*path).expect("bind");
+    let init = std::thread::spawn(move || {
+        let (conn, _) = listener.accept().expect("accept");
+        let mut r = Reader::new(&conn);
+        let request = r.line().expect("request");
+        assert_eq!(parse_request(&request).ok(), Some(Request::FdsGive));
+        r.line().expect("the first descriptor's line");
+        (&conn)
+            .write_all(b"{\"ok\":false,\"error\":\"not waiting for descriptors\"}\n")
+            .expect("refuse");
+    });
+    // Enough lines that the init closes before the last of them is sent (or, at worst,
+    // the refusal is read as the answer): either way the init's words are in the error.
+    let fds: Vec<_> = (0..200)
+        .filter_map(|i| a_socket().map(|fd| (listen_line(&format!("s{i}")), fd)))
+        .collect();
+    let deadline = crate::handover_spec::deadline_ms(SystemTime::now(), Duration::from_secs(5));
+    let e = give(&path, me(), &fds, deadline).expect_err("a refusal");
+    init.join().expect("the fake init");
+    let text = format!("{e:#}");
+    assert!(text.contains("not waiting for descriptors"), "{text}");
+}

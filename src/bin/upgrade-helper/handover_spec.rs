@@ -6,7 +6,7 @@ use rich_init::cli::{self, Parsed};
 use rich_init::control::handover::{handover_value, HANDOVER_VAR};
 use serde_json::Value;
 use std::ffi::OsString;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 fn strings(v: &Value) -> Vec<String> {
@@ -60,12 +60,29 @@ pub fn control_socket(spec: &Value) -> Option<PathBuf> {
 }
 
 /// The same path seen from the host, through the init's root: `/proc/PID/root/...`.
-pub fn on_host(pid: u32, inside: &Path) -> PathBuf {
+/// None when the path has a `..` component, which could climb out of that root (the
+/// spec is the container's to write).
+pub fn on_host(pid: u32, inside: &Path) -> Option<PathBuf> {
+    if inside
+        .components()
+        .any(|c| matches!(c, Component::ParentDir))
+    {
+        return None;
+    }
     let rel = inside.strip_prefix("/").unwrap_or(inside);
-    Path::new("/proc")
-        .join(pid.to_string())
-        .join("root")
-        .join(rel)
+    Some(
+        Path::new("/proc")
+            .join(pid.to_string())
+            .join("root")
+            .join(rel),
+    )
+}
+
+/// When the helper stops trying to give: `min(1 s, wait / 4)` before the init's own
+/// deadline, so that the copies it then closes are gone before the init binds afresh.
+pub fn give_up_ms(deadline_unix_ms: u128, wait: Duration) -> u128 {
+    let margin = (wait / 4).min(Duration::from_secs(1));
+    deadline_unix_ms.saturating_sub(margin.as_millis())
 }
 
 /// The variable's deadline: `wait` from `now`, in ms since the Unix epoch.

@@ -152,8 +152,26 @@ fn the_control_socket_by_rich_inits_own_rules() {
 fn the_socket_is_reached_through_the_inits_root() {
     assert_eq!(
         on_host(4242, Path::new("/run/rich-init/control.sock")),
-        PathBuf::from("/proc/4242/root/run/rich-init/control.sock")
+        Some(PathBuf::from("/proc/4242/root/run/rich-init/control.sock"))
     );
+    // A path that climbs out of the init's root is not followed.
+    for bad in [
+        "/../../1/root/run/x.sock",
+        "/run/../../../etc/x.sock",
+        "../x.sock",
+    ] {
+        assert_eq!(on_host(4242, Path::new(bad)), None, "{bad}");
+    }
+}
+
+#[test]
+fn the_helper_gives_up_before_the_inits_deadline() {
+    let d = 1_700_000_010_000;
+    assert_eq!(give_up_ms(d, Duration::from_secs(10)), d - 1000);
+    assert_eq!(give_up_ms(d, Duration::from_secs(2)), d - 500);
+    assert_eq!(give_up_ms(d, Duration::from_millis(100)), d - 25);
+    assert_eq!(give_up_ms(d, Duration::ZERO), d);
+    assert_eq!(give_up_ms(10, Duration::from_secs(60)), 0);
 }
 
 #[test]
