@@ -90,14 +90,18 @@ impl Held {
     }
 }
 
-/// Take the descriptors of init `pid`, which runs `spec`. None: nothing to hold (the
-/// container does not run rich-init in rich mode, its init holds none, or the take
-/// failed: said in one line).
-pub async fn take(pid: u32, spec: &Value, wait: Duration) -> Option<Held> {
+/// Take the descriptors of init `pid`, which runs `spec`, for the task to come, which
+/// will run `new_spec`. None: nothing to hold (either does not run rich-init in rich mode
+/// with a control socket, the init holds none, or the take failed: said in one line).
+pub async fn take(pid: u32, spec: &Value, new_spec: &Value, wait: Duration) -> Option<Held> {
     let Some(inside) = control_socket(spec) else {
         eprintln!("{SAY} skipped: the container does not run rich-init in rich mode with a control socket");
         return None;
     };
+    if control_socket(new_spec).is_none() {
+        eprintln!("{SAY} skipped: the new image does not run rich-init in rich mode with a control socket; its services bind afresh");
+        return None;
+    }
     let Some(path) = on_host(pid, &inside) else {
         eprintln!(
             "{SAY} skipped: the control socket {} has a `..` component",

@@ -6,7 +6,7 @@ use crate::check::{Options, Prepared};
 use crate::containerd::Client;
 use crate::fault::fault;
 use crate::handover::{self, Handover, Held};
-use crate::handover_spec::{control_socket, strip_handover_var};
+use crate::handover_spec::strip_handover_var;
 use crate::image;
 use crate::owner::{self, Owner};
 use crate::record::{self, journal_of, write_journal, Swap, SNAPSHOT_FOR_LABEL};
@@ -289,17 +289,10 @@ impl<'a> Work<'a> {
             .task
             .as_ref()
             .filter(|t| t.status == Status::Running as i32);
-        let running = running.filter(|_| !self.opts.handover_wait.is_zero());
-        let running = running.filter(|_| {
-            let to_come = control_socket(&self.new_spec).is_some();
-            if !to_come {
-                eprintln!("upgrade-helper: hand-over: skipped: the new image does not run rich-init in rich mode with a control socket");
-            }
-            to_come
-        });
-        if let Some(t) = running {
+        if let Some(t) = running.filter(|_| !self.opts.handover_wait.is_zero()) {
             fault("handover-take")?;
-            self.held = handover::take(t.pid, &p.old_spec, self.opts.handover_wait).await;
+            let wait = self.opts.handover_wait;
+            self.held = handover::take(t.pid, &p.old_spec, &self.new_spec, wait).await;
             self.report.handover = self.held.as_ref().map(|h| Handover {
                 taken: h.len(),
                 given: None,
