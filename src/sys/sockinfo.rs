@@ -35,6 +35,10 @@ pub struct SockInfo {
     /// (no SO_NETNS_COOKIE, and SIOCGSKNS refused: it needs CAP_NET_ADMIN). Asked of
     /// inet sockets only.
     pub same_netns: Option<bool>,
+    /// SO_REUSEPORT is set.
+    pub reuse_port: bool,
+    /// IPV6_V6ONLY, for AF_INET6 sockets (None for others, or when it cannot be read).
+    pub v6_only: Option<bool>,
 }
 
 /// Describe `fd`; Err(ENOTSOCK) when it is not a socket.
@@ -50,6 +54,11 @@ pub fn probe(fd: RawFd) -> Result<SockInfo, Errno> {
     }
     let domain = int_option(fd, libc::SO_DOMAIN)?;
     let ty = int_option(fd, libc::SO_TYPE)?;
+    let reuse_port = int_option(fd, libc::SO_REUSEPORT).is_ok_and(|v| v != 0);
+    let v6_only = (domain == libc::AF_INET6)
+        .then(|| int_option_at(fd, libc::IPPROTO_IPV6, libc::IPV6_V6ONLY).ok())
+        .flatten()
+        .map(|v| v != 0);
     let local = local_address(fd)?;
     let same_netns = match domain {
         libc::AF_INET | libc::AF_INET6 => same_netns(fd),
@@ -61,10 +70,16 @@ pub fn probe(fd: RawFd) -> Result<SockInfo, Errno> {
         datagram: ty == libc::SOCK_DGRAM,
         local,
         same_netns,
+        reuse_port,
+        v6_only,
     })
 }
 
 fn int_option(fd: RawFd, name: i32) -> Result<i32, Errno> {
+    int_option_at(fd, libc::SOL_SOCKET, name)
+}
+
+fn int_option_at(fd: RawFd, level: i32, name: i32) -> Result<i32, Errno> {
     let mut value: libc::c_int = 0;
     let mut len =
         libc::socklen_t::try_from(std::mem::size_of::<libc::c_int>()).map_err(|_| Errno::EINVAL)?;
@@ -72,7 +87,7 @@ fn int_option(fd: RawFd, name: i32) -> Result<i32, Errno> {
     let rc = unsafe {
         libc::getsockopt(
             fd,
-            libc::SOL_SOCKET,
+            level,
             name,
             std::ptr::addr_of_mut!(value).cast(),
             &mut len,

@@ -27,6 +27,9 @@ use crate::sys::Errno;
 pub(super) struct Slot<'a> {
     pub service: &'a str,
     pub address: &'a Address,
+    /// The entry's `reuse-port` and IPv6-only settings: a socket with others is closed.
+    pub reuse_port: bool,
+    pub v6_only: bool,
 }
 
 /// What was found of a handed descriptor.
@@ -56,6 +59,7 @@ pub(super) enum Why {
     WrongKind,
     WrongAddress,
     OtherNetns,
+    OtherOptions,
     PathGone,
     NoStore,
     StoreFull,
@@ -70,6 +74,9 @@ impl std::fmt::Display for Why {
             Why::WrongKind => "its family or type is not what the address says",
             Why::WrongAddress => "it is bound to another address than the one it names",
             Why::OtherNetns => "it lives in another network namespace",
+            Why::OtherOptions => {
+                "its reuse-port or IPv6-only setting is not the new config's (it is bound afresh)"
+            }
             Why::PathGone => "its path is not a socket in this filesystem",
             Why::NoStore => {
                 "that service has no fd store here (fd-store-max = 0, or no such service)"
@@ -117,7 +124,9 @@ pub(super) fn decide(
                     let Some(i) = own.or_else(|| (0..slots.len()).find(free)) else {
                         return Fate::Close(Why::NotConfigured);
                     };
-                    if let Err(why) = check(&address, info, seen.path_is_socket) {
+                    let slot = slots.get(i);
+                    let opts = slot.map_or((false, true), |s| (s.reuse_port, s.v6_only));
+                    if let Err(why) = check(&address, opts, info, seen.path_is_socket) {
                         return Fate::Close(why);
                     }
                     if let Some(c) = claimed.get_mut(i) {
@@ -131,7 +140,12 @@ pub(super) fn decide(
 }
 
 /// Whether the socket is what `address` says.
-fn check(address: &Address, info: &SockInfo, path_is_socket: bool) -> Result<(), Why> {
+fn check(
+    address: &Address,
+    (reuse_port, v6_only): (bool, bool),
+    info: &SockInfo,
+    path_is_socket: bool,
+) -> Result<(), Why> {
     let domain = match address {
         Address::Tcp(_) | Address::Udp(_) => libc::AF_INET,
         Address::Tcp6(_) | Address::Udp6(_) => libc::AF_INET6,
@@ -160,6 +174,12 @@ fn check(address: &Address, info: &SockInfo, path_is_socket: bool) -> Result<(),
     }
     if info.same_netns == Some(false) {
         return Err(Why::OtherNetns);
+    }
+    let v6 = matches!(address, Address::Tcp6(_) | Address::Udp6(_));
+    if !address.is_unix()
+        && (info.reuse_port != reuse_port || (v6 && info.v6_only.is_some_and(|o| o != v6_only)))
+    {
+        return Err(Why::OtherOptions);
     }
     if address.is_unix() && !path_is_socket {
         return Err(Why::PathGone);

@@ -15,10 +15,11 @@ fn handed(service: &str, kind: &str) -> Handed {
     }
 }
 
-/// What a probe finds: "tcp 127.0.0.1:80", "udp …", "unix /p", "pipe", with flags.
+/// What a probe finds: "tcp 127.0.0.1:80", "udp …", "unix /p", "pipe", with flags;
+/// "tcp6-dual" is an IPv6 socket without IPV6_V6ONLY, "tcp-reuse" one with SO_REUSEPORT.
 fn seen(what: &str, netns: Option<bool>, path_is_socket: bool) -> Seen {
     let (kind, rest) = what.split_once(' ').unwrap_or((what, ""));
-    let inet = |domain: i32, stream: bool| {
+    let inet = |domain: i32, stream: bool, reuse_port: bool, v6_only: bool| {
         let addr: SocketAddr = rest.parse().unwrap_or_else(|e| panic!("{rest}: {e}"));
         Ok(SockInfo {
             domain,
@@ -26,18 +27,24 @@ fn seen(what: &str, netns: Option<bool>, path_is_socket: bool) -> Seen {
             datagram: !stream,
             local: Local::Inet(addr),
             same_netns: netns,
+            reuse_port,
+            v6_only: (domain == libc::AF_INET6).then_some(v6_only),
         })
     };
     let info = match kind {
-        "tcp" => inet(libc::AF_INET, true),
-        "tcp6" => inet(libc::AF_INET6, true),
-        "udp" => inet(libc::AF_INET, false),
+        "tcp" => inet(libc::AF_INET, true, false, true),
+        "tcp-reuse" => inet(libc::AF_INET, true, true, true),
+        "tcp6" => inet(libc::AF_INET6, true, false, true),
+        "tcp6-dual" => inet(libc::AF_INET6, true, false, false),
+        "udp" => inet(libc::AF_INET, false, false, true),
         "unix" => Ok(SockInfo {
             domain: libc::AF_UNIX,
             stream: true,
             datagram: false,
             local: Local::Unix(Some(PathBuf::from(rest))),
             same_netns: None,
+            reuse_port: false,
+            v6_only: None,
         }),
         _ => Err(Errno::ENOTSOCK),
     };
@@ -82,6 +89,32 @@ fn fates() {
             &[("web", "tcp6:[::]:80", "tcp6 [::]:80", None, false)],
             &[],
             &[Fate::Listen(0)],
+        ),
+        // Another IPv6-only or reuse-port setting than the entry's (false, IPv6-only):
+        // closed, so that it is bound afresh as configured.
+        (
+            &[("web", "tcp6:[::]:80"), ("web", "tcp:0.0.0.0:81")],
+            &[
+                (
+                    "web",
+                    "tcp6:[::]:80",
+                    "tcp6-dual [::]:80",
+                    Some(true),
+                    false,
+                ),
+                (
+                    "web",
+                    "tcp:0.0.0.0:81",
+                    "tcp-reuse 0.0.0.0:81",
+                    Some(true),
+                    false,
+                ),
+            ],
+            &[],
+            &[
+                Fate::Close(Why::OtherOptions),
+                Fate::Close(Why::OtherOptions),
+            ],
         ),
         // Another service now has the address: it takes it.
         (
@@ -286,7 +319,12 @@ fn fates() {
         let slots: Vec<Slot> = slots
             .iter()
             .zip(&addrs)
-            .map(|((service, _), address)| Slot { service, address })
+            .map(|((service, _), address)| Slot {
+                service,
+                address,
+                reuse_port: false,
+                v6_only: true,
+            })
             .collect();
         let handed: Vec<(Handed, Seen)> = given
             .iter()

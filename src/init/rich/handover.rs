@@ -155,10 +155,12 @@ pub(super) fn adopt(
             all.push((true, name, u.sockets.unbound(), u.sockets.store_room()));
         }
         for (unit, name, unbound, room) in all {
-            for (index, address) in unbound {
+            for (index, listen) in unbound {
                 slots.push(Slot {
                     service: name,
-                    address,
+                    address: &listen.address,
+                    reuse_port: listen.reuse_port,
+                    v6_only: listen.v6_only,
                 });
                 places.push((unit, name.clone(), index));
             }

@@ -243,7 +243,7 @@ impl Svc {
     }
 
     /// Its `listen` sockets not bound yet: (index, address).
-    pub fn unbound(&self) -> Vec<(usize, &config::Address)> {
+    pub fn unbound(&self) -> Vec<(usize, &config::Listen)> {
         let mut out = Vec::new();
         self.sockets.unbound(0, &mut out);
         out

@@ -110,11 +110,11 @@ impl Sockets {
         errors
     }
 
-    /// The sockets not bound yet, onto `out`: (`offset` + index in `listen`, address).
-    pub fn unbound<'a>(&'a self, offset: usize, out: &mut Vec<(usize, &'a Address)>) {
+    /// The sockets not bound yet, onto `out`: (`offset` + index in `listen`, entry).
+    pub fn unbound<'a>(&'a self, offset: usize, out: &mut Vec<(usize, &'a config::Listen)>) {
         for (i, h) in self.held.iter().enumerate() {
             if h.fd.is_none() {
-                out.push((offset + i, &h.cfg.address));
+                out.push((offset + i, &h.cfg));
             }
         }
     }

@@ -131,7 +131,7 @@ impl UnitSockets {
     }
 
     /// Its sockets not bound yet: (index over all its socket units' sockets, address).
-    pub fn unbound(&self) -> Vec<(usize, &Address)> {
+    pub fn unbound(&self) -> Vec<(usize, &crate::config::Listen)> {
         let mut out = Vec::new();
         let mut offset = 0;
         for f in &self.from {
@@ -256,7 +256,7 @@ mod tests {
         let unbound: Vec<(usize, Address)> = held
             .unbound()
             .into_iter()
-            .map(|(i, a)| (i, a.clone()))
+            .map(|(i, l)| (i, l.address.clone()))
             .collect();
         assert_eq!(unbound, want);
         assert!(held.adopt_listen(1, a.into()).is_ok());
