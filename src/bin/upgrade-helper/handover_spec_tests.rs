@@ -16,7 +16,8 @@ fn spec(args: &[&str], env: &[&str], own_pid_ns: bool) -> Value {
 #[test]
 fn the_control_socket_by_rich_inits_own_rules() {
     let path = |p: &str| Some(PathBuf::from(p));
-    let cases: &[(&[&str], &[&str], bool, Option<PathBuf>)] = &[
+    type Case<'a> = (&'a [&'a str], &'a [&'a str], bool, Option<PathBuf>);
+    let cases: &[Case] = &[
         // Rich mode by option or by variable (pid 1 only), the default path.
         (
             &["/sbin/rich-init", "--rich", "x"],
