@@ -134,7 +134,7 @@ pub struct Client {
 }
 
 /// One connection: connect, send a line, read the reply line.
-fn exchange(addr: &SocketAddr) -> std::io::Result<String> {
+pub fn exchange(addr: &SocketAddr) -> std::io::Result<String> {
     let mut s = TcpStream::connect_timeout(addr, IO_LIMIT)?;
     s.set_read_timeout(Some(IO_LIMIT))?;
     s.write_all(b"hi\n")?;

@@ -195,6 +195,16 @@ impl Ctrd {
     }
 
     /// `ctr ARGS`, which must exit 0 within [`LIMIT`]; its stdout.
+    /// "containerd X.Y.Z" from `ctr version`, for the report.
+    pub fn version(&self) -> Result<String, String> {
+        Ok(self
+            .ctr_ok(&["version"])?
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("Version:"))
+            .map(|v| format!("containerd {}", v.trim()))
+            .unwrap_or_else(|| "containerd: version unknown".into()))
+    }
+
     pub fn ctr_ok(&self, args: &[&str]) -> Result<String, String> {
         let what = format!("ctr {}", args.join(" "));
         child::run(self.ctr().args(args), LIMIT, &what)

@@ -18,8 +18,8 @@ use crate::rich_proc::{toml_str, Rich, TempDir};
 use crate::sockets_ctrd::{self, CtrdResults};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
-use std::io::{BufRead, BufReader, ErrorKind, Write as _};
-use std::net::{SocketAddr, TcpStream};
+use std::io::ErrorKind;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
@@ -124,18 +124,7 @@ fn free_port() -> Result<u16, String> {
 
 /// One connection: connect, send a line, read the reply (the server's pid).
 fn exchange(addr: &SocketAddr) -> std::io::Result<String> {
-    let mut s = TcpStream::connect_timeout(addr, IO_LIMIT)?;
-    s.set_read_timeout(Some(IO_LIMIT))?;
-    s.write_all(b"hi\n")?;
-    let mut line = String::new();
-    BufReader::new(s).read_line(&mut line)?;
-    if !line.ends_with('\n') {
-        return Err(std::io::Error::new(
-            ErrorKind::UnexpectedEof,
-            "no full reply",
-        ));
-    }
-    Ok(line.trim().to_string())
+    crate::listen_client::exchange(addr).map(|line| line.trim().to_string())
 }
 
 /// The pid that answers now, waiting up to `limit` for one.

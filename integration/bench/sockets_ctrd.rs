@@ -209,12 +209,7 @@ pub fn measure(rich_init: &Path) -> Result<CtrdResults, String> {
     let ctrd = Ctrd::start()?;
     let mut netns = NetNs::add("sockets")?;
     let outcome = (|| {
-        r.containerd_version = ctrd
-            .ctr_ok(&["version"])?
-            .lines()
-            .find_map(|l| l.trim().strip_prefix("Version:"))
-            .map(|v| format!("containerd {}", v.trim()))
-            .unwrap_or_else(|| "containerd: version unknown".into());
+        r.containerd_version = ctrd.version()?;
         for tar in &tars {
             let tar = tar.to_str().ok_or("the image path is not UTF-8")?;
             ctrd.ctr_ok(&["images", "import", tar])?;

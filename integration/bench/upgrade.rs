@@ -320,12 +320,7 @@ pub fn measure(rich_init: &Path, rounds: usize) -> Result<UpgradeResults, String
     };
     let data = ctrd.dir().join("data");
     let outcome = (|| {
-        r.containerd_version = ctrd
-            .ctr_ok(&["version"])?
-            .lines()
-            .find_map(|l| l.trim().strip_prefix("Version:"))
-            .map(|v| format!("containerd {}", v.trim()))
-            .unwrap_or_else(|| "containerd: version unknown".into());
+        r.containerd_version = ctrd.version()?;
         std::fs::create_dir_all(&data)
             .map_err(|e| format!("cannot create {}: {e}", data.display()))?;
         for tar in &images {
